@@ -1,0 +1,71 @@
+"""The topic catalogue: every Kafka topic, its partitions, its producer and who may read it.
+
+Topic names are `ekspora.<region>.<service>.<stream>` for regional traffic and
+`ekspora.global.<service>.<stream>` for global reference data. Each region therefore has its own
+partitions and consumer groups (`<service>.<region>`), and adding a region adds topics, not code.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+Scope = Literal["region", "global"]
+Visibility = Literal["public", "private", "internal"]
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    producer: str
+    partitions: int
+    scope: Scope
+    visibility: Visibility
+    description: str
+    compacted: bool = False
+
+    def topic(self, region: str) -> str:
+        owner = "global" if self.scope == "global" else region
+        return f"ekspora.{owner}.{self.name}"
+
+
+REGISTRY_MSME = Stream(
+    name="registry.msme",
+    producer="registry",
+    partitions=6,
+    scope="region",
+    visibility="public",
+    description="UMKM lifecycle: registration, profile updates, readiness and incubation. Key: msme id.",
+)
+REGISTRY_CONTACTS = Stream(
+    name="registry.contacts",
+    producer="registry",
+    partitions=3,
+    scope="region",
+    visibility="private",
+    description="Personal contact data of UMKM owners, for the notifications service only. Key: msme id.",
+)
+REGISTRY_PRODUCT = Stream(
+    name="registry.product",
+    producer="registry",
+    partitions=6,
+    scope="region",
+    visibility="public",
+    description="Products: listing, updates and export readiness. Key: product id.",
+)
+MATCHING_MATCH = Stream(
+    name="matching.match",
+    producer="matching",
+    partitions=6,
+    scope="region",
+    visibility="public",
+    description="Match proposals and their lifecycle: proposed, confirmed, declined, expired. Key: match id.",
+)
+DEAD_LETTER = Stream(
+    name="deadletter",
+    producer="every consumer",
+    partitions=1,
+    scope="region",
+    visibility="internal",
+    description="Messages a consumer could not process: original bytes, error, topic, partition, offset, group.",
+)
+
+CATALOGUE: tuple[Stream, ...] = (REGISTRY_MSME, REGISTRY_CONTACTS, REGISTRY_PRODUCT, MATCHING_MATCH, DEAD_LETTER)

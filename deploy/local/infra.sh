@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Starts, stops and reports the local infrastructure without Docker:
+#   an Apache Kafka broker (KRaft, single node) on 127.0.0.1:9092, jars from Maven Central, and
+#   FerretDB v1.24 (SQLite backend) on 127.0.0.1:27017, built from deploy/local/ferretdb via the Go proxy.
+# Data, logs and pids live in .local/ (git-ignored). Usage: infra.sh up|down|status
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+STATE="$ROOT/.local"
+PY="$ROOT/.venv/bin/python"
+KAFKA_PORT=${EKSPORA_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${EKSPORA_KAFKA_CONTROLLER_PORT:-9093}
+MONGO_PORT=${EKSPORA_MONGO_PORT:-27017}
+KAFKA_HEAP=${EKSPORA_KAFKA_HEAP:--Xmx512m -Xms256m}
+
+say() { printf '[infra] %s\n' "$*"; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+probe() { "$PY" "$ROOT/deploy/local/probe.py" "$@"; }
+
+wait_until() {  # wait_until <what> <seconds> <log> <command...>
+  local what=$1 limit=$2 log=$3; shift 3
+  local waited=0
+  until "$@" >/dev/null 2>&1; do
+    sleep 1; waited=$((waited + 1))
+    if [ $((waited % 10)) -eq 0 ]; then say "  still waiting for $what (${waited}s)"; fi
+    if [ "$waited" -ge "$limit" ]; then
+      say "last lines of $log:"; tail -n 20 "$log" >&2 || true
+      die "$what did not answer within ${limit}s"
+    fi
+  done
+}
+
+ensure_python() {
+  [ -x "$PY" ] || die "no virtualenv at .venv: run deploy/local/python-env.sh first"
+}
+
+resolve_kafka() {
+  local libs="$STATE/kafka/libs" stamp="$STATE/kafka/libs.pom.sha256"
+  local want; want=$(sha256sum "$ROOT/deploy/local/kafka/pom.xml" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to resolve the Kafka jars"
+  say "resolving Kafka jars from Maven Central (first run only) ..."
+  rm -rf "$libs"; mkdir -p "$libs"
+  mvn -B -q -Dstyle.color=never -f "$ROOT/deploy/local/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$libs" -DincludeScope=runtime
+  say "  $(ls "$libs" | wc -l) jars in .local/kafka/libs"
+  echo "$want" >"$stamp"
+}
+
+build_ferretdb() {
+  local bin="$STATE/ferretdb/ferretdb" stamp="$STATE/ferretdb/src.sha256"
+  local want; want=$(cat "$ROOT"/deploy/local/ferretdb/{main.go,go.mod,go.sum} | sha256sum | cut -d' ' -f1)
+  if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  command -v go >/dev/null || die "Go is needed to build FerretDB"
+  say "building FerretDB v1.24 through the Go module proxy (first run only, about a minute) ..."
+  mkdir -p "$STATE/ferretdb"
+  (cd "$ROOT/deploy/local/ferretdb" && go build -o "$bin" .)
+  echo "$want" >"$stamp"
+}
+
+start_kafka() {
+  local dir="$STATE/kafka" pidf="$STATE/kafka/kafka.pid"
+  if pid_alive "$pidf" && probe kafka "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1; then
+    say "Kafka already running (pid $(cat "$pidf")), reusing it"; return
+  fi
+  if port_open "$KAFKA_PORT"; then
+    if probe kafka "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1; then
+      say "a Kafka broker not started by this script answers on :$KAFKA_PORT, reusing it"; return
+    fi
+    die "port $KAFKA_PORT is taken by something that is not a Kafka broker"
+  fi
+  port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is already taken"
+  resolve_kafka
+  mkdir -p "$dir/data" "$dir/logs"
+  sed -e "s#@DATA@#$dir/data#" -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CPORT@#$KAFKA_CONTROLLER_PORT#g" \
+    "$ROOT/deploy/local/kafka/server.properties.in" >"$dir/server.properties"
+  sed -e "s#@LOGS@#$dir/logs#" "$ROOT/deploy/local/kafka/log4j2.properties.in" >"$dir/log4j2.properties"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    say "formatting Kafka storage (KRaft, standalone controller)"
+    local cluster; cluster=$(java -cp "$dir/libs/*" kafka.tools.StorageTool random-uuid)
+    java -cp "$dir/libs/*" kafka.tools.StorageTool format -t "$cluster" \
+      -c "$dir/server.properties" --standalone -g >"$dir/logs/format.log" 2>&1
+  fi
+  say "starting Kafka 4.0 broker on 127.0.0.1:$KAFKA_PORT"
+  # shellcheck disable=SC2086
+  setsid java $KAFKA_HEAP -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    -cp "$dir/libs/*" kafka.Kafka "$dir/server.properties" \
+    </dev/null >"$dir/logs/stdout.log" 2>&1 &
+  echo $! >"$pidf"
+  wait_until "Kafka metadata" 90 "$dir/logs/stdout.log" probe kafka "127.0.0.1:$KAFKA_PORT"
+  say "Kafka ready"
+}
+
+start_ferretdb() {
+  local dir="$STATE/ferretdb" pidf="$STATE/ferretdb/ferretdb.pid"
+  if pid_alive "$pidf" && probe mongo "127.0.0.1:$MONGO_PORT" >/dev/null 2>&1; then
+    say "FerretDB already running (pid $(cat "$pidf")), reusing it"; return
+  fi
+  if port_open "$MONGO_PORT"; then
+    if probe mongo "127.0.0.1:$MONGO_PORT" >/dev/null 2>&1; then
+      say "a MongoDB-wire server not started by this script answers on :$MONGO_PORT, reusing it"; return
+    fi
+    die "port $MONGO_PORT is taken by something that does not answer a Mongo ping"
+  fi
+  build_ferretdb
+  mkdir -p "$dir/data" "$dir/logs"
+  say "starting FerretDB on 127.0.0.1:$MONGO_PORT (SQLite in .local/ferretdb/data)"
+  setsid "$dir/ferretdb" -listen "127.0.0.1:$MONGO_PORT" -data "$dir/data" \
+    </dev/null >"$dir/logs/ferretdb.log" 2>&1 &
+  echo $! >"$pidf"
+  wait_until "FerretDB ping" 30 "$dir/logs/ferretdb.log" probe mongo "127.0.0.1:$MONGO_PORT"
+  say "FerretDB ready"
+}
+
+stop_one() {  # stop_one <name> <pidfile>
+  local name=$1 pidf=$2
+  if ! pid_alive "$pidf"; then say "$name not running"; rm -f "$pidf"; return; fi
+  local pid; pid=$(cat "$pidf")
+  say "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then say "  $name did not stop in 30s, killing"; kill -KILL "$pid" || true; fi
+  rm -f "$pidf"
+}
+
+status() {
+  for pair in "Kafka:$STATE/kafka/kafka.pid:kafka:$KAFKA_PORT" "FerretDB:$STATE/ferretdb/ferretdb.pid:mongo:$MONGO_PORT"; do
+    IFS=: read -r name pidf kind port <<<"$pair"
+    local state="down"
+    probe "$kind" "127.0.0.1:$port" >/dev/null 2>&1 && state="answering"
+    local pid="-"; pid_alive "$pidf" && pid=$(cat "$pidf")
+    printf '%-9s %-10s pid %-8s 127.0.0.1:%s\n' "$name" "$state" "$pid" "$port"
+  done
+}
+
+case "${1:-}" in
+  up)
+    ensure_python
+    mkdir -p "$STATE"
+    started=$(date +%s)
+    start_ferretdb
+    start_kafka
+    say "infrastructure up in $(( $(date +%s) - started ))s"
+    ;;
+  down)
+    stop_one Kafka "$STATE/kafka/kafka.pid"
+    stop_one FerretDB "$STATE/ferretdb/ferretdb.pid"
+    ;;
+  status) ensure_python; status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,128 @@
+"""Inspect and re-publish dead letters.
+
+    python -m ekspora_kit.deadletters list   --region kota-kediri
+    python -m ekspora_kit.deadletters replay --region kota-kediri --group notifications.kota-kediri
+
+`replay` re-publishes each dead letter of one consumer group to its original topic (same key and
+bytes), once: it remembers progress in the consumer group `deadletter-replay.<group>`. Every group
+on that topic sees the event again; their consumers are idempotent, so only the one that failed acts.
+"""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from ekspora_contracts.envelope import CONTENT_TYPE
+from ekspora_contracts.topics import DEAD_LETTER
+from ekspora_kit.table import table
+
+
+def header(record: ConsumerRecord, name: str) -> str:
+    return next((value.decode() for key, value in record.headers if key == name), "")
+
+
+async def read_all(consumer: AIOKafkaConsumer, topic: str) -> AsyncIterator[ConsumerRecord]:
+    """Every record from the consumer's position up to the end offsets seen at the start."""
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    if not consumer.assignment() and partitions:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+    ends = await consumer.end_offsets(partitions)
+    remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+    while remaining:
+        batch = await consumer.getmany(*remaining, timeout_ms=1000)
+        for tp, records in batch.items():
+            for record in records:
+                yield record
+            if await consumer.position(tp) >= ends[tp]:
+                remaining.discard(tp)
+
+
+async def wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
+    async with asyncio.timeout(30):
+        while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event for the first assignment
+            await asyncio.sleep(0.1)
+
+
+async def list_dead_letters(bootstrap: str, region: str) -> int:
+    topic = DEAD_LETTER.topic(region)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    rows = []
+    try:
+        await consumer.topics()  # loads the metadata that partitions_for_topic reads
+        async for record in read_all(consumer, topic):
+            rows.append(
+                (
+                    str(record.offset),
+                    header(record, "dlt-consumer-group"),
+                    header(record, "dlt-reason"),
+                    f"{header(record, 'dlt-original-topic')}:{header(record, 'dlt-original-partition')}"
+                    f"@{header(record, 'dlt-original-offset')}",
+                    header(record, "dlt-failed-at")[:19],
+                    header(record, "dlt-error")[:70],
+                )
+            )
+    finally:
+        await consumer.stop()
+    print(table(("offset", "group", "reason", "original", "failed at", "error"), rows))
+    print(f"{len(rows)} dead letter(s) on {topic}")
+    return 0
+
+
+async def replay(bootstrap: str, region: str, group: str, reason: str | None) -> int:
+    topic = DEAD_LETTER.topic(region)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"deadletter-replay.{group}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    replayed = skipped = 0
+    try:
+        await wait_for_assignment(consumer)
+        async for record in read_all(consumer, topic):
+            if header(record, "dlt-consumer-group") != group or (reason and header(record, "dlt-reason") != reason):
+                skipped += 1
+                continue
+            original = header(record, "dlt-original-topic")
+            await producer.send_and_wait(
+                original,
+                record.value,
+                key=record.key,
+                headers=[("content-type", CONTENT_TYPE.encode()), ("dlt-replayed-from", str(record.offset).encode())],
+            )
+            await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
+            replayed += 1
+            print(f"replayed dead letter {record.offset} to {original}")
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    print(f"{replayed} replayed, {skipped} belonging to other groups or reasons left alone")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deadletters", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["list", "replay"])
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--group", help="consumer group whose dead letters to replay, e.g. notifications.kota-kediri")
+    parser.add_argument("--reason", help="replay only dead letters with this reason (invalid, handler_failed, ...)")
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        return asyncio.run(list_dead_letters(args.bootstrap, args.region))
+    if not args.group:
+        parser.error("replay needs --group")
+    return asyncio.run(replay(args.bootstrap, args.region, args.group, args.reason))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

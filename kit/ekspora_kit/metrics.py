@@ -1,0 +1,58 @@
+"""The kit's own Prometheus metrics, one registry per service process."""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class KitMetrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"registry": self.registry}
+        self.outbox_pending = Gauge(
+            "ekspora_outbox_pending_events",
+            "Events stored in outboxes and not yet published",
+            ["service"],
+            **labels,
+        ).labels(service)
+        self.outbox_lag = Gauge(
+            "ekspora_outbox_lag_seconds",
+            "Age of the oldest unpublished outbox event",
+            ["service"],
+            **labels,
+        ).labels(service)
+        self.outbox_published = Counter(
+            "ekspora_outbox_published_total",
+            "Events published by the outbox relay",
+            ["service", "topic"],
+            **labels,
+        )
+        self.dead_letters = Counter(
+            "ekspora_dead_letters_total",
+            "Messages sent to the dead-letter topic",
+            ["service", "topic", "reason"],
+            **labels,
+        )
+        self.duplicates_skipped = Counter(
+            "ekspora_duplicates_skipped_total",
+            "Redelivered events whose effect already existed",
+            ["service", "event_type"],
+            **labels,
+        )
+        self.events_handled = Counter(
+            "ekspora_events_handled_total",
+            "Events handled successfully",
+            ["service", "event_type"],
+            **labels,
+        )
+        self.events_ignored = Counter(
+            "ekspora_events_ignored_total",
+            "Events of types this service does not consume",
+            ["service", "topic"],
+            **labels,
+        )
+        self.handler_retries = Counter(
+            "ekspora_handler_retries_total",
+            "Handler attempts that failed and were retried",
+            ["service", "event_type"],
+            **labels,
+        )
+        self.service = service

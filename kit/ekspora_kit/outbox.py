@@ -1,0 +1,161 @@
+"""Transactional outbox without multi-document transactions.
+
+The events a state change causes are pushed onto an `outbox` array *inside the aggregate's own
+document*, in the same single-document update as the change, so both happen or neither does.
+The relay publishes each pending event (acks=all, idempotent producer) and only then pops it.
+A crash between publish and pop re-publishes on restart: consumers de-duplicate by event id.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.faults import FaultPoints
+from ekspora_kit.logs import log_fields
+from ekspora_kit.metrics import KitMetrics
+
+logger = logging.getLogger(__name__)
+Document = dict[str, Any]
+
+
+class RecordPublisher(Protocol):
+    async def publish_record(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None: ...
+
+
+def outbox_entries(events: Sequence[CloudEvent]) -> list[Document]:
+    from ekspora_contracts.catalog import EVENT_TYPES
+
+    return [
+        {
+            "id": event.id,
+            "type": event.type,
+            "topic": EVENT_TYPES[event.type].stream.topic(event.region),
+            "key": event.subject,
+            "value": event.model_dump_json(),
+        }
+        for event in events
+    ]
+
+
+def new_document_with_outbox(document: Document, events: Sequence[CloudEvent]) -> Document:
+    """For insert_one: the new aggregate together with the events its creation caused."""
+    if not events:
+        return document
+    return document | {"outbox": outbox_entries(events), "outbox_since": datetime.now(UTC)}
+
+
+def update_with_outbox(update: Document, events: Sequence[CloudEvent]) -> Document:
+    """For update_one: merges `$push` of the events (and the pending marker) into an update."""
+    if not events:
+        return update
+    merged = {operator: dict(fields) for operator, fields in update.items()}
+    merged.setdefault("$push", {})["outbox"] = {"$each": outbox_entries(events)}
+    merged.setdefault("$min", {})["outbox_since"] = datetime.now(UTC)
+    return merged
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        collections: Sequence[AsyncCollection],
+        publisher: RecordPublisher,
+        *,
+        metrics: KitMetrics,
+        faults: FaultPoints,
+        poll_seconds: float,
+        lease_seconds: float,
+        batch_size: int = 100,
+    ) -> None:
+        self.collections = list(collections)
+        self.publisher = publisher
+        self.metrics = metrics
+        self.faults = faults
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a write, so events go out at once instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("outbox relay round failed; retrying")
+                published = 0
+            if published:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def ensure_indexes(self) -> None:
+        for collection in self.collections:
+            await collection.create_index("outbox_since", sparse=True)
+
+    async def drain_once(self) -> int:
+        published = 0
+        pending = 0
+        oldest: datetime | None = None
+        for collection in self.collections:
+            cursor = (
+                collection.find(
+                    {"outbox_since": {"$exists": True}},
+                    {"outbox": 1, "outbox_since": 1, "outbox_lease_until": 1},
+                )
+                .sort("outbox_since", 1)
+                .limit(self.batch_size)
+            )
+            async for document in cursor:
+                since = _aware(document["outbox_since"])
+                oldest = since if oldest is None else min(oldest, since)
+                pending += len(document.get("outbox", []))
+                if await self._claim(collection, document):
+                    published += await self._publish_document(collection, document)
+        self.metrics.outbox_pending.set(max(pending - published, 0))
+        self.metrics.outbox_lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+        return published
+
+    async def _claim(self, collection: AsyncCollection, document: Document) -> bool:
+        """A lease, so two instances of a service do not publish the same aggregate at once."""
+        now = datetime.now(UTC)
+        lease_until = document.get("outbox_lease_until")
+        guard: Document = {"_id": document["_id"], "outbox_lease_until": lease_until}
+        if lease_until is not None and _aware(lease_until) > now:
+            return False
+        result = await collection.update_one(guard, {"$set": {"outbox_lease_until": now + self.lease}})
+        return result.modified_count == 1
+
+    async def _publish_document(self, collection: AsyncCollection, document: Document) -> int:
+        count = 0
+        for entry in document.get("outbox", []):
+            self.faults.reach("relay.before_publish")
+            await self.publisher.publish_record(
+                entry["topic"], entry["key"], entry["value"].encode(), {"ce_type": entry["type"]}
+            )
+            self.faults.reach("relay.after_publish")
+            await collection.update_one({"_id": document["_id"], "outbox.0.id": entry["id"]}, {"$pop": {"outbox": -1}})
+            self.metrics.outbox_published.labels(self.metrics.service, entry["topic"]).inc()
+            logger.debug("published", extra=log_fields(event_id=entry["id"], topic=entry["topic"]))
+            count += 1
+        await collection.update_one(
+            {"_id": document["_id"], "outbox.0": {"$exists": False}},
+            {"$unset": {"outbox_since": "", "outbox": ""}},
+        )
+        await collection.update_one({"_id": document["_id"]}, {"$set": {"outbox_lease_until": None}})
+        return count
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,141 @@
+"""One service process: its broker, its database, its outbox relay and its subscribers, wired once."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ekspora_contracts.envelope import CONTENT_TYPE
+from ekspora_contracts.topics import CATALOGUE, Stream
+from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe
+from ekspora_kit.faults import FaultPoints
+from ekspora_kit.metrics import KitMetrics
+from ekspora_kit.outbox import OutboxRelay
+from ekspora_kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+class KafkaRecordPublisher:
+    def __init__(self, broker: KafkaBroker) -> None:
+        self.broker = broker
+
+    async def publish_record(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        await self.broker.publish(
+            value, topic=topic, key=key.encode(), headers={"content-type": CONTENT_TYPE, **headers}
+        )
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.metrics = KitMetrics(settings.service)
+        self.faults = FaultPoints(settings.fault_point)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=f"{settings.service}-{settings.instance}",
+            acks="all",
+            enable_idempotence=True,
+            logger=logging.getLogger("faststream"),
+            middlewares=[KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=settings.service)],
+        )
+        self.publisher = KafkaRecordPublisher(self.broker)
+        self.mongo: AsyncMongoClient = AsyncMongoClient(
+            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        self.db: AsyncDatabase = self.mongo[settings.database_name]
+        self.relay: OutboxRelay | None = None
+        self._relay_task: asyncio.Task | None = None
+
+    def consume(self, routes: EventRoutes) -> None:
+        """Subscribe this service's consumer group for every region it serves."""
+        for region in self.settings.regions:
+            dispatcher = Dispatcher(
+                routes,
+                region=region,
+                group=f"{self.settings.service}.{region}",
+                publisher=self.publisher,
+                metrics=self.metrics,
+                max_attempts=self.settings.consumer_max_attempts,
+                backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+            )
+            subscribe(self.broker, dispatcher)
+
+    def relay_outboxes_of(self, collections: Sequence[AsyncCollection]) -> None:
+        self.relay = OutboxRelay(
+            collections,
+            self.publisher,
+            metrics=self.metrics,
+            faults=self.faults,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            lease_seconds=self.settings.outbox_lease_seconds,
+        )
+
+    def wake_relay(self) -> None:
+        if self.relay:
+            self.relay.wake()
+
+    async def start(self) -> None:
+        await ensure_topics(
+            self.settings.kafka_bootstrap, CATALOGUE, self.settings.regions, self.settings.kafka_replication_factor
+        )
+        if self.relay:
+            await self.relay.ensure_indexes()
+        await self.broker.start()
+        if self.relay:
+            self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        logger.info("%s started for regions %s", self.settings.service, ",".join(self.settings.regions))
+
+    async def stop(self) -> None:
+        if self._relay_task:
+            self._relay_task.cancel()
+            await asyncio.gather(self._relay_task, return_exceptions=True)
+        await self.broker.stop()
+        await self.mongo.close()
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"kafka": False, "mongo": False}
+        try:
+            checks["kafka"] = bool(await self.broker.ping(timeout=2))
+        except Exception:
+            logger.warning("kafka readiness check failed", exc_info=True)
+        try:
+            await asyncio.wait_for(self.mongo.admin.command("ping"), timeout=2)
+            checks["mongo"] = True
+        except Exception:
+            logger.warning("mongo readiness check failed", exc_info=True)
+        return checks
+
+
+async def ensure_topics(
+    bootstrap: str, streams: Sequence[Stream], regions: Sequence[str], replication_factor: int
+) -> None:
+    wanted = {stream.topic(region): stream for region in regions for stream in streams}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=stream.partitions,
+                replication_factor=replication_factor,
+                topic_configs={"cleanup.policy": "compact"} if stream.compacted else {},
+            )
+            for name, stream in wanted.items()
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another instance created them first
+                await admin.create_topics(missing)
+            logger.info("created topics %s", [topic.name for topic in missing])
+    finally:
+        await admin.close()

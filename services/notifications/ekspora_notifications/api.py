@@ -1,0 +1,30 @@
+"""In-app feed per recipient (operators for now): newest first, with the unread count."""
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from ekspora_kit.http import NotFound
+from ekspora_notifications.domain import Notification
+from ekspora_notifications.store import NotificationsStore
+
+
+class Feed(BaseModel):
+    recipient: str
+    unread: int
+    items: list[Notification]
+
+
+def build_router(store: NotificationsStore) -> APIRouter:
+    router = APIRouter(prefix="/feeds", tags=["in-app feed"])
+
+    @router.get("/{recipient}", response_model=Feed)
+    async def feed(recipient: str = Path(max_length=120), limit: int = Query(default=50, ge=1, le=500)) -> Feed:
+        items, unread = await store.feed(recipient, limit)
+        return Feed(recipient=recipient, unread=unread, items=items)
+
+    @router.post("/{recipient}/{notification_id}/read", status_code=204)
+    async def mark_read(recipient: str, notification_id: str) -> None:
+        if not await store.mark_read(recipient, notification_id):
+            raise NotFound(f"no notification {notification_id} for {recipient}")
+
+    return router

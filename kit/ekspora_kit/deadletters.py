@@ -18,23 +18,20 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from ekspora_contracts.envelope import CONTENT_TYPE
 from ekspora_contracts.topics import DEAD_LETTER
 from ekspora_kit.table import table
+from ekspora_kit.topic_reader import read_from_beginning
 
 
 def header(record: ConsumerRecord, name: str) -> str:
     return next((value.decode() for key, value in record.headers if key == name), "")
 
 
-async def read_all(consumer: AIOKafkaConsumer, topic: str) -> AsyncIterator[ConsumerRecord]:
-    """Every record from the consumer's position up to the end offsets seen at the start."""
-    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    if not consumer.assignment() and partitions:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+async def until_caught_up(consumer: AIOKafkaConsumer) -> AsyncIterator[ConsumerRecord]:
+    """The group's records from its committed position up to the end offsets seen at the start."""
+    partitions = list(consumer.assignment())
     ends = await consumer.end_offsets(partitions)
     remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
     while remaining:
-        batch = await consumer.getmany(*remaining, timeout_ms=1000)
-        for tp, records in batch.items():
+        for tp, records in (await consumer.getmany(*remaining, timeout_ms=1000)).items():
             for record in records:
                 yield record
             if await consumer.position(tp) >= ends[tp]:
@@ -49,25 +46,18 @@ async def wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
 
 async def list_dead_letters(bootstrap: str, region: str) -> int:
     topic = DEAD_LETTER.topic(region)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    rows = []
-    try:
-        await consumer.topics()  # loads the metadata that partitions_for_topic reads
-        async for record in read_all(consumer, topic):
-            rows.append(
-                (
-                    str(record.offset),
-                    header(record, "dlt-consumer-group"),
-                    header(record, "dlt-reason"),
-                    f"{header(record, 'dlt-original-topic')}:{header(record, 'dlt-original-partition')}"
-                    f"@{header(record, 'dlt-original-offset')}",
-                    header(record, "dlt-failed-at")[:19],
-                    header(record, "dlt-error")[:70],
-                )
-            )
-    finally:
-        await consumer.stop()
+    rows = [
+        (
+            str(record.offset),
+            header(record, "dlt-consumer-group"),
+            header(record, "dlt-reason"),
+            f"{header(record, 'dlt-original-topic')}:{header(record, 'dlt-original-partition')}"
+            f"@{header(record, 'dlt-original-offset')}",
+            header(record, "dlt-failed-at")[:19],
+            header(record, "dlt-error")[:70],
+        )
+        for record in await read_from_beginning(bootstrap, topic, timeout=5)
+    ]
     print(table(("offset", "group", "reason", "original", "failed at", "error"), rows))
     print(f"{len(rows)} dead letter(s) on {topic}")
     return 0
@@ -88,9 +78,11 @@ async def replay(bootstrap: str, region: str, group: str, reason: str | None) ->
     replayed = skipped = 0
     try:
         await wait_for_assignment(consumer)
-        async for record in read_all(consumer, topic):
+        async for record in until_caught_up(consumer):
+            position = {TopicPartition(record.topic, record.partition): record.offset + 1}
             if header(record, "dlt-consumer-group") != group or (reason and header(record, "dlt-reason") != reason):
                 skipped += 1
+                await consumer.commit(position)
                 continue
             original = header(record, "dlt-original-topic")
             await producer.send_and_wait(
@@ -99,7 +91,7 @@ async def replay(bootstrap: str, region: str, group: str, reason: str | None) ->
                 key=record.key,
                 headers=[("content-type", CONTENT_TYPE.encode()), ("dlt-replayed-from", str(record.offset).encode())],
             )
-            await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
+            await consumer.commit(position)
             replayed += 1
             print(f"replayed dead letter {record.offset} to {original}")
     finally:

@@ -66,6 +66,7 @@ class OutboxRelay:
         collections: Sequence[AsyncCollection],
         publisher: RecordPublisher,
         *,
+        instance: str,
         metrics: KitMetrics,
         faults: FaultPoints,
         poll_seconds: float,
@@ -74,6 +75,7 @@ class OutboxRelay:
     ) -> None:
         self.collections = list(collections)
         self.publisher = publisher
+        self.instance = instance
         self.metrics = metrics
         self.faults = faults
         self.poll_seconds = poll_seconds
@@ -112,7 +114,7 @@ class OutboxRelay:
             cursor = (
                 collection.find(
                     {"outbox_since": {"$exists": True}},
-                    {"outbox": 1, "outbox_since": 1, "outbox_lease_until": 1},
+                    {"outbox": 1, "outbox_since": 1, "outbox_lease_until": 1, "outbox_lease_holder": 1},
                 )
                 .sort("outbox_since", 1)
                 .limit(self.batch_size)
@@ -128,13 +130,16 @@ class OutboxRelay:
         return published
 
     async def _claim(self, collection: AsyncCollection, document: Document) -> bool:
-        """A lease, so two instances of a service do not publish the same aggregate at once."""
+        """A lease, so two instances do not publish one aggregate at once. A restarted instance
+        (same instance name) takes its own leases back at once instead of waiting for them to expire."""
         now = datetime.now(UTC)
         lease_until = document.get("outbox_lease_until")
-        guard: Document = {"_id": document["_id"], "outbox_lease_until": lease_until}
-        if lease_until is not None and _aware(lease_until) > now:
+        holder = document.get("outbox_lease_holder")
+        if lease_until is not None and _aware(lease_until) > now and holder != self.instance:
             return False
-        result = await collection.update_one(guard, {"$set": {"outbox_lease_until": now + self.lease}})
+        guard: Document = {"_id": document["_id"], "outbox_lease_until": lease_until, "outbox_lease_holder": holder}
+        claim = {"$set": {"outbox_lease_until": now + self.lease, "outbox_lease_holder": self.instance}}
+        result = await collection.update_one(guard, claim)
         return result.modified_count == 1
 
     async def _publish_document(self, collection: AsyncCollection, document: Document) -> int:
@@ -153,7 +158,9 @@ class OutboxRelay:
             {"_id": document["_id"], "outbox.0": {"$exists": False}},
             {"$unset": {"outbox_since": "", "outbox": ""}},
         )
-        await collection.update_one({"_id": document["_id"]}, {"$set": {"outbox_lease_until": None}})
+        await collection.update_one(
+            {"_id": document["_id"]}, {"$set": {"outbox_lease_until": None, "outbox_lease_holder": None}}
+        )
         return count
 
 

@@ -73,6 +73,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             collections,
             self.publisher,
+            instance=f"{self.settings.service}-{self.settings.instance}",
             metrics=self.metrics,
             faults=self.faults,
             poll_seconds=self.settings.outbox_poll_seconds,

@@ -23,7 +23,7 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
-    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    outbox_lease_seconds: float = Field(default=15.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     log_level: str = "INFO"

@@ -30,9 +30,7 @@ class RegistryStore:
             raise DuplicateNib(msme.profile.nib) from error
 
     async def get(self, msme_id: str) -> Msme | None:
-        document = await self.msmes.find_one(
-            {"_id": msme_id}, {"outbox": 0, "outbox_since": 0, "outbox_lease_until": 0}
-        )
+        document = await self.msmes.find_one({"_id": msme_id}, {"outbox": 0})
         return _to_msme(document) if document else None
 
     async def list(self, region: str, skip: int, limit: int) -> tuple[list[Msme], int]:

@@ -1,0 +1,31 @@
+import asyncio
+
+import pytest
+
+from tests.integration.support import KAFKA, MONGO, Platform
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_infrastructure() -> None:
+    """Integration tests need the real broker and store; ./ekspora test starts them."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from pymongo import MongoClient
+
+    async def kafka_answers() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=5000)
+        await admin.start()
+        await admin.list_topics()
+        await admin.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(kafka_answers(), 15))
+        MongoClient(MONGO, serverSelectionTimeoutMS=5000).admin.command("ping")
+    except Exception as error:
+        pytest.exit(f"Kafka ({KAFKA}) or the store ({MONGO}) is not answering: run `./ekspora test`. {error!r}", 2)
+
+
+@pytest.fixture
+async def platform(request: pytest.FixtureRequest):
+    platform = Platform(request.node.name)
+    yield platform
+    await platform.close()

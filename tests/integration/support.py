@@ -1,0 +1,134 @@
+"""Helpers for tests against the real broker and store: service processes, topics, polling."""
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+from uuid import uuid4
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ekspora_contracts.topics import CATALOGUE
+from ekspora_kit.topic_reader import read_from_beginning
+from ekspora_ops.processes import ServiceProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA = os.environ.get("EKSPORA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
+LOG_DIR = ROOT / ".local" / "test-logs"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Platform:
+    """Services of one test, in a region of their own (own topics, groups and databases)."""
+
+    def __init__(self, test_name: str) -> None:
+        self.region = f"t{uuid4().hex[:10]}"
+        self.log_dir = LOG_DIR / f"{test_name[:60]}-{self.region}"
+        self.processes: list[ServiceProcess] = []
+        self.mongo: AsyncMongoClient = AsyncMongoClient(MONGO, tz_aware=True)
+
+    def database_name(self, service: str) -> str:
+        return f"test_{self.region}_{service}"
+
+    def database(self, service: str) -> AsyncDatabase:
+        return self.mongo[self.database_name(service)]
+
+    def topic(self, stream) -> str:
+        return stream.topic(self.region)
+
+    def start(
+        self,
+        service: str,
+        *,
+        name: str | None = None,
+        fault_point: str = "",
+        wait: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> ServiceProcess:
+        process = ServiceProcess(
+            service,
+            port=free_port(),
+            log_dir=self.log_dir,
+            name=name,
+            env={
+                "EKSPORA_REGIONS": self.region,
+                "EKSPORA_MONGO_DATABASE": self.database_name(service),
+                "EKSPORA_KAFKA_BOOTSTRAP": KAFKA,
+                "EKSPORA_MONGO_URL": MONGO,
+                "EKSPORA_OUTBOX_POLL_SECONDS": "0.2",
+                "EKSPORA_FAULT_POINT": fault_point,
+                "EKSPORA_INSTANCE": name or service,
+                **(env or {}),
+            },
+        )
+        self.processes.append(process.start())
+        return process.wait_ready() if wait else process
+
+    async def close(self) -> None:
+        for process in self.processes:
+            process.stop()
+        for service in {p.service for p in self.processes}:
+            await self.mongo.drop_database(self.database_name(service))
+        await self.mongo.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            mine = [name for s in CATALOGUE if (name := s.topic(self.region)) in existing]
+            if mine:
+                await admin.delete_topics(mine)
+        finally:
+            await admin.close()
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 30, what: str = "condition") -> T:
+    """Polls until probe returns something truthy; returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {result!r})")
+        await asyncio.sleep(0.2)
+
+
+async def read_topic(topic: str, *, at_least: int = 0, timeout: float = 10) -> list[ConsumerRecord]:
+    return await read_from_beginning(KAFKA, topic, at_least=at_least, timeout=timeout)
+
+
+async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str] | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic, value, key=key, headers=[(k, v.encode()) for k, v in (headers or {}).items()]
+        )
+    finally:
+        await producer.stop()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """Sum of a Prometheus metric's samples whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        label_text, value = line[len(name) + 1 :].rsplit("} ", 1)
+        if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total += float(value)
+    return total

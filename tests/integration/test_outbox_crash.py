@@ -1,0 +1,52 @@
+"""A registry killed with SIGKILL between storing and publishing loses nothing and duplicates nothing."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from ekspora_contracts.topics import REGISTRY_MSME
+from tests.integration.support import eventually, metric, read_topic
+from tests.integration.test_skeleton_flow import new_umkm, operator_feed
+
+SETTLE_SECONDS = 3
+
+
+@pytest.mark.parametrize(
+    ("fault_point", "records_before_restart"),
+    [("relay.before_publish", 0), ("relay.after_publish", 1)],
+)
+async def test_crash_between_store_and_publish(platform, fault_point, records_before_restart):
+    notifications = platform.start("notifications")
+    registry = platform.start("registry", fault_point=fault_point)
+    umkm = new_umkm(platform.region)
+    try:
+        async with httpx.AsyncClient(base_url=registry.url) as client:
+            await client.post("/msmes", json=umkm)
+    except httpx.TransportError:
+        pass  # the process may die before its response is written; the state is what matters
+    assert await asyncio.to_thread(registry.wait_exit, 30) == -9, "the fault point kills with SIGKILL"
+
+    stored = await platform.database("registry").msmes.find_one({"profile.nib": umkm["nib"]})
+    assert stored is not None, "the state change was stored before the crash"
+    assert len(stored["outbox"]) == 2, "both events wait in the outbox of the stored document"
+    msme_topic = platform.topic(REGISTRY_MSME)
+    assert len(await read_topic(msme_topic, timeout=1)) == records_before_restart
+
+    platform.start("registry", name="registry-restarted", env={"EKSPORA_INSTANCE": "registry"})
+
+    async def notified():
+        return [n for n in await operator_feed(notifications, platform.region) if n["subject"] == stored["_id"]]
+
+    await eventually(notified, what="the notification after restart")
+    await asyncio.sleep(SETTLE_SECONDS)
+    assert len(await notified()) == 1, "recorded exactly once"
+
+    records = await read_topic(msme_topic, at_least=records_before_restart + 1)
+    assert len(records) == records_before_restart + 1, "re-published once after the crash, never lost"
+    assert len({record.value for record in records}) == 1, "a re-publish is the same event (same id)"
+    after = await platform.database("registry").msmes.find_one({"_id": stored["_id"]})
+    assert "outbox" not in after and "outbox_since" not in after
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{notifications.url}/metrics")).text
+    assert metric(text, "ekspora_duplicates_skipped_total") == records_before_restart

@@ -1,0 +1,171 @@
+"""The kit's consumer dispatch in isolation: what is handled, ignored, retried and dead-lettered."""
+
+import json
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from ekspora_contracts.envelope import new_event
+from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
+from ekspora_contracts.topics import REGISTRY_MSME
+from ekspora_kit.consumer import Dispatcher, EventRoutes, PermanentFailure
+from ekspora_kit.metrics import KitMetrics
+
+REGION = "kota-kediri"
+TOPIC = REGISTRY_MSME.topic(REGION)
+REGISTERED = MsmeRegistered(
+    msme_id="msme-1",
+    region=REGION,
+    business_name="Tahu Takwa",
+    owner_name="Tini",
+    nib="1234567890123",
+    sector="food",
+    kelurahan="Tinalan",
+    kecamatan="Pesantren",
+    preferred_language="id",
+)
+
+
+class RecordingPublisher:
+    def __init__(self, fail: bool = False) -> None:
+        self.records: list[tuple[str, str, bytes, dict[str, str]]] = []
+        self.fail = fail
+
+    async def publish_record(self, topic, key, value, headers):
+        if self.fail:
+            raise ConnectionError("broker down")
+        self.records.append((topic, key, value, headers))
+
+
+def record(value: bytes, offset: int = 7) -> ConsumerRecord:
+    return ConsumerRecord(TOPIC, 2, offset, 0, 0, b"msme-1", value, None, 6, len(value), ())
+
+
+def event_bytes(data=REGISTERED, region=REGION) -> bytes:
+    return new_event(data, region=region, producer="registry", correlation_id="c-1").model_dump_json().encode()
+
+
+def make(handler, publisher=None, attempts=3):
+    routes = EventRoutes(REGISTRY_MSME)
+    routes.on(MsmeRegistered)(handler)
+    publisher = publisher or RecordingPublisher()
+    metrics = KitMetrics("test")
+    dispatcher = Dispatcher(
+        routes,
+        region=REGION,
+        group="test.kota-kediri",
+        publisher=publisher,
+        metrics=metrics,
+        max_attempts=attempts,
+        backoff_seconds=0,
+    )
+    return dispatcher, publisher, metrics
+
+
+async def test_valid_event_reaches_its_typed_handler():
+    seen = []
+
+    async def handler(event):
+        seen.append(event)
+
+    dispatcher, publisher, _ = make(handler)
+    await dispatcher.dispatch(record(event_bytes()))
+    assert [e.data for e in seen] == [REGISTERED]
+    assert publisher.records == []
+
+
+@pytest.mark.parametrize(
+    ("value", "reason", "error_contains"),
+    [
+        (b"{not json", "malformed", "not a CloudEvents JSON object"),
+        (b'{"no": "type"}', "malformed", "KeyError"),
+        (json.dumps({**json.loads(event_bytes()), "data": {"msme_id": 1}}).encode(), "invalid", "data.msme_id"),
+        (event_bytes(region="blitar"), "wrong_region", "region blitar"),
+    ],
+)
+async def test_bad_messages_go_to_the_dead_letter_topic_with_their_reason(value, reason, error_contains):
+    async def handler(event):
+        raise AssertionError("must not be called")
+
+    dispatcher, publisher, metrics = make(handler)
+    await dispatcher.dispatch(record(value, offset=41))
+    [(topic, key, body, headers)] = publisher.records
+    assert topic == "ekspora.kota-kediri.deadletter"
+    assert body == value and key == "msme-1"
+    assert headers["dlt-reason"] == reason
+    assert error_contains in headers["dlt-error"]
+    assert headers["dlt-original-topic"] == TOPIC
+    assert (headers["dlt-original-partition"], headers["dlt-original-offset"]) == ("2", "41")
+    assert headers["dlt-consumer-group"] == "test.kota-kediri"
+    assert metrics.dead_letters.labels("test", TOPIC, reason)._value.get() == 1
+
+
+async def test_types_without_a_route_are_ignored_not_dead_lettered():
+    async def handler(event):
+        raise AssertionError("must not be called")
+
+    dispatcher, publisher, metrics = make(handler)
+    other = MsmeContactChanged(
+        msme_id="msme-1", region=REGION, owner_name="Tini", preferred_language="id", timezone="Asia/Jakarta"
+    )
+    await dispatcher.dispatch(record(event_bytes(other)))
+    assert publisher.records == []
+    assert metrics.events_ignored.labels("test", TOPIC)._value.get() == 1
+
+
+async def test_transient_failure_is_retried_then_succeeds():
+    calls = []
+
+    async def handler(event):
+        calls.append(event.id)
+        if len(calls) < 3:
+            raise TimeoutError("mongo slow")
+
+    dispatcher, publisher, metrics = make(handler, attempts=3)
+    await dispatcher.dispatch(record(event_bytes()))
+    assert len(calls) == 3
+    assert publisher.records == []
+    assert metrics.handler_retries.labels("test", MsmeRegistered.event_type)._value.get() == 2
+
+
+async def test_persistent_failure_is_dead_lettered_after_bounded_attempts():
+    calls = []
+
+    async def handler(event):
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    dispatcher, publisher, _ = make(handler, attempts=2)
+    await dispatcher.dispatch(record(event_bytes()))
+    assert len(calls) == 2
+    [(_, _, _, headers)] = publisher.records
+    assert headers["dlt-reason"] == "handler_failed"
+    assert "RuntimeError('boom')" in headers["dlt-error"]
+
+
+async def test_permanent_failure_is_not_retried():
+    calls = []
+
+    async def handler(event):
+        calls.append(1)
+        raise PermanentFailure("unknown partner")
+
+    dispatcher, publisher, _ = make(handler)
+    await dispatcher.dispatch(record(event_bytes()))
+    assert len(calls) == 1
+    assert publisher.records[0][3]["dlt-reason"] == "rejected"
+
+
+async def test_failed_dead_letter_write_raises_so_the_message_is_redelivered():
+    async def handler(event):
+        raise AssertionError
+
+    dispatcher, _, _ = make(handler, publisher=RecordingPublisher(fail=True))
+    with pytest.raises(ConnectionError):
+        await dispatcher.dispatch(record(b"garbage"))
+
+
+def test_a_route_must_belong_to_the_stream():
+    routes = EventRoutes(REGISTRY_MSME)
+    with pytest.raises(ValueError, match=r"registry\.contacts"):
+        routes.on(MsmeContactChanged)

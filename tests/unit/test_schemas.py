@@ -88,3 +88,13 @@ def test_committed_schemas_are_closed():
         assert schema["additionalProperties"] is False, event_type
         data = schemas._resolve(schema["properties"]["data"], schema)
         assert data["additionalProperties"] is False, event_type
+
+
+def test_contracts_readme_shows_the_current_catalogue():
+    from pathlib import Path
+
+    from ekspora_contracts.docs import catalogue_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "contracts" / "README.md").read_text()
+    between = readme.split("<!-- catalogue:start", 1)[1].split("-->\n", 1)[1].split("\n<!-- catalogue:end", 1)[0]
+    assert between.strip() == catalogue_markdown().strip(), "run python -m ekspora_contracts.docs"

@@ -1,6 +1,6 @@
 """Generates the topic and event tables of contracts/README.md; a test keeps them equal.
 
-    python -m ekspora_contracts.docs
+python -m ekspora_contracts.docs
 """
 
 from ekspora_contracts.catalog import EVENT_TYPES

@@ -16,7 +16,9 @@ def test_every_service_waits_for_healthy_kafka_and_mongo():
     services = compose()["services"]
     for name in SERVICES:
         assert services[name]["depends_on"] == {
-            "kafka": {"condition": "service_healthy"}, "mongo": {"condition": "service_healthy"}}
+            "kafka": {"condition": "service_healthy"},
+            "mongo": {"condition": "service_healthy"},
+        }
         assert "healthcheck" in services[name]
     assert "healthcheck" in services["kafka"] and "healthcheck" in services["mongo"]
     assert services["kafka"]["image"].startswith("apache/kafka:4.0")

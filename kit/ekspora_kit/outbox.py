@@ -4,6 +4,10 @@ The events a state change causes are pushed onto an `outbox` array *inside the a
 document*, in the same single-document update as the change, so both happen or neither does.
 The relay publishes each pending event (acks=all, idempotent producer) and only then pops it.
 A crash between publish and pop re-publishes on restart: consumers de-duplicate by event id.
+
+Which relay publishes an aggregate is decided by a lease *inserted* under a unique key
+(`outbox_leases`): FerretDB 1.24 does not isolate conditional updates (FerretDB#3040), but a
+unique insert has exactly one winner on FerretDB and MongoDB alike.
 """
 
 import asyncio
@@ -14,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.faults import FaultPoints
@@ -112,10 +117,7 @@ class OutboxRelay:
         oldest: datetime | None = None
         for collection in self.collections:
             cursor = (
-                collection.find(
-                    {"outbox_since": {"$exists": True}},
-                    {"outbox": 1, "outbox_since": 1, "outbox_lease_until": 1, "outbox_lease_holder": 1},
-                )
+                collection.find({"outbox_since": {"$exists": True}}, {"outbox": 1, "outbox_since": 1})
                 .sort("outbox_since", 1)
                 .limit(self.batch_size)
             )
@@ -123,24 +125,41 @@ class OutboxRelay:
                 since = _aware(document["outbox_since"])
                 oldest = since if oldest is None else min(oldest, since)
                 pending += len(document.get("outbox", []))
-                if await self._claim(collection, document):
-                    published += await self._publish_document(collection, document)
+                published += await self._publish_leased(collection, document["_id"])
         self.metrics.outbox_pending.set(max(pending - published, 0))
         self.metrics.outbox_lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
         return published
 
-    async def _claim(self, collection: AsyncCollection, document: Document) -> bool:
-        """A lease, so two instances do not publish one aggregate at once. A restarted instance
-        (same instance name) takes its own leases back at once instead of waiting for them to expire."""
+    async def _publish_leased(self, collection: AsyncCollection, aggregate_id: object) -> int:
+        leases = collection.database["outbox_leases"]
+        lease_id = f"{collection.name}:{aggregate_id}"
+        if not await self._take_lease(leases, lease_id):
+            return 0
+        try:
+            # Read the outbox only now: another relay may have published the scanned snapshot meanwhile.
+            document = await collection.find_one({"_id": aggregate_id}, {"outbox": 1})
+            return await self._publish_document(collection, document) if document else 0
+        finally:
+            await leases.delete_one({"_id": lease_id, "holder": self.instance})
+
+    async def _take_lease(self, leases: AsyncCollection, lease_id: str) -> bool:
+        """True if this relay now holds the lease. An expired lease, or one this instance held
+        before a restart (same instance name), is taken over instead of waited for."""
         now = datetime.now(UTC)
-        lease_until = document.get("outbox_lease_until")
-        holder = document.get("outbox_lease_holder")
-        if lease_until is not None and _aware(lease_until) > now and holder != self.instance:
+        lease = {"_id": lease_id, "holder": self.instance, "until": now + self.lease}
+        try:
+            await leases.insert_one(lease)
+            return True
+        except DuplicateKeyError:
+            current = await leases.find_one({"_id": lease_id})
+        if current is None or (current["holder"] != self.instance and _aware(current["until"]) > now):
             return False
-        guard: Document = {"_id": document["_id"], "outbox_lease_until": lease_until, "outbox_lease_holder": holder}
-        claim = {"$set": {"outbox_lease_until": now + self.lease, "outbox_lease_holder": self.instance}}
-        result = await collection.update_one(guard, claim)
-        return result.modified_count == 1
+        await leases.delete_one({"_id": lease_id, "holder": current["holder"], "until": current["until"]})
+        try:
+            await leases.insert_one(lease)
+            return True
+        except DuplicateKeyError:
+            return False
 
     async def _publish_document(self, collection: AsyncCollection, document: Document) -> int:
         count = 0
@@ -157,9 +176,6 @@ class OutboxRelay:
         await collection.update_one(
             {"_id": document["_id"], "outbox.0": {"$exists": False}},
             {"$unset": {"outbox_since": "", "outbox": ""}},
-        )
-        await collection.update_one(
-            {"_id": document["_id"]}, {"$set": {"outbox_lease_until": None, "outbox_lease_holder": None}}
         )
         return count
 

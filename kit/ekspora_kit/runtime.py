@@ -44,12 +44,12 @@ class ServiceRuntime:
             client_id=f"{settings.service}-{settings.instance}",
             acks="all",
             enable_idempotence=True,
-            logger=logging.getLogger("faststream"),
+            logger=logging.getLogger("ekspora.broker"),
             middlewares=[KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=settings.service)],
         )
         self.publisher = KafkaRecordPublisher(self.broker)
         self.mongo: AsyncMongoClient = AsyncMongoClient(
-            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
+            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000, maxPoolSize=settings.mongo_max_pool_size
         )
         self.db: AsyncDatabase = self.mongo[settings.database_name]
         self.relay: OutboxRelay | None = None
@@ -85,6 +85,7 @@ class ServiceRuntime:
             self.relay.wake()
 
     async def start(self) -> None:
+        await self._warn_if_updates_can_be_lost()
         await ensure_topics(
             self.settings.kafka_bootstrap, CATALOGUE, self.settings.regions, self.settings.kafka_replication_factor
         )
@@ -94,6 +95,14 @@ class ServiceRuntime:
         if self.relay:
             self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
         logger.info("%s started for regions %s", self.settings.service, ",".join(self.settings.regions))
+
+    async def _warn_if_updates_can_be_lost(self) -> None:
+        build = await self.mongo.admin.command("buildInfo")
+        if "ferretdbVersion" in build and self.settings.mongo_max_pool_size > 1:
+            logger.warning(
+                "FerretDB does not isolate concurrent updates of one document (FerretDB#3040); "
+                "set EKSPORA_MONGO_MAX_POOL_SIZE=1 so this process serialises its writes"
+            )
 
     async def stop(self) -> None:
         if self._relay_task:

@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1)
     mongo_url: str = "mongodb://127.0.0.1:27017"
     mongo_database: str = ""
+    mongo_max_pool_size: int = Field(
+        default=100, ge=1, description="1 on FerretDB: it does not isolate concurrent updates (FerretDB#3040)"
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     outbox_poll_seconds: float = Field(default=1.0, gt=0)

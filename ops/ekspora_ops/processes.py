@@ -24,7 +24,9 @@ class ServiceProcess:
         self.port = port
         self.name = name or service
         self.log_path = log_dir / f"{self.name}.log"
-        self.env = {**os.environ, "EKSPORA_HTTP_PORT": str(port), **env}
+        # Local runs use FerretDB, which does not isolate concurrent updates (FerretDB#3040): one
+        # connection per process serialises that process's writes.
+        self.env = {**os.environ, "EKSPORA_MONGO_MAX_POOL_SIZE": "1", "EKSPORA_HTTP_PORT": str(port), **env}
         self.process: subprocess.Popen | None = None
 
     @property

@@ -34,6 +34,17 @@ wait_until() {  # wait_until <what> <seconds> <log> <command...>
   done
 }
 
+already_running() {  # already_running <name> <probe kind> <port> <pidfile>: reuse what answers, refuse a squatter
+  local name=$1 kind=$2 port=$3 pidf=$4
+  if probe "$kind" "127.0.0.1:$port" >/dev/null 2>&1; then
+    if pid_alive "$pidf"; then say "$name already running (pid $(cat "$pidf")), reusing it"
+    else say "a $kind server not started by this script answers on :$port, reusing it"; fi
+    return 0
+  fi
+  port_open "$port" && die "port $port is taken by something that does not answer as $kind"
+  return 1
+}
+
 ensure_python() {
   [ -x "$PY" ] || die "no virtualenv at .venv: run deploy/local/python-env.sh first"
 }
@@ -64,15 +75,7 @@ build_ferretdb() {
 
 start_kafka() {
   local dir="$STATE/kafka" pidf="$STATE/kafka/kafka.pid"
-  if pid_alive "$pidf" && probe kafka "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1; then
-    say "Kafka already running (pid $(cat "$pidf")), reusing it"; return
-  fi
-  if port_open "$KAFKA_PORT"; then
-    if probe kafka "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1; then
-      say "a Kafka broker not started by this script answers on :$KAFKA_PORT, reusing it"; return
-    fi
-    die "port $KAFKA_PORT is taken by something that is not a Kafka broker"
-  fi
+  already_running Kafka kafka "$KAFKA_PORT" "$pidf" && return
   port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is already taken"
   resolve_kafka
   mkdir -p "$dir/data" "$dir/logs"
@@ -97,15 +100,7 @@ start_kafka() {
 
 start_ferretdb() {
   local dir="$STATE/ferretdb" pidf="$STATE/ferretdb/ferretdb.pid"
-  if pid_alive "$pidf" && probe mongo "127.0.0.1:$MONGO_PORT" >/dev/null 2>&1; then
-    say "FerretDB already running (pid $(cat "$pidf")), reusing it"; return
-  fi
-  if port_open "$MONGO_PORT"; then
-    if probe mongo "127.0.0.1:$MONGO_PORT" >/dev/null 2>&1; then
-      say "a MongoDB-wire server not started by this script answers on :$MONGO_PORT, reusing it"; return
-    fi
-    die "port $MONGO_PORT is taken by something that does not answer a Mongo ping"
-  fi
+  already_running FerretDB mongo "$MONGO_PORT" "$pidf" && return
   build_ferretdb
   mkdir -p "$dir/data" "$dir/logs"
   say "starting FerretDB on 127.0.0.1:$MONGO_PORT (SQLite in .local/ferretdb/data)"

@@ -7,26 +7,14 @@ import sys
 
 import httpx
 
-from ekspora_contracts.envelope import new_event
-from ekspora_contracts.registry import MsmeRegistered
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
+from tests.factories import registered_event
 from tests.integration.support import KAFKA, eventually, metric, publish, read_topic
 from tests.integration.test_skeleton_flow import operator_feed
 
 
-def registered_event(region: str, msme_id: str) -> bytes:
-    data = MsmeRegistered(
-        msme_id=msme_id,
-        region=region,
-        business_name="Getuk Pisang Mbak Rini",
-        owner_name="Rini",
-        nib="9120301234599",
-        sector="food",
-        kelurahan="Campurejo",
-        kecamatan="Mojoroto",
-        preferred_language="id",
-    )
-    return new_event(data, region=region, producer="registry", correlation_id="test").model_dump_json().encode()
+def registered_event_bytes(region: str, msme_id: str) -> bytes:
+    return registered_event(region, msme_id).model_dump_json().encode()
 
 
 async def notifications_for(notifications, region, msme_id):
@@ -36,7 +24,7 @@ async def notifications_for(notifications, region, msme_id):
 async def test_redelivered_event_records_nothing_new(platform):
     notifications = platform.start("notifications")
     topic = platform.topic(REGISTRY_MSME)
-    event = registered_event(platform.region, "msme-redelivered")
+    event = registered_event_bytes(platform.region, "msme-redelivered")
     for _ in range(3):
         await publish(topic, b"msme-redelivered", event)
 
@@ -51,11 +39,11 @@ async def test_redelivered_event_records_nothing_new(platform):
 async def test_poison_messages_are_dead_lettered_and_the_next_good_one_is_processed(platform):
     notifications = platform.start("notifications")
     topic = platform.topic(REGISTRY_MSME)
-    invalid = json.loads(registered_event(platform.region, "msme-bad"))
+    invalid = json.loads(registered_event_bytes(platform.region, "msme-bad"))
     invalid["data"]["nib"] = "not-a-nib"
     await publish(topic, b"msme-x", b"\x00garbage{")
     await publish(topic, b"msme-x", json.dumps(invalid).encode())
-    await publish(topic, b"msme-x", registered_event(platform.region, "msme-good"))
+    await publish(topic, b"msme-x", registered_event_bytes(platform.region, "msme-good"))
 
     await eventually(
         lambda: notifications_for(notifications, platform.region, "msme-good"),
@@ -89,7 +77,7 @@ async def test_replay_republishes_a_dead_letter_once_after_the_cause_is_fixed(pl
     await publish(
         platform.topic(DEAD_LETTER),
         b"msme-replayed",
-        registered_event(platform.region, "msme-replayed"),
+        registered_event_bytes(platform.region, "msme-replayed"),
         {
             "dlt-reason": "handler_failed",
             "dlt-original-topic": topic,

@@ -10,20 +10,11 @@ from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
 from ekspora_contracts.topics import REGISTRY_MSME
 from ekspora_kit.consumer import Dispatcher, EventRoutes, PermanentFailure
 from ekspora_kit.metrics import KitMetrics
+from tests.factories import msme_registered
 
 REGION = "kota-kediri"
 TOPIC = REGISTRY_MSME.topic(REGION)
-REGISTERED = MsmeRegistered(
-    msme_id="msme-1",
-    region=REGION,
-    business_name="Tahu Takwa",
-    owner_name="Tini",
-    nib="1234567890123",
-    sector="food",
-    kelurahan="Tinalan",
-    kecamatan="Pesantren",
-    preferred_language="id",
-)
+REGISTERED = msme_registered(REGION)
 
 
 class RecordingPublisher:

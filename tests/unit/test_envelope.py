@@ -3,18 +3,9 @@ from pydantic import ValidationError
 
 from ekspora_contracts.envelope import CloudEvent, new_event
 from ekspora_contracts.registry import MsmeRegistered
+from tests.factories import msme_registered
 
-REGISTERED = MsmeRegistered(
-    msme_id="msme-1",
-    region="kota-kediri",
-    business_name="Tahu Takwa",
-    owner_name="Tini",
-    nib="1234567890123",
-    sector="food",
-    kelurahan="Tinalan",
-    kecamatan="Pesantren",
-    preferred_language="id",
-)
+REGISTERED = msme_registered(msme_id="msme-1")
 
 
 def test_new_event_carries_cloudevents_attributes_and_extensions():

@@ -2,26 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ekspora_contracts.envelope import new_event
-from ekspora_contracts.registry import MsmeRegistered
 from ekspora_notifications.domain import Templates, for_msme_registered, notification_id
+from tests.factories import registered_event
 
-EVENT = new_event(
-    MsmeRegistered(
-        msme_id="msme-1",
-        region="kota-kediri",
-        business_name="Kopi Kelud",
-        owner_name="Agus",
-        nib="9120301234563",
-        sector="beverage",
-        kelurahan="Ngronggo",
-        kecamatan="Kota",
-        preferred_language="id",
-    ),
-    region="kota-kediri",
-    producer="registry",
-    correlation_id="c",
-)
+EVENT = registered_event(business_name="Kopi Kelud", sector="beverage")
 
 
 def test_operator_is_told_in_bahasa_indonesia():

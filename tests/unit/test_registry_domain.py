@@ -5,18 +5,9 @@ from pydantic import ValidationError
 
 from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
 from ekspora_registry.domain import RegisterMsme, register
+from tests.factories import VALID_REGISTRATION
 
-VALID = {
-    "region": "kota-kediri",
-    "business_name": "Tahu Takwa Bu Tini",
-    "owner_name": "Tini Rahayu",
-    "nib": "9120301234561",
-    "sector": "food",
-    "kelurahan": "Tinalan",
-    "kecamatan": "Pesantren",
-    "whatsapp": "+6281234500001",
-    "email": "tini@tahutakwa.id",
-}
+VALID = VALID_REGISTRATION
 
 
 def test_registration_emits_a_public_event_and_a_private_contact_event():

@@ -1,15 +1,45 @@
 """Events produced by the registry service."""
 
+from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ekspora_contracts.envelope import EventData, Region
-from ekspora_contracts.topics import REGISTRY_CONTACTS, REGISTRY_MSME, Stream
+from ekspora_contracts.topics import REGISTRY_CONTACTS, REGISTRY_MSME, REGISTRY_PRODUCT, Stream
 
 Language = Literal["id", "en", "nl"]
+Tier = Literal["siap", "setengah", "didorong"]
+CertificateKind = Literal["pirt", "bpom_md", "halal", "sni", "organic", "svlk"]
 NIB_PATTERN = r"^[0-9]{13}$"
 E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
+HS_CODE_PATTERN = r"^[0-9]{6}$"
+CATEGORY_PATTERN = r"^[a-z][a-z_]{1,40}$"
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Certificate(Closed):
+    kind: CertificateKind
+    number: str
+    expires_on: date
+
+
+class Gap(Closed):
+    code: str = Field(description="Stable gap code, e.g. certificate.halal")
+    criterion: str
+    points_missing: int
+    next_step_id: str = Field(description="Concrete next step in Bahasa Indonesia")
+    next_step_en: str = Field(description="The same step in English")
+
+
+class CriterionScore(Closed):
+    criterion: str
+    points: int
+    max_points: int
+    detail: str
 
 
 class MsmeRegistered(EventData):
@@ -30,6 +60,26 @@ class MsmeRegistered(EventData):
         return self.msme_id
 
 
+class MsmeUpdated(EventData):
+    """The public profile after a change. Contact data never travels here."""
+
+    event_type: ClassVar[str] = "ekspora.registry.msme.updated.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    business_name: str
+    sector: str
+    kelurahan: str
+    kecamatan: str
+    preferred_language: Language
+    nib_verified: bool
+    changed_fields: list[str]
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
 class MsmeContactChanged(EventData):
     """Private: carries personal data, published only on the registry.contacts stream."""
 
@@ -43,6 +93,145 @@ class MsmeContactChanged(EventData):
     email: str | None = None
     preferred_language: Language
     timezone: str
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class ReadinessAssessed(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    score: int = Field(ge=0, le=100)
+    tier: Tier
+    previous_tier: Tier | None
+    gaps: list[Gap]
+    criteria: list[CriterionScore]
+    best_product_id: str | None
+    trigger: str = Field(description="What changed the evidence, e.g. certificate_added")
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class ProductFacts(Closed):
+    """What other services need to know of a product (no personal data)."""
+
+    product_id: str
+    msme_id: str
+    region: Region
+    name: str
+    description_id: str
+    description_en: str
+    category: str = Field(pattern=CATEGORY_PATTERN)
+    hs_code: str = Field(pattern=HS_CODE_PATTERN)
+    unit: str
+    unit_price_idr: int = Field(gt=0)
+    minimum_order_quantity: int = Field(ge=1)
+    monthly_capacity: int = Field(ge=0)
+    net_weight_grams: int = Field(gt=0)
+    shelf_life_days: int | None = Field(default=None, ge=1)
+    english_label: bool
+    certificates: list[Certificate]
+
+
+class ProductListed(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.product.listed.v1"
+    stream: ClassVar[Stream] = REGISTRY_PRODUCT
+
+    product: ProductFacts
+
+    def aggregate_id(self) -> str:
+        return self.product.product_id
+
+
+class ProductUpdated(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.product.updated.v1"
+    stream: ClassVar[Stream] = REGISTRY_PRODUCT
+
+    product: ProductFacts
+    changed_fields: list[str]
+
+    def aggregate_id(self) -> str:
+        return self.product.product_id
+
+
+class ProductExportReady(EventData):
+    """A product of a `siap` UMKM became export-ready; emitted once per readiness change."""
+
+    event_type: ClassVar[str] = "ekspora.registry.product.export_ready.v1"
+    stream: ClassVar[Stream] = REGISTRY_PRODUCT
+
+    product: ProductFacts
+    score: int = Field(ge=0, le=100)
+
+    def aggregate_id(self) -> str:
+        return self.product.product_id
+
+
+class ProductExportReadinessLost(EventData):
+    """An export-ready product is no longer ready (expired certificate, lower tier, …)."""
+
+    event_type: ClassVar[str] = "ekspora.registry.product.export_readiness_lost.v1"
+    stream: ClassVar[Stream] = REGISTRY_PRODUCT
+
+    product_id: str
+    msme_id: str
+    region: Region
+    reasons: list[str]
+
+    def aggregate_id(self) -> str:
+        return self.product_id
+
+
+class Milestone(Closed):
+    code: str
+    title_id: str
+    title_en: str
+    gap_code: str
+
+
+class IncubationEnrolled(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.incubation.enrolled.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    cohort_id: str
+    cohort_name: str
+    tier_at_enrolment: Tier
+    milestones: list[Milestone]
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class IncubationMilestoneCompleted(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.incubation.milestone_completed.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    cohort_id: str
+    milestone: Milestone
+    completed_by: Literal["operator", "evidence"]
+    remaining: int = Field(ge=0)
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class IncubationGraduated(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.incubation.graduated.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    cohort_id: str
+    score: int = Field(ge=0, le=100)
+    days_in_incubation: int = Field(ge=0)
 
     def aggregate_id(self) -> str:
         return self.msme_id

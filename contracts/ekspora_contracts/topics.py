@@ -59,6 +59,14 @@ MATCHING_MATCH = Stream(
     visibility="public",
     description="Match proposals and their lifecycle: proposed, confirmed, declined, expired. Key: match id.",
 )
+MATCHING_SALES = Stream(
+    name="matching.sales",
+    producer="matching",
+    partitions=6,
+    scope="region",
+    visibility="public",
+    description="Sales feedback partners report for confirmed matches and delivered orders. Key: msme id.",
+)
 DEAD_LETTER = Stream(
     name="deadletter",
     producer="every consumer",
@@ -68,4 +76,11 @@ DEAD_LETTER = Stream(
     description="Messages a consumer could not process: original bytes, error, topic, partition, offset, group.",
 )
 
-CATALOGUE: tuple[Stream, ...] = (REGISTRY_MSME, REGISTRY_CONTACTS, REGISTRY_PRODUCT, MATCHING_MATCH, DEAD_LETTER)
+CATALOGUE: tuple[Stream, ...] = (
+    REGISTRY_MSME,
+    REGISTRY_CONTACTS,
+    REGISTRY_PRODUCT,
+    MATCHING_MATCH,
+    MATCHING_SALES,
+    DEAD_LETTER,
+)

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.envelope import CONTENT_TYPE
 from ekspora_contracts.topics import CATALOGUE, Stream
+from ekspora_kit.clock import Clock
 from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe
 from ekspora_kit.faults import FaultPoints
 from ekspora_kit.metrics import KitMetrics
@@ -52,8 +53,10 @@ class ServiceRuntime:
             settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000, maxPoolSize=settings.mongo_max_pool_size
         )
         self.db: AsyncDatabase = self.mongo[settings.database_name]
+        self.clock = Clock(settings.clock_offset_seconds)
         self.relay: OutboxRelay | None = None
-        self._relay_task: asyncio.Task | None = None
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
+        self._tasks: list[asyncio.Task] = []
 
     def consume(self, routes: EventRoutes) -> None:
         """Subscribe this service's consumer group for every region it serves."""
@@ -80,6 +83,10 @@ class ServiceRuntime:
             lease_seconds=self.settings.outbox_lease_seconds,
         )
 
+    def every(self, name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        """Runs `job` every `seconds` while the service runs; a failed round is logged and retried."""
+        self._periodic.append((name, seconds, job))
+
     def wake_relay(self) -> None:
         if self.relay:
             self.relay.wake()
@@ -93,7 +100,8 @@ class ServiceRuntime:
             await self.relay.ensure_indexes()
         await self.broker.start()
         if self.relay:
-            self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self._tasks += [asyncio.create_task(_repeat(*spec), name=spec[0]) for spec in self._periodic]
         logger.info("%s started for regions %s", self.settings.service, ",".join(self.settings.regions))
 
     async def _warn_if_updates_can_be_lost(self) -> None:
@@ -105,9 +113,9 @@ class ServiceRuntime:
             )
 
     async def stop(self) -> None:
-        if self._relay_task:
-            self._relay_task.cancel()
-            await asyncio.gather(self._relay_task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.broker.stop()
         await self.mongo.close()
 
@@ -123,6 +131,15 @@ class ServiceRuntime:
         except Exception:
             logger.warning("mongo readiness check failed", exc_info=True)
         return checks
+
+
+async def _repeat(name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:
+            logger.exception("periodic job %s failed; retrying in %ss", name, seconds)
+        await asyncio.sleep(seconds)
 
 
 async def ensure_topics(

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     log_level: str = "INFO"
+    clock_offset_seconds: float = Field(
+        default=0, description="Demos and tests only: shifts this service's clock, e.g. to reach a certificate's expiry"
+    )
     fault_point: str | None = Field(
         default=None, description="Test only: the process SIGKILLs itself on reaching this named point"
     )

@@ -1,24 +1,212 @@
-from datetime import UTC, datetime
+"""Registry operations: which events each change emits, and only when something really changed."""
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
-from ekspora_registry.domain import RegisterMsme, register
+from ekspora_contracts.matching import SalesReported
+from ekspora_contracts.registry import (
+    IncubationEnrolled,
+    IncubationGraduated,
+    IncubationMilestoneCompleted,
+    MsmeContactChanged,
+    MsmeRegistered,
+    MsmeUpdated,
+    ProductExportReadinessLost,
+    ProductExportReady,
+    ProductListed,
+    ProductUpdated,
+    ReadinessAssessed,
+)
+from ekspora_registry import domain
+from ekspora_registry.rubric import load_rubric
 from tests.factories import VALID_REGISTRATION
 
-VALID = VALID_REGISTRATION
+RUBRIC = load_rubric()
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+TAHU = domain.ListProduct(
+    name="Tahu Takwa",
+    description_id="Tahu kuning khas Kediri",
+    description_en="Kediri yellow tofu",
+    category="processed_food",
+    hs_code="210690",
+    unit="pack 500 g",
+    unit_price_idr=25_000,
+    minimum_order_quantity=50,
+    monthly_capacity=1_200,
+    net_weight_grams=500,
+    shelf_life_days=30,
+    english_label=True,
+)
 
 
-def test_registration_emits_a_public_event_and_a_private_contact_event():
-    msme, events = register(RegisterMsme(**VALID), "msme-1", datetime(2026, 11, 28, tzinfo=UTC))
-    registered, contact = events
-    assert isinstance(registered, MsmeRegistered) and isinstance(contact, MsmeContactChanged)
-    assert msme.profile.preferred_language == "id"
-    public = registered.model_dump_json()
+def types(change: domain.Change) -> list[type]:
+    return [type(event) for event in change.events]
+
+
+def registered() -> domain.Msme:
+    return domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-1", NOW, RUBRIC).msme
+
+
+def setengah_with_pirt() -> domain.Msme:
+    """Verified, listed twice, tahu with SPP-IRT but no halal certificate: 75, yet setengah (halal missing)."""
+    msme = registered()
+    msme = domain.verify_nib(msme, NOW, RUBRIC).msme
+    msme = domain.list_product(msme, TAHU, "prd-1", NOW, RUBRIC).msme
+    for n in range(2):
+        listing = domain.AddListing(platform="shopee", url=f"https://shopee.co.id/tahu{n}")
+        msme = domain.add_listing(msme, listing, NOW, RUBRIC).msme
+    pirt = domain.AddCertificate(kind="pirt", number="P-IRT 2063571010123-28", expires_on=date(2028, 5, 1))
+    return domain.add_certificate(msme, "prd-1", pirt, NOW, RUBRIC).msme
+
+
+HALAL = domain.AddCertificate(kind="halal", number="ID35110000123450823", expires_on=date(2027, 3, 1))
+
+
+def test_registration_emits_the_public_event_the_private_contact_and_the_first_assessment():
+    change = domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-1", NOW, RUBRIC)
+    assert types(change) == [MsmeRegistered, MsmeContactChanged, ReadinessAssessed]
+    public = change.events[0].model_dump_json() + change.events[2].model_dump_json()
     assert "+6281234500001" not in public and "tini@tahutakwa.id" not in public
-    assert contact.whatsapp == "+6281234500001" and contact.email == "tini@tahutakwa.id"
-    assert registered.stream.visibility == "public" and contact.stream.visibility == "private"
+    assert change.events[1].whatsapp == "+6281234500001"
+    assert (change.msme.tier, change.new_assessment.trigger) == ("didorong", "registered")
+
+
+def test_adding_the_missing_certificate_makes_the_product_export_ready_once():
+    msme = setengah_with_pirt()
+    assert (msme.assessment.score, msme.tier) == (75, "setengah")
+    change = domain.add_certificate(msme, "prd-1", HALAL, NOW, RUBRIC)
+    assert types(change) == [ProductUpdated, ProductExportReady, ReadinessAssessed]
+    assert change.msme.tier == "siap" and change.msme.products[0].export_ready
+    ready = change.events[1]
+    assert ready.product.category == "processed_food" and ready.score == 90
+    assert {c.kind for c in ready.product.certificates} == {"pirt", "halal"}
+
+    again = domain.add_certificate(change.msme, "prd-1", HALAL, NOW, RUBRIC)
+    assert again.events == [], "the same certificate again changes nothing"
+    later = domain.update_product(change.msme, "prd-1", domain.UpdateProduct(unit_price_idr=27_000), NOW, RUBRIC)
+    assert types(later) == [ProductUpdated], "an update of a ready product is no new readiness"
+
+
+def test_losing_a_certificate_withdraws_export_readiness():
+    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    change = domain.remove_certificate(msme, "prd-1", "halal", NOW, RUBRIC)
+    assert types(change) == [ProductUpdated, ProductExportReadinessLost, ReadinessAssessed]
+    assert change.events[1].reasons == ["Apply for a halal certificate with BPJPH"]
+    assert change.events[2].previous_tier == "siap" and change.events[2].tier == "setengah"
+
+
+def test_certificate_expiry_lowers_the_tier_at_local_midnight_of_its_expiry_date():
+    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    expiry = datetime(2027, 2, 28, 17, 0, tzinfo=UTC)  # 2027-03-01 00:00 WIB
+    assert msme.next_certificate_expiry == expiry
+    still_valid = domain.expire_certificates(msme, expiry - timedelta(seconds=1), RUBRIC)
+    assert still_valid.events == []
+    expired = domain.expire_certificates(msme, expiry, RUBRIC)
+    assert types(expired) == [ProductExportReadinessLost, ReadinessAssessed]
+    assert expired.msme.tier == "setengah"
+    assert expired.msme.next_certificate_expiry == datetime(2028, 4, 30, 17, 0, tzinfo=UTC)
+
+
+def test_an_already_expired_certificate_is_refused():
+    with pytest.raises(domain.Invalid, match="expired"):
+        domain.add_certificate(
+            setengah_with_pirt(), "prd-1", HALAL.model_copy(update={"expires_on": date(2026, 11, 28)}), NOW, RUBRIC
+        )
+
+
+def report(report_id: str, rating: int = 5, reorder: bool = True) -> SalesReported:
+    return SalesReported(
+        report_id=report_id,
+        match_id="mt-1",
+        msme_id="msme-1",
+        product_id="prd-1",
+        partner_id="ptn-1",
+        region="kota-kediri",
+        units_sold=120,
+        revenue_amount=54_000,
+        revenue_currency="EUR",
+        returns=2,
+        rating=rating,
+        comment="Laris",
+        will_reorder=reorder,
+        reported_at=NOW,
+    )
+
+
+def test_sales_feedback_builds_the_track_record_once_per_report():
+    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    change = domain.record_sales(msme, report("r1"), NOW, RUBRIC)
+    assert types(change) == [ReadinessAssessed]
+    record = change.msme.track_record
+    assert (record.reports, record.units_sold, record.returns, record.revenue_minor_units) == (
+        1,
+        120,
+        2,
+        {"EUR": 54_000},
+    )
+    assert change.msme.assessment.score == 100
+    assert domain.record_sales(change.msme, report("r1"), NOW, RUBRIC) is None
+    second = domain.record_sales(change.msme, report("r2", rating=4, reorder=False), NOW, RUBRIC)
+    assert second.msme.track_record.reports == 2 and second.msme.track_record.reorder_rate == 0.5
+
+
+def test_profile_changes_keep_contact_data_on_the_private_stream():
+    change = domain.update_profile(
+        registered(), domain.UpdateMsme(whatsapp="+6281299990000", kecamatan="Kota"), NOW, RUBRIC
+    )
+    assert types(change) == [MsmeUpdated, MsmeContactChanged]
+    assert change.events[0].changed_fields == ["kecamatan"]
+    assert "+6281299990000" not in change.events[0].model_dump_json()
+    assert domain.update_profile(change.msme, domain.UpdateMsme(kecamatan="Kota"), NOW, RUBRIC).events == []
+
+
+def test_listing_a_product_of_an_unknown_category_is_refused():
+    with pytest.raises(domain.Invalid) as error:
+        domain.list_product(registered(), TAHU.model_copy(update={"category": "jet_engines"}), "prd-1", NOW, RUBRIC)
+    assert error.value.field == "category"
+
+
+COHORT = domain.Cohort(
+    cohort_id="coh-1", region="kota-kediri", name="UMKM Kita Bisa 2026", starts_on=date(2026, 12, 1), created_at=NOW
+)
+
+
+def test_incubation_from_enrolment_to_graduation():
+    msme = setengah_with_pirt()
+    enrolled = domain.enrol(msme, COHORT, NOW, RUBRIC)
+    assert types(enrolled) == [IncubationEnrolled]
+    assert [m.code for m in enrolled.events[0].milestones] == ["halal_certification", "first_export_sales"]
+
+    with pytest.raises(domain.NotAllowed, match="already enrolled"):
+        domain.enrol(enrolled.msme, COHORT, NOW, RUBRIC)
+    training = domain.complete_milestone(enrolled.msme, "first_export_sales", NOW, RUBRIC)
+    assert types(training) == [IncubationMilestoneCompleted]
+    assert training.events[0].completed_by == "operator" and training.events[0].remaining == 1
+    with pytest.raises(domain.NotAllowed):
+        domain.complete_milestone(training.msme, "first_export_sales", NOW, RUBRIC)
+
+    later = NOW + timedelta(days=40)
+    graduated = domain.add_certificate(training.msme, "prd-1", HALAL, later, RUBRIC)
+    assert types(graduated) == [
+        ProductUpdated,
+        ProductExportReady,
+        ReadinessAssessed,
+        IncubationMilestoneCompleted,
+        IncubationGraduated,
+    ]
+    assert graduated.events[3].completed_by == "evidence"
+    assert graduated.events[4].days_in_incubation == 40
+    assert graduated.msme.incubation.graduated_at == later
+
+
+def test_only_setengah_and_didorong_can_be_enrolled():
+    ready = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    with pytest.raises(domain.NotAllowed, match="siap"):
+        domain.enrol(ready, COHORT, NOW, RUBRIC)
+    with pytest.raises(domain.NotAllowed, match="blitar"):
+        domain.enrol(setengah_with_pirt(), COHORT.model_copy(update={"region": "blitar"}), NOW, RUBRIC)
 
 
 @pytest.mark.parametrize(
@@ -33,16 +221,34 @@ def test_registration_emits_a_public_event_and_a_private_contact_event():
         ("sector", "weapons"),
         ("region", "Kota Kediri"),
         ("business_name", "X"),
+        ("timezone", "Mars/Olympus"),
     ],
 )
 def test_invalid_registrations_are_refused_with_the_field_named(field, value):
     with pytest.raises(ValidationError) as error:
-        RegisterMsme(**(VALID | {field: value}))
+        domain.RegisterMsme(**(VALID_REGISTRATION | {field: value}))
     assert error.value.errors()[0]["loc"] == (field,)
 
 
-def test_contact_is_optional_and_unknown_fields_are_refused():
-    without_contact = {k: v for k, v in VALID.items() if k not in ("whatsapp", "email")}
-    assert RegisterMsme(**without_contact).whatsapp is None
-    with pytest.raises(ValidationError):
-        RegisterMsme(**VALID, password="x")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("hs_code", "2106"),
+        ("hs_code", "21069O"),
+        ("unit_price_idr", -1),
+        ("unit_price_idr", 0),
+        ("monthly_capacity", -5),
+        ("category", "Food!"),
+    ],
+)
+def test_invalid_products_are_refused_with_the_field_named(field, value):
+    with pytest.raises(ValidationError) as error:
+        domain.ListProduct(**(TAHU.model_dump() | {field: value}))
+    assert error.value.errors()[0]["loc"] == (field,)
+
+
+def test_product_listed_carries_what_matching_needs_and_no_contact():
+    change = domain.list_product(registered(), TAHU, "prd-1", NOW, RUBRIC)
+    listed = next(e for e in change.events if isinstance(e, ProductListed))
+    assert listed.product.hs_code == "210690" and listed.product.unit_price_idr == 25_000
+    assert "whatsapp" not in listed.model_dump_json()

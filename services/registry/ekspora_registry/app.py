@@ -4,19 +4,27 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_kit.settings import ServiceSettings
 from ekspora_registry.api import build_router
+from ekspora_registry.handlers import build_routes
+from ekspora_registry.rubric import load_rubric
+from ekspora_registry.service import RegistryService
+from ekspora_registry.settings import RegistrySettings
 from ekspora_registry.store import RegistryStore
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(settings: RegistrySettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = RegistryStore(runtime.db)
+    rubric = load_rubric()
+    service = RegistryService(store, rubric, runtime.clock, on_saved=runtime.wake_relay)
     runtime.relay_outboxes_of([store.msmes])
+    for routes in build_routes(service):
+        runtime.consume(routes)
+    runtime.every("certificate-expiry", settings.expiry_check_seconds, service.expire_due_certificates)
     return create_http_app(
         runtime,
         title="Ekspora registry",
-        description="UMKM (MSME) registry for export readiness, per region.",
-        routers=[build_router(store, runtime)],
+        description="UMKM, their products, export-readiness tiers and incubation, per region.",
+        routers=[build_router(service, store, rubric, settings.regions)],
         on_startup=store.ensure_indexes,
     )

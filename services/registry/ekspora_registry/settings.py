@@ -1,6 +1,9 @@
+from pydantic import Field
+
 from ekspora_kit.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):
     service: str = "registry"
     http_port: int = 8101
+    expiry_check_seconds: float = Field(default=60, gt=0, description="How often expired certificates are looked for")

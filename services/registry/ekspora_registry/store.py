@@ -1,44 +1,113 @@
-"""Every database call of the registry lives here."""
+"""Every database call of the registry lives here.
+
+One document per UMKM holds its profile, products, assessment, incubation and outbox, so a
+change and the events it causes are one single-document write. `version` guards against lost
+updates: a save succeeds only against the version it read.
+"""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_kit.outbox import new_document_with_outbox
-from ekspora_registry.domain import Msme
+from ekspora_contracts.registry import Tier
+from ekspora_kit.documents import to_document
+from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
+from ekspora_registry.domain import Assessment, Change, Cohort, Msme
+
+STATE_ONLY = {"outbox": 0, "outbox_since": 0, "assessments": 0}
 
 
 class DuplicateNib(Exception):
     pass
 
 
+class VersionConflict(Exception):
+    pass
+
+
 class RegistryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.msmes = db["msmes"]
+        self.cohorts = db["cohorts"]
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("profile.nib", unique=True)
         await self.msmes.create_index([("profile.region", 1), ("registered_at", 1)])
+        await self.msmes.create_index([("profile.region", 1), ("assessment.tier", 1)])
+        await self.msmes.create_index("products.product_id")
+        await self.msmes.create_index("next_certificate_expiry", sparse=True)
+        await self.msmes.create_index("incubation.cohort_id", sparse=True)
+        await self.cohorts.create_index([("region", 1), ("starts_on", 1)])
 
-    async def add(self, msme: Msme, events: Sequence[CloudEvent]) -> None:
-        document = {"_id": msme.msme_id, **msme.model_dump(mode="python")}
+    async def add(self, change: Change, events: Sequence[CloudEvent]) -> None:
+        msme = change.msme
+        history = [to_document(change.new_assessment)] if change.new_assessment else []
+        document = to_document(msme, _id=msme.msme_id, assessments=history)
         try:
             await self.msmes.insert_one(new_document_with_outbox(document, events))
         except DuplicateKeyError as error:
             raise DuplicateNib(msme.profile.nib) from error
 
+    async def save(self, change: Change, expected_version: int, events: Sequence[CloudEvent]) -> Msme:
+        state = to_document(change.msme)
+        state.pop("version")
+        update: dict = {"$set": state, "$inc": {"version": 1}}
+        if change.new_assessment:
+            update["$push"] = {"assessments": to_document(change.new_assessment)}
+        result = await self.msmes.update_one(
+            {"_id": change.msme.msme_id, "version": expected_version}, update_with_outbox(update, events)
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(change.msme.msme_id)
+        return change.msme.model_copy(update={"version": expected_version + 1})
+
     async def get(self, msme_id: str) -> Msme | None:
-        document = await self.msmes.find_one({"_id": msme_id}, {"outbox": 0})
-        return _to_msme(document) if document else None
+        document = await self.msmes.find_one({"_id": msme_id}, STATE_ONLY)
+        return _msme(document) if document else None
 
-    async def list(self, region: str, skip: int, limit: int) -> tuple[list[Msme], int]:
-        query = {"profile.region": region}
+    async def owner_of_product(self, product_id: str) -> str | None:
+        document = await self.msmes.find_one({"products.product_id": product_id}, {"_id": 1})
+        return document["_id"] if document else None
+
+    async def page(
+        self, region: str, *, tier: Tier | None, sector: str | None, kecamatan: str | None, skip: int, limit: int
+    ) -> tuple[list[Msme], int]:
+        query: dict = {"profile.region": region}
+        for field, value in (("assessment.tier", tier), ("profile.sector", sector), ("profile.kecamatan", kecamatan)):
+            if value:
+                query[field] = value
         total = await self.msmes.count_documents(query)
-        cursor = self.msmes.find(query).sort("registered_at", 1).skip(skip).limit(limit)
-        return [_to_msme(document) async for document in cursor], total
+        cursor = self.msmes.find(query, STATE_ONLY).sort("registered_at", 1).skip(skip).limit(limit)
+        return [_msme(document) async for document in cursor], total
+
+    async def history(self, msme_id: str) -> list[Assessment] | None:
+        document = await self.msmes.find_one({"_id": msme_id}, {"assessments": 1})
+        if document is None:
+            return None
+        return [Assessment.model_validate(a) for a in reversed(document.get("assessments", []))]
+
+    async def due_for_expiry(self, now: datetime, limit: int = 200) -> list[str]:
+        cursor = self.msmes.find({"next_certificate_expiry": {"$lte": now}}, {"_id": 1}).limit(limit)
+        return [document["_id"] async for document in cursor]
+
+    async def add_cohort(self, cohort: Cohort) -> None:
+        await self.cohorts.insert_one(to_document(cohort, _id=cohort.cohort_id))
+
+    async def cohort(self, cohort_id: str) -> Cohort | None:
+        document = await self.cohorts.find_one({"_id": cohort_id})
+        return Cohort.model_validate({k: v for k, v in document.items() if k != "_id"}) if document else None
+
+    async def cohorts_of(self, region: str) -> list[Cohort]:
+        cursor = self.cohorts.find({"region": region}).sort("starts_on", 1)
+        return [Cohort.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor]
+
+    async def members(self, cohort_id: str) -> list[Msme]:
+        cursor = self.msmes.find({"incubation.cohort_id": cohort_id}, STATE_ONLY).sort("registered_at", 1)
+        return [_msme(document) async for document in cursor]
 
 
-def _to_msme(document: dict) -> Msme:
-    return Msme.model_validate({key: document[key] for key in ("msme_id", "registered_at", "profile")})
+def _msme(document: dict) -> Msme:
+    return Msme.model_validate({key: value for key, value in document.items() if key != "_id"})

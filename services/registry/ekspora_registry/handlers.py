@@ -1,0 +1,26 @@
+"""Events the registry consumes: partners' sales feedback feeds the track record and readiness."""
+
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.matching import SalesReported
+from ekspora_contracts.topics import MATCHING_SALES
+from ekspora_kit.consumer import EventRoutes, PermanentFailure
+from ekspora_registry import domain
+from ekspora_registry.service import RegistryService, UnknownMsme
+
+
+def build_routes(service: RegistryService) -> list[EventRoutes]:
+    sales = EventRoutes(MATCHING_SALES)
+
+    @sales.on(SalesReported)
+    async def on_sales_reported(event: CloudEvent[SalesReported]) -> None:
+        report = event.data
+        try:
+            await service.change(
+                report.msme_id,
+                lambda msme, now: domain.record_sales(msme, report, now, service.rubric),
+                causation_id=event.id,
+            )
+        except UnknownMsme as error:
+            raise PermanentFailure(str(error)) from error
+
+    return [sales]

@@ -759,13 +759,13 @@ def _reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Ch
     msme = msme.model_copy(update={"products": products, "next_certificate_expiry": next_certificate_expiry(msme, now)})
 
     new_assessment = change.new_assessment
-    unchanged = previous is not None and (previous.score, previous.tier, previous.gaps, previous.criteria) == (
-        best.score,
-        best.tier,
-        best.gaps,
-        best.criteria,
-    )
-    if not unchanged:
+    unchanged = previous is not None and _readiness(
+        previous.score, previous.tier, previous.gaps, previous.criteria
+    ) == (_readiness(best.score, best.tier, best.gaps, best.criteria))
+    if unchanged and previous.criteria != best.criteria:
+        # Same readiness in new words (a new price, say): refresh the wording without an event or history entry.
+        msme = msme.model_copy(update={"assessment": previous.model_copy(update={"criteria": best.criteria})})
+    elif not unchanged:
         new_assessment = Assessment(
             score=best.score,
             tier=best.tier,
@@ -816,3 +816,8 @@ def _progress_incubation(change: Change, best: Scored, now: datetime) -> Change:
         )
         change = Change(msme, [*change.events, event], change.new_assessment)
     return change
+
+
+def _readiness(score: int, tier: Tier, gaps: list[Gap], criteria: list[CriterionScore]) -> tuple:
+    """What makes readiness differ: score, tier, gaps and points per criterion, not their wording."""
+    return score, tier, gaps, [(c.criterion, c.points) for c in criteria]

@@ -1,0 +1,329 @@
+"""Registry acceptance on the real broker and store: readiness, expiry, incubation, privacy."""
+
+import json
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from ekspora_contracts.envelope import new_event
+from ekspora_contracts.matching import SalesReported
+from ekspora_contracts.topics import CATALOGUE, MATCHING_SALES, REGISTRY_MSME, REGISTRY_PRODUCT
+from tests.integration.support import eventually, publish, read_topic
+
+WIB = ZoneInfo("Asia/Jakarta")
+TAHU = {
+    "name": "Tahu Takwa",
+    "description_id": "Tahu kuning khas Kediri",
+    "description_en": "Kediri yellow tofu",
+    "category": "processed_food",
+    "hs_code": "210690",
+    "unit": "pack 500 g",
+    "unit_price_idr": 25_000,
+    "minimum_order_quantity": 50,
+    "monthly_capacity": 1_200,
+    "net_weight_grams": 500,
+    "shelf_life_days": 30,
+    "english_label": True,
+}
+TENUN = {
+    "name": "Tenun Ikat Bandar Kidul",
+    "description_id": "Kain tenun ikat motif Kediri",
+    "description_en": "Hand-woven ikat cloth, Kediri motifs",
+    "category": "woven_textile",
+    "hs_code": "580900",
+    "unit": "piece 2 m",
+    "unit_price_idr": 450_000,
+    "minimum_order_quantity": 5,
+    "monthly_capacity": 60,
+    "net_weight_grams": 400,
+    "english_label": True,
+}
+
+
+class Registry:
+    def __init__(self, url: str, region: str) -> None:
+        self.client = httpx.AsyncClient(base_url=url, timeout=10)
+        self.region = region
+
+    async def ok(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = await self.client.request(method, path, json=body)
+        assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    async def umkm(self, *, verified=True, listings=2, product=TAHU, certificates=("pirt",), owner_phone=None) -> tuple:
+        body = {
+            "region": self.region,
+            "business_name": "Tahu Takwa Lestari",
+            "owner_name": "Sri Lestari",
+            "nib": f"{random.randrange(10**12, 10**13)}",
+            "sector": "food",
+            "kelurahan": "Tinalan",
+            "kecamatan": "Pesantren",
+            "whatsapp": owner_phone or "+6281234567001",
+            "email": "sri@lestari.id",
+        }
+        msme_id = (await self.ok("POST", "/msmes", body))["msme_id"]
+        if verified:
+            await self.ok("POST", f"/msmes/{msme_id}/nib-verification")
+        for n in range(listings):
+            await self.ok(
+                "POST", f"/msmes/{msme_id}/listings", {"platform": "shopee", "url": f"https://shopee.co.id/l{n}"}
+            )
+        product_id = (await self.ok("POST", f"/msmes/{msme_id}/products", product))["product"]["product_id"]
+        for kind in certificates:
+            await self.certificate(msme_id, product_id, kind)
+        return msme_id, product_id
+
+    async def certificate(self, msme_id: str, product_id: str, kind: str, expires_on: str = "2028-06-30") -> dict:
+        body = {"kind": kind, "number": f"{kind.upper()}-{random.randrange(10**6)}", "expires_on": expires_on}
+        return await self.ok("POST", f"/msmes/{msme_id}/products/{product_id}/certificates", body)
+
+    async def get(self, msme_id: str) -> dict:
+        return await self.ok("GET", f"/msmes/{msme_id}")
+
+
+async def events_of(topic: str, subject: str, at_least: int = 0) -> list[dict]:
+    async def matching():
+        events = [json.loads(r.value) for r in await read_topic(topic, timeout=2)]
+        mine = [e for e in events if e["subject"] == subject]
+        return mine if len(mine) >= at_least else None
+
+    return (
+        await eventually(matching, what=f"{at_least} events of {subject} on {topic}")
+        if at_least
+        else [e for e in (json.loads(r.value) for r in await read_topic(topic, timeout=2)) if e["subject"] == subject]
+    )
+
+
+def short(events: list[dict]) -> list[str]:
+    return [e["type"].removeprefix("ekspora.registry.").removesuffix(".v1") for e in events]
+
+
+@pytest.fixture
+async def registry(platform):
+    service = platform.start("registry", env={"EKSPORA_EXPIRY_CHECK_SECONDS": "1"})
+    return Registry(service.url, platform.region)
+
+
+async def test_adding_the_missing_certificate_moves_setengah_to_siap_and_emits_export_ready_once(platform, registry):
+    msme_id, product_id = await registry.umkm()
+    assert (await registry.get(msme_id))["assessment"]["tier"] == "setengah"
+    halal = {"kind": "halal", "number": "ID35110000123450823", "expires_on": "2028-01-31"}
+    for _ in range(2):  # the operator's request repeated
+        await registry.ok("POST", f"/msmes/{msme_id}/products/{product_id}/certificates", halal)
+    msme = await registry.get(msme_id)
+    assert (msme["assessment"]["tier"], msme["assessment"]["score"]) == ("siap", 90)
+
+    product_events = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=4)
+    assert short(product_events) == ["product.listed", "product.updated", "product.updated", "product.export_ready"]
+    ready = product_events[-1]["data"]
+    assert ready["product"]["hs_code"] == "210690" and ready["score"] == 90
+    assert {c["kind"] for c in ready["product"]["certificates"]} == {"pirt", "halal"}
+    assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
+    assert [(e["data"]["tier"], e["data"]["trigger"]) for e in assessed][-1] == ("siap", "certificate_added:halal")
+
+
+async def test_sales_feedback_raises_readiness_once_even_when_redelivered(platform, registry):
+    msme_id, product_id = await registry.umkm(verified=False, listings=0, product=TENUN, certificates=())
+    assert (await registry.get(msme_id))["assessment"]["score"] == 70
+    report = SalesReported(
+        report_id="rep-1",
+        match_id="mt-1",
+        msme_id=msme_id,
+        product_id=product_id,
+        partner_id="ptn-toko-amsterdam",
+        region=platform.region,
+        units_sold=18,
+        revenue_amount=162_000,
+        revenue_currency="EUR",
+        returns=0,
+        rating=5,
+        comment="Sold out in two weeks",
+        will_reorder=True,
+        reported_at=datetime.now(UTC),
+    )
+    event = new_event(report, region=platform.region, producer="matching", correlation_id="feedback-1")
+    for _ in range(3):
+        await publish(platform.topic(MATCHING_SALES), msme_id.encode(), event.model_dump_json().encode())
+
+    async def reassessed():
+        msme = await registry.get(msme_id)
+        return msme if msme["track_record"]["reports"] else None
+
+    msme = await eventually(reassessed, what="the track record to include the report")
+    assert (msme["assessment"]["score"], msme["assessment"]["tier"]) == (80, "siap")
+    product_events = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=2)
+    assert short(product_events) == ["product.listed", "product.export_ready"]
+    assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
+    assert [e["data"]["trigger"] for e in assessed] == ["registered", "product_listed", "sales_reported"]
+    assert assessed[-1]["causationid"] == event.id
+    assert msme["track_record"]["reports"] == 1, "the redeliveries changed nothing"
+
+
+async def test_an_expired_certificate_lowers_the_tier_at_expiry_without_any_edit(platform):
+    expires_on = datetime.now(WIB).date() + timedelta(days=2)
+    expiry = datetime.combine(expires_on, time.min, WIB).astimezone(UTC)
+    offset = (expiry - datetime.now(UTC)).total_seconds() - 12  # the service's clock stands 12 s before expiry
+    service = platform.start(
+        "registry", env={"EKSPORA_EXPIRY_CHECK_SECONDS": "1", "EKSPORA_CLOCK_OFFSET_SECONDS": str(offset)}
+    )
+    registry = Registry(service.url, platform.region)
+    msme_id, product_id = await registry.umkm()
+    await registry.certificate(msme_id, product_id, "halal", expires_on.isoformat())
+    assert (await registry.get(msme_id))["assessment"]["tier"] == "siap"
+
+    async def lowered():
+        msme = await registry.get(msme_id)
+        return msme if msme["assessment"]["tier"] != "siap" else None
+
+    msme = await eventually(lowered, timeout=30, what="the tier to drop at the certificate's expiry")
+    assert msme["assessment"]["tier"] == "setengah"
+    assert msme["assessment"]["trigger"] == "certificate_expired"
+    assert [g["code"] for g in msme["assessment"]["gaps"]] == ["certificate.halal", "track_record.none"]
+    product_events = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=5)
+    assert short(product_events)[-2:] == ["product.export_ready", "product.export_readiness_lost"]
+
+
+async def test_incubation_enrol_complete_milestones_reassess_graduate_in_order(platform, registry):
+    msme_id, product_id = await registry.umkm(verified=False, listings=0, certificates=())
+    assert (await registry.get(msme_id))["assessment"]["tier"] == "didorong"
+    cohort = await registry.ok(
+        "POST",
+        "/cohorts",
+        {"region": platform.region, "name": "UMKM Kita Bisa Kediri 2026/2", "starts_on": date.today().isoformat()},
+    )
+    enrolled = await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": msme_id})
+    milestones = [m["code"] for m in enrolled["incubation"]["milestones"]]
+    assert milestones == [
+        "nib_verification",
+        "food_permit",
+        "halal_certification",
+        "marketplace_onboarding",
+        "first_export_sales",
+    ]
+    again = await registry.client.post(f"/cohorts/{cohort['cohort_id']}/enrollments", json={"msme_id": msme_id})
+    assert again.status_code == 409
+
+    await registry.ok("POST", f"/msmes/{msme_id}/nib-verification")
+    await registry.ok("POST", f"/msmes/{msme_id}/incubation/milestones/first_export_sales/completion")
+    await registry.certificate(msme_id, product_id, "pirt")
+    await registry.ok("POST", f"/msmes/{msme_id}/listings", {"platform": "tokopedia", "url": "https://tokopedia.com/t"})
+    await registry.certificate(msme_id, product_id, "halal")
+
+    msme = await registry.get(msme_id)
+    assert msme["assessment"]["tier"] == "siap" and msme["incubation"]["graduated_at"]
+    view = await registry.ok("GET", f"/cohorts/{cohort['cohort_id']}")
+    assert view["members"] == [
+        {
+            "msme_id": msme_id,
+            "business_name": "Tahu Takwa Lestari",
+            "tier": "siap",
+            "score": 85,
+            "milestones_done": 5,
+            "milestones_total": 5,
+            "graduated": True,
+        }
+    ]
+
+    events = await events_of(platform.topic(REGISTRY_MSME), msme_id, at_least=14)
+    incubation = [
+        (e["type"].split(".")[3], e["data"].get("milestone", {}).get("code"))
+        for e in events
+        if ".incubation." in e["type"]
+    ]
+    assert incubation == [
+        ("enrolled", None),
+        ("milestone_completed", "nib_verification"),
+        ("milestone_completed", "first_export_sales"),
+        ("milestone_completed", "food_permit"),
+        ("milestone_completed", "marketplace_onboarding"),
+        ("milestone_completed", "halal_certification"),
+        ("graduated", None),
+    ]
+    order = short(events)
+    assert order.index("incubation.graduated") > max(i for i, t in enumerate(order) if t == "readiness.assessed")
+    assert [e["data"]["tier"] for e in events if "readiness" in e["type"]][-1] == "siap"
+
+
+async def test_bad_input_gets_4xx_with_messages_and_duplicate_nib_409(registry):
+    msme_id, product_id = await registry.umkm()
+    body = {
+        "region": registry.region,
+        "business_name": "Batik Kediri",
+        "owner_name": "Ani",
+        "nib": "12345",
+        "sector": "textile",
+        "kelurahan": "Dandangan",
+        "kecamatan": "Kota",
+        "whatsapp": "0812345",
+    }
+    bad = await registry.client.post("/msmes", json=body)
+    assert bad.status_code == 422
+    assert {e["field"]: e["message"] for e in bad.json()["errors"]}.keys() == {"nib", "whatsapp"}
+
+    product = dict(TAHU, hs_code="2106", unit_price_idr=-500)
+    bad_product = await registry.client.post(f"/msmes/{msme_id}/products", json=product)
+    assert bad_product.status_code == 422
+    assert {e["field"] for e in bad_product.json()["errors"]} == {"hs_code", "unit_price_idr"}
+    unknown_category = await registry.client.post(f"/msmes/{msme_id}/products", json=dict(TAHU, category="drones"))
+    assert unknown_category.status_code == 422 and unknown_category.json()["errors"][0]["field"] == "category"
+
+    existing = await registry.get(msme_id)
+    duplicate = await registry.client.post(
+        "/msmes", json={**body, "nib": existing["profile"]["nib"], "whatsapp": "+6281234567002"}
+    )
+    assert duplicate.status_code == 409 and duplicate.json()["errors"][0]["field"] == "nib"
+    assert (await registry.client.get("/msmes/msme-unknown")).status_code == 404
+    assert (await registry.client.post("/msmes/msme-unknown/nib-verification")).status_code == 404
+    missing = await registry.client.delete(f"/msmes/{msme_id}/products/{product_id}/certificates/svlk")
+    assert missing.status_code == 404
+    expired = await registry.client.post(
+        f"/msmes/{msme_id}/products/{product_id}/certificates",
+        json={"kind": "halal", "number": "H-1", "expires_on": "2020-01-01"},
+    )
+    assert expired.status_code == 422 and expired.json()["errors"][0]["field"] == "expires_on"
+
+
+async def test_no_public_event_carries_an_owners_phone_or_email(platform, registry):
+    msme_id, product_id = await registry.umkm(owner_phone="+6285799887766")
+    await registry.ok("PATCH", f"/msmes/{msme_id}", {"email": "baru@lestari.id", "kecamatan": "Kota"})
+    await registry.certificate(msme_id, product_id, "halal")
+    await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=4)
+
+    public = [s for s in CATALOGUE if s.visibility == "public"]
+    for stream in public:
+        for record in await read_topic(platform.topic(stream), timeout=2):
+            text = record.value.decode()
+            for secret in ("+6285799887766", "sri@lestari.id", "baru@lestari.id", "6285799887766"):
+                assert secret not in text, f"{secret} leaked on {stream.topic(platform.region)}"
+    private = [
+        json.loads(r.value)
+        for r in await read_topic(platform.topic(next(s for s in CATALOGUE if s.visibility == "private")), at_least=2)
+    ]
+    assert [e["data"]["email"] for e in private if e["subject"] == msme_id] == ["sri@lestari.id", "baru@lestari.id"]
+
+
+async def test_lists_filter_by_tier_sector_and_kecamatan_with_pages(registry):
+    ready, _ = await registry.umkm(certificates=("pirt", "halal"))
+    half, _ = await registry.umkm()
+    pushed, _ = await registry.umkm(verified=False, listings=0, certificates=())
+    await registry.ok("PATCH", f"/msmes/{pushed}", {"kecamatan": "Mojoroto", "sector": "textile"})
+
+    async def ids(**params) -> list[str]:
+        page = await registry.ok("GET", "/msmes?" + "&".join(f"{k}={v}" for k, v in params.items()))
+        return [m["msme_id"] for m in page["items"]]
+
+    region = registry.region
+    assert await ids(region=region, tier="siap") == [ready]
+    assert await ids(region=region, tier="setengah") == [half]
+    assert await ids(region=region, tier="didorong") == [pushed]
+    assert await ids(region=region, sector="textile") == [pushed]
+    assert await ids(region=region, kecamatan="Pesantren") == [ready, half]
+    assert await ids(region=region, page_size=2, page=2) == [pushed]
+    page = await registry.ok("GET", f"/msmes?region={region}&page_size=2")
+    assert page["total"] == 3 and len(page["items"]) == 2
+    assert (await registry.client.get(f"/msmes?region={region}&tier=ready")).status_code == 422
+    assert (await registry.client.get("/msmes?region=blitar")).status_code == 422

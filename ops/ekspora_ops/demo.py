@@ -1,54 +1,31 @@
-"""The main job (walking skeleton): bring up the four services and play UMKM -> event -> notification.
+"""The main job: bring up the platform and play Kota Kediri's story as far as the services go today.
 
-Run through `./ekspora demo`. Exits 0 only when every step reached its expected end state;
-otherwise exits 1 and names the step that got stuck.
+Seed Kota Kediri's UMKM, assess them, put those not ready into an "UMKM Kita Bisa" incubation
+cohort, help the half-ready ones close their gaps until they graduate, and follow every
+registration to the operator's notification feed. Run through `./ekspora demo`. Exits 0 only
+when every step reached its expected end state; otherwise exits 1 and names the step.
 """
 
 import argparse
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pymongo import MongoClient
 
 from ekspora_kit.table import table
+from ekspora_ops import seed
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "kota-kediri"
-KEDIRI_UMKM = [
-    {
-        "business_name": "Tahu Takwa Bu Tini",
-        "owner_name": "Tini Rahayu",
-        "nib": "9120301234561",
-        "sector": "food",
-        "kelurahan": "Tinalan",
-        "kecamatan": "Pesantren",
-        "whatsapp": "+6281234500001",
-        "email": "tini@tahutakwa.id",
-    },
-    {
-        "business_name": "Tenun Ikat Bandar Kidul",
-        "owner_name": "Siti Aminah",
-        "nib": "9120301234562",
-        "sector": "textile",
-        "kelurahan": "Bandar Kidul",
-        "kecamatan": "Mojoroto",
-        "whatsapp": "+6281234500002",
-    },
-    {
-        "business_name": "Kopi Kelud Sejahtera",
-        "owner_name": "Agus Santoso",
-        "nib": "9120301234563",
-        "sector": "beverage",
-        "kelurahan": "Ngronggo",
-        "kecamatan": "Kota",
-        "email": "agus@kopikelud.id",
-    },
-]
+TIERS = ("siap", "setengah", "didorong")
 
 
 class StepFailed(Exception):
@@ -59,58 +36,144 @@ def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30) -> None:
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.3)
+        time.sleep(0.5)
     raise StepFailed(f"timed out after {timeout}s waiting for {what}")
 
 
+def tier_counts(msmes: list[dict[str, Any]]) -> Counter:
+    return Counter(m["assessment"]["tier"] for m in msmes)
+
+
+class Registry:
+    def __init__(self, url: str) -> None:
+        self.client = httpx.Client(base_url=url, timeout=15)
+
+    def call(self, method: str, path: str, body: dict | None = None) -> Any:
+        response = self.client.request(method, path, json=body)
+        if response.status_code >= 400:
+            raise StepFailed(f"{method} {path} returned {response.status_code}: {response.text}")
+        return response.json()
+
+    def all_msmes(self) -> list[dict[str, Any]]:
+        return self.call("GET", f"/msmes?region={REGION}&page_size=200")["items"]
+
+    def close_gap(self, msme: dict[str, Any], code: str) -> str | None:
+        """What an incubation coach gets done for one gap; None when it takes longer than the demo."""
+        msme_id = msme["msme_id"]
+        product = next((p for p in msme["products"] if p["product_id"] == msme["assessment"]["best_product_id"]), None)
+        base = f"/msmes/{msme_id}/products/{product['product_id']}" if product else None
+        valid_until = (date.today() + timedelta(days=730)).isoformat()
+        if code == "legality.nib_unverified":
+            self.call("POST", f"/msmes/{msme_id}/nib-verification")
+            return "NIB verified in OSS"
+        if code.startswith("certificate.") and base:
+            kind = code.removeprefix("certificate.").split("|")[0]
+            self.call(
+                "POST",
+                f"{base}/certificates",
+                {"kind": kind, "number": f"{kind.upper()}-UKB-{msme_id[-6:]}", "expires_on": valid_until},
+            )
+            return f"{kind} certificate issued"
+        if code == "packaging.no_english_label" and base:
+            self.call("PATCH", base, {"english_label": True})
+            return "packaging relabelled in English"
+        if code == "marketplace.no_listing":
+            self.call(
+                "POST",
+                f"/msmes/{msme_id}/listings",
+                {"platform": "tokopedia", "url": f"https://tokopedia.example/{msme_id}"},
+            )
+            return "opened a Tokopedia shop"
+        return None
+
+
 def play(services: dict[str, ServiceProcess]) -> None:
-    registry, notifications = services["registry"].url, services["notifications"].url
+    registry = Registry(services["registry"].url)
+    notifications = services["notifications"].url
+    seed_file = seed.read_seed(seed.KOTA_KEDIRI)
 
-    step(f"1/4 Registering {len(KEDIRI_UMKM)} UMKM of Kota Kediri through the registry API")
-    registered = []
-    for umkm in KEDIRI_UMKM:
-        response = httpx.post(f"{registry}/msmes", json={"region": REGION, **umkm}, timeout=10)
-        if response.status_code != 201:
-            raise StepFailed(f"registering {umkm['business_name']} returned {response.status_code}: {response.text}")
-        registered.append(response.json())
-        print(f"  registered {umkm['business_name']:<26} -> {response.json()['msme_id']}")
+    step(f"1/5 Seeding {len(seed_file['umkm'])} Kota Kediri UMKM (registry assesses each one)")
+    seed.load(services["registry"].url, seed.KOTA_KEDIRI)
+    before = registry.all_msmes()
+    before_tiers = tier_counts(before)
+    if dict(before_tiers) != seed_file["expected_tiers"]:
+        raise StepFailed(f"seeded tiers {dict(before_tiers)} differ from the expected {seed_file['expected_tiers']}")
 
-    step("2/4 Bad input is refused with field-level errors, and nothing is stored")
-    bad = httpx.post(f"{registry}/msmes", json={"region": REGION, **KEDIRI_UMKM[0], "nib": "12-34", "whatsapp": "0812"})
-    duplicate = httpx.post(f"{registry}/msmes", json={"region": REGION, **KEDIRI_UMKM[0]})
-    rows = [(bad.status_code, e["field"], e["message"]) for e in bad.json().get("errors", [])]
-    rows += [(duplicate.status_code, "nib", duplicate.json().get("message"))]
-    print(table(("status", "field", "message"), rows))
-    if bad.status_code != 422 or duplicate.status_code != 409:
-        raise StepFailed("invalid input was not refused as expected")
-
-    step("3/4 Waiting for msme.registered to travel outbox -> Kafka -> notifications")
-    ids = {m["msme_id"] for m in registered}
-    feed_url = f"{notifications}/feeds/operator:{REGION}"
-
-    def notified_subjects() -> list[dict]:
-        items = httpx.get(feed_url, params={"limit": 500}, timeout=5).json()["items"]
-        return [item for item in items if item["subject"] in ids]
-
-    wait_for("operator notifications for every registered UMKM", lambda: len(notified_subjects()) >= len(ids))
-    mine = notified_subjects()
-    if len(mine) != len(ids):
-        raise StepFailed(f"expected {len(ids)} notifications, found {len(mine)} (duplicates?)")
+    step("2/5 Not-ready UMKM enter the 'UMKM Kita Bisa' incubation cohort")
+    cohort = registry.call(
+        "POST",
+        "/cohorts",
+        {"region": REGION, "name": "UMKM Kita Bisa Kota Kediri 2026", "starts_on": date.today().isoformat()},
+    )
+    not_ready = [m for m in before if m["assessment"]["tier"] != "siap"]
+    for msme in not_ready:
+        registry.call("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": msme["msme_id"]})
+    view = registry.call("GET", f"/cohorts/{cohort['cohort_id']}")
     print(
         table(
-            ("channel", "lang", "to", "notification"),
-            [(n["channel"], n["language"], n["recipient"], n["text"][:88]) for n in mine],
+            ("UMKM", "tier", "score", "milestones"),
+            [(m["business_name"], m["tier"], m["score"], m["milestones_total"]) for m in view["members"]],
         )
     )
-    feed = httpx.get(feed_url, timeout=5).json()
-    print(f"  unread for operator:{REGION}: {feed['unread']}")
 
-    step("4/4 Platform state")
+    step("3/5 Coaching: the half-ready close their gaps with real evidence")
+    rows = []
+    for msme in not_ready:
+        if msme["assessment"]["tier"] != "setengah":
+            continue
+        done = [
+            result
+            for gap in msme["assessment"]["gaps"]
+            if (result := registry.close_gap(registry.call("GET", f"/msmes/{msme['msme_id']}"), gap["code"]))
+        ]
+        after = registry.call("GET", f"/msmes/{msme['msme_id']}")
+        rows.append(
+            (
+                msme["profile"]["business_name"],
+                msme["assessment"]["score"],
+                after["assessment"]["score"],
+                after["assessment"]["tier"],
+                "; ".join(done) or "-",
+            )
+        )
+    print(table(("UMKM", "before", "after", "tier", "what was done"), rows))
+
+    step("4/5 Incubation results")
+    view = registry.call("GET", f"/cohorts/{cohort['cohort_id']}")
+    graduates = [m for m in view["members"] if m["graduated"]]
+    print(
+        table(
+            ("graduate", "score", "milestones done"),
+            [(m["business_name"], m["score"], f"{m['milestones_done']}/{m['milestones_total']}") for m in graduates],
+        )
+    )
+    if not graduates:
+        raise StepFailed("no UMKM graduated from incubation")
+    after_tiers = tier_counts(registry.all_msmes())
+    print(table(("tier", "before", "after"), [(t, before_tiers[t], after_tiers[t]) for t in TIERS]))
+
+    step("5/5 Every registration reached the operator's feed, once")
+    ids = {m["msme_id"] for m in before}
+
+    def notified() -> list[dict]:
+        items = httpx.get(f"{notifications}/feeds/operator:{REGION}", params={"limit": 500}, timeout=5).json()["items"]
+        return [item for item in items if item["subject"] in ids]
+
+    wait_for("an operator notification per registered UMKM", lambda: len(notified()) >= len(ids))
+    mine = notified()
+    if len(mine) != len(ids):
+        raise StepFailed(f"expected {len(ids)} operator notifications, found {len(mine)}")
+    print(table(("channel", "lang", "notification"), [(n["channel"], n["language"], n["text"][:90]) for n in mine[:3]]))
+    print(f"  … {len(mine)} notifications for operator:{REGION}, one per UMKM")
+    platform_state(services)
+
+
+def platform_state(services: dict[str, ServiceProcess]) -> None:
     rows = []
     for name, service in services.items():
         ready = httpx.get(f"{service.url}/readyz", timeout=5).json()
@@ -125,6 +188,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
                 metric_sum(metrics, "ekspora_dead_letters_total"),
             )
         )
+    print()
     print(table(("service", "url", "state", "published", "handled", "dead letters"), rows))
     if any(row[5] != 0 for row in rows):
         raise StepFailed("dead letters were produced; expected none")
@@ -142,19 +206,19 @@ def reset_demo_databases(mongo_url: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Bring up Ekspora and play the walking-skeleton flow")
+    parser = argparse.ArgumentParser(description="Bring up Ekspora and play the Kota Kediri story")
     parser.add_argument(
         "--keep-running",
         action="store_true",
         help="leave the services running until Ctrl-C (default when run in a terminal)",
     )
-    parser.add_argument("--exit", action="store_true", help="stop the services as soon as the flow is played")
+    parser.add_argument("--exit", action="store_true", help="stop the services as soon as the story is played")
     args = parser.parse_args(argv)
     keep_running = args.keep_running or (sys.stdin.isatty() and not args.exit)
 
     mongo_url = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
     log_dir = ROOT / ".local" / "run"
-    print(f"Ekspora walking skeleton: region {REGION}; service logs in {log_dir.relative_to(ROOT)}/")
+    print(f"Ekspora: region {REGION}; service logs in {log_dir.relative_to(ROOT)}/ (demo databases are reset)")
     reset_demo_databases(mongo_url)
     services = {
         name: ServiceProcess(
@@ -165,6 +229,7 @@ def main(argv: list[str]) -> int:
         )
         for name in SERVICES
     }
+    started = time.monotonic()
     try:
         step("Starting registry, matching, shipping and notifications")
         for service in services.values():
@@ -173,7 +238,7 @@ def main(argv: list[str]) -> int:
             service.wait_ready()
             print(f"  {name:<14} ready on {service.url}  (OpenAPI: {service.url}/docs)")
         play(services)
-        print("\nDONE: every step reached its expected state.")
+        print(f"\nDONE in {time.monotonic() - started:.0f}s: every step reached its expected state.")
         if keep_running:
             print("Services keep running; press Ctrl-C to stop them.")
             while all(s.process and s.process.poll() is None for s in services.values()):

@@ -327,3 +327,21 @@ async def test_lists_filter_by_tier_sector_and_kecamatan_with_pages(registry):
     assert page["total"] == 3 and len(page["items"]) == 2
     assert (await registry.client.get(f"/msmes?region={region}&tier=ready")).status_code == 422
     assert (await registry.client.get("/msmes?region=blitar")).status_code == 422
+
+
+async def test_the_kota_kediri_seed_loads_with_the_expected_tiers(platform):
+    import asyncio
+    from collections import Counter
+
+    from ekspora_ops import seed
+
+    service = platform.start("registry")
+    data = seed.read_seed(seed.KOTA_KEDIRI)
+    data_for_region = seed.KOTA_KEDIRI.read_text().replace("region: kota-kediri", f"region: {platform.region}")
+    path = platform.log_dir / "seed.yaml"
+    path.write_text(data_for_region)
+    loaded = await asyncio.to_thread(seed.load, service.url, path, progress=False)
+    assert len(loaded) == len(data["umkm"])
+    assert dict(Counter(m["assessment"]["tier"] for m in loaded)) == data["expected_tiers"]
+    again = await asyncio.to_thread(seed.load, service.url, path, progress=False)
+    assert again == [], "a second load leaves every UMKM as it is"

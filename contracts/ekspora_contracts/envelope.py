@@ -70,6 +70,7 @@ def new_event(
     event_id: str | None = None,
     time: datetime | None = None,
 ) -> CloudEvent:
+    region = data.stream.event_region(region)
     return CloudEvent[type(data)](  # type: ignore[misc]
         id=event_id or str(uuid4()),
         source=f"/ekspora/{producer}/{region}",

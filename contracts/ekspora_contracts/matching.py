@@ -1,12 +1,13 @@
 """Events produced by the matching service."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ekspora_contracts.envelope import EventData, Region
-from ekspora_contracts.topics import MATCHING_SALES, Stream
+from ekspora_contracts.registry import Closed
+from ekspora_contracts.topics import MATCHING_DEMAND, MATCHING_MATCH, MATCHING_PARTNERS, MATCHING_SALES, Stream
 
 Currency = Literal["EUR", "AUD", "IDR"]
 
@@ -34,3 +35,156 @@ class SalesReported(EventData):
 
     def aggregate_id(self) -> str:
         return self.msme_id
+
+
+Country = Literal["NL", "AU"]
+PartnerKind = Literal["diaspora_business", "community_association", "trade_office", "importer"]
+DemandKind = Literal["rfq", "standing_interest"]
+DemandStatus = Literal["open", "closed"]
+Side = Literal["partner", "msme"]
+Incoterm = Literal["FOB", "CIF", "DAP"]
+DocumentCode = Literal[
+    "commercial_invoice",
+    "packing_list",
+    "peb_export_declaration",
+    "ia_cepa_origin_declaration",
+    "rex_statement_on_origin",
+    "ske_health_certificate",
+    "phytosanitary_certificate",
+    "svlk_v_legal",
+    "treatment_certificate",
+]
+
+
+class PartnerChanged(EventData):
+    """Full latest state of a partner (compacted topic: the newest record per partner is the truth)."""
+
+    event_type: ClassVar[str] = "ekspora.matching.partner.changed.v1"
+    stream: ClassVar[Stream] = MATCHING_PARTNERS
+
+    partner_id: str
+    version: int = Field(ge=1)
+    kind: PartnerKind
+    name: str
+    country: Country
+    city: str
+    categories: list[str]
+    min_order_units: int = Field(ge=0)
+    max_order_units: int = Field(ge=1)
+    languages: list[str]
+    contact_email: str
+    verified: bool
+    api_key_sha256: str = Field(description="SHA-256 of the partner's API key, so any instance can authenticate it")
+
+    def aggregate_id(self) -> str:
+        return self.partner_id
+
+
+class DemandChanged(EventData):
+    """Full latest state of a request for quotation or a standing interest (compacted topic)."""
+
+    event_type: ClassVar[str] = "ekspora.matching.demand.changed.v1"
+    stream: ClassVar[Stream] = MATCHING_DEMAND
+
+    demand_id: str
+    version: int = Field(ge=1)
+    kind: DemandKind
+    partner_id: str
+    category: str | None
+    hs_prefix: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$")
+    quantity: int = Field(ge=1)
+    target_price_min: int | None = Field(default=None, ge=0, description="Minor units per unit, in currency")
+    target_price_max: int | None = Field(default=None, ge=0)
+    currency: Literal["EUR", "AUD"]
+    required_certificates: list[str]
+    needed_by: date | None
+    destination_city: str
+    destination_country: Country
+    status: DemandStatus
+
+    def aggregate_id(self) -> str:
+        return self.demand_id
+
+
+class ScorePart(Closed):
+    criterion: str
+    points: float
+    max_points: float
+    reason_id: str
+    reason_en: str
+
+
+class MatchTerms(Closed):
+    match_id: str
+    region: Region
+    product_id: str
+    msme_id: str
+    product_name: str
+    category: str
+    hs_code: str
+    unit: str
+    net_weight_grams: int
+    partner_id: str
+    partner_name: str
+    demand_id: str
+    destination_country: Country
+    destination_city: str
+    quantity: int = Field(ge=1)
+    unit_price_idr: int = Field(gt=0)
+    unit_price: int = Field(gt=0, description="Minor units of currency per unit")
+    currency: Literal["EUR", "AUD"]
+    incoterm: Incoterm
+    documents: list[DocumentCode]
+
+
+class MatchProposed(EventData):
+    event_type: ClassVar[str] = "ekspora.matching.match.proposed.v1"
+    stream: ClassVar[Stream] = MATCHING_MATCH
+
+    terms: MatchTerms
+    score: float = Field(ge=0, le=100)
+    breakdown: list[ScorePart]
+    expires_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.terms.match_id
+
+
+class MatchConfirmed(EventData):
+    event_type: ClassVar[str] = "ekspora.matching.match.confirmed.v1"
+    stream: ClassVar[Stream] = MATCHING_MATCH
+
+    terms: MatchTerms
+    confirmed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.terms.match_id
+
+
+class MatchDeclined(EventData):
+    event_type: ClassVar[str] = "ekspora.matching.match.declined.v1"
+    stream: ClassVar[Stream] = MATCHING_MATCH
+
+    match_id: str
+    region: Region
+    product_id: str
+    partner_id: str
+    declined_by: Side
+    reason: str = Field(default="", max_length=500)
+
+    def aggregate_id(self) -> str:
+        return self.match_id
+
+
+class MatchExpired(EventData):
+    event_type: ClassVar[str] = "ekspora.matching.match.expired.v1"
+    stream: ClassVar[Stream] = MATCHING_MATCH
+
+    match_id: str
+    region: Region
+    product_id: str
+    partner_id: str
+    accepted_by: list[Side]
+
+    def aggregate_id(self) -> str:
+        return self.match_id

@@ -23,8 +23,11 @@ class Stream:
     compacted: bool = False
 
     def topic(self, region: str) -> str:
-        owner = "global" if self.scope == "global" else region
-        return f"ekspora.{owner}.{self.name}"
+        return f"ekspora.{self.event_region(region)}.{self.name}"
+
+    def event_region(self, region: str) -> str:
+        """The `region` its events carry: the region itself, or `global` for global reference data."""
+        return "global" if self.scope == "global" else region
 
 
 REGISTRY_MSME = Stream(
@@ -67,6 +70,24 @@ MATCHING_SALES = Stream(
     visibility="public",
     description="Sales feedback partners report for confirmed matches and delivered orders. Key: msme id.",
 )
+MATCHING_PARTNERS = Stream(
+    name="matching.partners",
+    producer="matching",
+    partitions=3,
+    scope="global",
+    visibility="internal",
+    compacted=True,
+    description="Latest state of every partner abroad (global reference data to rebuild views from). Key: partner id.",
+)
+MATCHING_DEMAND = Stream(
+    name="matching.demand",
+    producer="matching",
+    partitions=3,
+    scope="global",
+    visibility="public",
+    compacted=True,
+    description="Latest state of every request for quotation and standing interest (global). Key: demand id.",
+)
 DEAD_LETTER = Stream(
     name="deadletter",
     producer="every consumer",
@@ -82,5 +103,9 @@ CATALOGUE: tuple[Stream, ...] = (
     REGISTRY_PRODUCT,
     MATCHING_MATCH,
     MATCHING_SALES,
+    MATCHING_PARTNERS,
+    MATCHING_DEMAND,
     DEAD_LETTER,
 )
+
+GLOBAL_REGION = "global"

@@ -104,8 +104,9 @@ class Dispatcher:
             event = CloudEvent[route.model].model_validate(raw)  # type: ignore[name-defined]
         except ValidationError as error:
             return DeadLetter("invalid", _summarise(error))
-        if event.region != self.region:
-            return DeadLetter("wrong_region", f"event for region {event.region} on a topic of {self.region}")
+        expected_region = self.routes.stream.event_region(self.region)
+        if event.region != expected_region:
+            return DeadLetter("wrong_region", f"event for region {event.region} on a topic of {expected_region}")
 
         token = correlation_id.set(event.correlationid)
         try:

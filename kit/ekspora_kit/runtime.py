@@ -60,17 +60,22 @@ class ServiceRuntime:
 
     def consume(self, routes: EventRoutes) -> None:
         """Subscribe this service's consumer group for every region it serves."""
+        self.consume_per_region(lambda _: [routes])
+
+    def consume_per_region(self, build: Callable[[str], Sequence[EventRoutes]]) -> None:
+        """Like consume, for handlers that need the region they run for (e.g. on global topics)."""
         for region in self.settings.regions:
-            dispatcher = Dispatcher(
-                routes,
-                region=region,
-                group=f"{self.settings.service}.{region}",
-                publisher=self.publisher,
-                metrics=self.metrics,
-                max_attempts=self.settings.consumer_max_attempts,
-                backoff_seconds=self.settings.consumer_retry_backoff_seconds,
-            )
-            subscribe(self.broker, dispatcher)
+            for routes in build(region):
+                dispatcher = Dispatcher(
+                    routes,
+                    region=region,
+                    group=f"{self.settings.service}.{region}",
+                    publisher=self.publisher,
+                    metrics=self.metrics,
+                    max_attempts=self.settings.consumer_max_attempts,
+                    backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+                )
+                subscribe(self.broker, dispatcher)
 
     def relay_outboxes_of(self, collections: Sequence[AsyncCollection]) -> None:
         self.relay = OutboxRelay(

@@ -1,20 +1,40 @@
 """Wiring: the one place where the matching service's dependencies are built and connected."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_kit.settings import ServiceSettings
+from ekspora_matching.api import RulesHolder, build_router
+from ekspora_matching.domain import Rates
 from ekspora_matching.handlers import build_routes
+from ekspora_matching.rules import load_scoring
+from ekspora_matching.service import MatchingService
+from ekspora_matching.settings import MatchingSettings
+from ekspora_matching.store import MatchingStore
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(settings: MatchingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
-    for routes in build_routes():
-        runtime.consume(routes)
+    store = MatchingStore(runtime.db)
+    rules = RulesHolder()
+    service = MatchingService(
+        store,
+        rules=rules.get,
+        scoring=load_scoring(),
+        rates=Rates({"EUR": settings.idr_per_eur, "AUD": settings.idr_per_aud}),
+        clock=runtime.clock,
+        expiry=timedelta(days=settings.proposal_expiry_days),
+        on_saved=runtime.wake_relay,
+    )
+    runtime.relay_outboxes_of(store.outboxes)
+    runtime.consume_per_region(lambda region: build_routes(service, region))
+    runtime.every("proposal-expiry", settings.expiry_check_seconds, service.expire_due)
     return create_http_app(
         runtime,
         title="Ekspora matching",
-        description="Matches export-ready products with diaspora partners abroad.",
-        routers=[],
+        description="Diaspora partners abroad, their demand, destination import rules, and explained match proposals.",
+        routers=[build_router(service, store, rules, settings)],
+        on_startup=store.ensure_indexes,
     )

@@ -1,8 +1,46 @@
-"""Event handlers of the matching service."""
+"""Events matching consumes: products on offer, partners and demand (global), and sales feedback."""
 
-from ekspora_contracts.topics import REGISTRY_PRODUCT
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported
+from ekspora_contracts.registry import ProductExportReadinessLost, ProductExportReady, ProductListed, ProductUpdated
+from ekspora_contracts.topics import MATCHING_DEMAND, MATCHING_PARTNERS, MATCHING_SALES, REGISTRY_PRODUCT
 from ekspora_kit.consumer import EventRoutes
+from ekspora_matching.service import MatchingService
 
 
-def build_routes() -> list[EventRoutes]:
-    return [EventRoutes(REGISTRY_PRODUCT)]
+def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
+    products, partners, demand, sales = (
+        EventRoutes(s) for s in (REGISTRY_PRODUCT, MATCHING_PARTNERS, MATCHING_DEMAND, MATCHING_SALES)
+    )
+
+    @products.on(ProductListed)
+    async def on_listed(event: CloudEvent[ProductListed]) -> None:
+        await service.offer_changed(event.data.product, region, ready=None, score=None, causation_id=event.id)
+
+    @products.on(ProductUpdated)
+    async def on_updated(event: CloudEvent[ProductUpdated]) -> None:
+        await service.offer_changed(event.data.product, region, ready=None, score=None, causation_id=event.id)
+
+    @products.on(ProductExportReady)
+    async def on_ready(event: CloudEvent[ProductExportReady]) -> None:
+        await service.offer_changed(
+            event.data.product, region, ready=True, score=event.data.score, causation_id=event.id
+        )
+
+    @products.on(ProductExportReadinessLost)
+    async def on_lost(event: CloudEvent[ProductExportReadinessLost]) -> None:
+        await service.offer_withdrawn(event.data.product_id)
+
+    @partners.on(PartnerChanged)
+    async def on_partner(event: CloudEvent[PartnerChanged]) -> None:
+        await service.partner_changed(event, region)
+
+    @demand.on(DemandChanged)
+    async def on_demand(event: CloudEvent[DemandChanged]) -> None:
+        await service.demand_changed(event, region)
+
+    @sales.on(SalesReported)
+    async def on_sales(event: CloudEvent[SalesReported]) -> None:
+        await service.sales_reported(event)
+
+    return [products, partners, demand, sales]

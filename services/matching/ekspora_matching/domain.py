@@ -1,0 +1,579 @@
+"""Matching domain: partners, demand, products on offer, scoring and the proposal lifecycle. Pure.
+
+A proposal lives in one document per product–demand pair, so there is never more than one open
+proposal for a pair, and a redelivered trigger finds the open one and changes nothing.
+"""
+
+import hashlib
+from bisect import insort
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ekspora_contracts.envelope import EventData
+from ekspora_contracts.matching import (
+    Country,
+    DemandChanged,
+    DemandKind,
+    DemandStatus,
+    MatchConfirmed,
+    MatchDeclined,
+    MatchExpired,
+    MatchProposed,
+    MatchTerms,
+    PartnerChanged,
+    PartnerKind,
+    SalesReported,
+    ScorePart,
+    Side,
+)
+from ekspora_contracts.registry import ProductFacts
+from ekspora_matching.rules import DestinationRules, Scoring
+
+MatchStatus = Literal["proposed", "confirmed", "declined", "expired"]
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotAllowed(DomainError):
+    """Well-formed, but the current state does not allow it (HTTP 409)."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Partner(Model):
+    partner_id: str
+    version: int = 1
+    kind: PartnerKind
+    name: str
+    country: Country
+    city: str
+    categories: list[str]
+    min_order_units: int
+    max_order_units: int
+    languages: list[str]
+    contact_email: str
+    verified: bool = False
+    api_key_sha256: str
+
+    def changed_event(self) -> PartnerChanged:
+        return PartnerChanged(**self.model_dump())
+
+
+class PartnerStats(Model):
+    reports: int = 0
+    rating_sum: int = 0
+    reorders: int = 0
+    applied_report_ids: list[str] = []
+
+    @property
+    def average_rating(self) -> float:
+        return self.rating_sum / self.reports if self.reports else 0.0
+
+    @property
+    def reorder_rate(self) -> float:
+        return self.reorders / self.reports if self.reports else 0.0
+
+    def with_report(self, report: SalesReported) -> "PartnerStats | None":
+        if report.report_id in self.applied_report_ids:
+            return None
+        return PartnerStats(
+            reports=self.reports + 1,
+            rating_sum=self.rating_sum + report.rating,
+            reorders=self.reorders + int(report.will_reorder),
+            applied_report_ids=[*self.applied_report_ids, report.report_id][-500:],
+        )
+
+
+class Demand(Model):
+    demand_id: str
+    version: int = 1
+    kind: DemandKind
+    partner_id: str
+    category: str | None
+    hs_prefix: str | None
+    quantity: int
+    target_price_min: int | None
+    target_price_max: int | None
+    currency: Literal["EUR", "AUD"]
+    required_certificates: list[str]
+    needed_by: date | None
+    destination_city: str
+    destination_country: Country
+    status: DemandStatus = "open"
+
+    def changed_event(self) -> DemandChanged:
+        return DemandChanged(**self.model_dump())
+
+
+class Offer(Model):
+    """An export-ready product as matching sees it (from the registry's product events)."""
+
+    product: ProductFacts
+    readiness_score: int
+    ready: bool
+
+    @property
+    def hs_prefixes(self) -> list[str]:
+        code = self.product.hs_code
+        return [code[:2], code[:4], code]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Rupiah per unit of the partner's currency, from configuration."""
+
+    idr_per: dict[str, float]
+
+    def to_minor_units(self, idr: int, currency: str) -> int:
+        return max(1, round(idr / self.idr_per[currency] * 100))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    offer: Offer
+    demand: Demand
+    partner: Partner
+    score: float
+    parts: list[ScorePart]
+    documents: list[str]
+    unit_price: int
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def hard_filter(offer: Offer, demand: Demand, partner: Partner, rules: DestinationRules, today: date) -> Refusal | None:
+    product = offer.product
+    if not offer.ready:
+        return Refusal("the product is not export-ready")
+    if not partner.verified:
+        return Refusal("the partner is not verified")
+    if demand.status != "open":
+        return Refusal("the demand is closed")
+    if demand.category and demand.category != product.category:
+        return Refusal(f"the demand is for {demand.category}, not {product.category}")
+    if demand.hs_prefix and not product.hs_code.startswith(demand.hs_prefix):
+        return Refusal(f"HS {product.hs_code} is outside {demand.hs_prefix}")
+    verdict = rules.verdict(demand.destination_country, product.category)
+    if verdict.status == "not_allowed":
+        return Refusal(verdict.reason_en)
+    held = {c.kind for c in product.certificates if c.expires_on > today}
+    if missing := set(demand.required_certificates) - held:
+        return Refusal(f"missing required certificates: {', '.join(sorted(missing))}")
+    if demand.quantity < product.minimum_order_quantity:
+        return Refusal(f"quantity {demand.quantity} is below the minimum order of {product.minimum_order_quantity}")
+    return None
+
+
+def evaluate(
+    offer: Offer,
+    demand: Demand,
+    partner: Partner,
+    *,
+    stats: PartnerStats,
+    open_for_partner: int,
+    rules: DestinationRules,
+    scoring: Scoring,
+    rates: Rates,
+    today: date,
+) -> Evaluation | Refusal:
+    if refusal := hard_filter(offer, demand, partner, rules, today):
+        return refusal
+    if open_for_partner >= scoring.max_open_per_partner:
+        return Refusal(f"the partner already has {open_for_partner} open proposals")
+    product, w = offer.product, scoring.weights
+    unit_price = rates.to_minor_units(product.unit_price_idr, demand.currency)
+    held = {c.kind for c in product.certificates if c.expires_on > today}
+    parts = [
+        _category_fit(product, demand, w.category_fit),
+        _capacity(product, demand, w.capacity),
+        _price(unit_price, demand, w.price, scoring.price_tolerance),
+        _certificates(held, demand, scoring.favoured_certificates.get(product.category, []), w.certificates),
+        _partner_history(stats, w.partner_history),
+        _load_balance(open_for_partner, scoring.max_open_per_partner, w.load_balance),
+    ]
+    verdict = rules.verdict(demand.destination_country, product.category)
+    return Evaluation(
+        offer, demand, partner, round(sum(p.points for p in parts), 1), parts, verdict.documents, unit_price
+    )
+
+
+def _part(criterion: str, points: float, max_points: float, reason_id: str, reason_en: str) -> ScorePart:
+    return ScorePart(
+        criterion=criterion, points=round(points, 1), max_points=max_points, reason_id=reason_id, reason_en=reason_en
+    )
+
+
+def _category_fit(product: ProductFacts, demand: Demand, weight: int) -> ScorePart:
+    if demand.hs_prefix:
+        share = {2: 0.6, 4: 0.85, 6: 1.0}.get(len(demand.hs_prefix), 0.7)
+        return _part(
+            "category_fit",
+            weight * share,
+            weight,
+            f"Kode HS {product.hs_code} sesuai permintaan {demand.hs_prefix}",
+            f"HS code {product.hs_code} fits the request for {demand.hs_prefix}",
+        )
+    share = 0.8 if demand.kind == "rfq" else 0.7
+    return _part(
+        "category_fit",
+        weight * share,
+        weight,
+        f"Kategori {product.category} sesuai minat mitra",
+        f"Category {product.category} is what the partner buys",
+    )
+
+
+def _capacity(product: ProductFacts, demand: Demand, weight: int) -> ScorePart:
+    months = demand.quantity / product.monthly_capacity if product.monthly_capacity else float("inf")
+    share = 1.0 if months <= 1 else max(0.0, 1 / months)
+    return _part(
+        "capacity",
+        weight * share,
+        weight,
+        f"Kapasitas {product.monthly_capacity}/bulan untuk pesanan {demand.quantity}",
+        f"Capacity {product.monthly_capacity}/month for an order of {demand.quantity}",
+    )
+
+
+def _price(unit_price: int, demand: Demand, weight: int, tolerance: float) -> ScorePart:
+    price = f"{unit_price / 100:.2f} {demand.currency}"
+    if demand.target_price_max is None or unit_price <= demand.target_price_max:
+        return _part(
+            "price",
+            weight,
+            weight,
+            f"Harga {price} per unit masuk target mitra",
+            f"Price {price} per unit is within the partner's target",
+        )
+    over = unit_price / demand.target_price_max - 1
+    share = max(0.0, 1 - over / tolerance)
+    target = f"{demand.target_price_max / 100:.2f} {demand.currency}"
+    return _part(
+        "price",
+        weight * share,
+        weight,
+        f"Harga {price} per unit di atas target {target}",
+        f"Price {price} per unit is above the target of {target}",
+    )
+
+
+def _certificates(held: set[str], demand: Demand, favoured: list[str], weight: int) -> ScorePart:
+    if demand.required_certificates:
+        listed = ", ".join(sorted(demand.required_certificates))
+        return _part(
+            "certificates",
+            weight,
+            weight,
+            f"Memiliki sertifikat yang diminta: {listed}",
+            f"Holds the certificates asked for: {listed}",
+        )
+    wanted = set(favoured)
+    share = 1.0 if wanted <= held else 0.5
+    if not wanted:
+        return _part(
+            "certificates", weight, weight, "Tidak ada sertifikat yang diwajibkan", "No certificate is required"
+        )
+    listed = ", ".join(sorted(wanted))
+    return _part(
+        "certificates",
+        weight * share,
+        weight,
+        f"Sertifikat yang sering diminta pembeli ({listed}) {'ada' if share == 1 else 'belum ada'}",
+        f"Certificates buyers often ask for ({listed}) {'held' if share == 1 else 'not held yet'}",
+    )
+
+
+def _partner_history(stats: PartnerStats, weight: int) -> ScorePart:
+    if not stats.reports:
+        return _part(
+            "partner_history",
+            weight * 0.5,
+            weight,
+            "Mitra baru, belum ada riwayat penjualan",
+            "New partner, no sales history yet",
+        )
+    share = 0.5 * stats.average_rating / 5 + 0.5 * stats.reorder_rate
+    return _part(
+        "partner_history",
+        weight * share,
+        weight,
+        f"Rating rata-rata {stats.average_rating:.1f}, pesanan ulang {stats.reorder_rate:.0%}",
+        f"Average rating {stats.average_rating:.1f}, reorders {stats.reorder_rate:.0%}",
+    )
+
+
+def _load_balance(open_for_partner: int, limit: int, weight: int) -> ScorePart:
+    share = 1 - open_for_partner / limit
+    return _part(
+        "load_balance",
+        weight * share,
+        weight,
+        f"Mitra sedang memiliki {open_for_partner} tawaran terbuka",
+        f"The partner has {open_for_partner} open proposals",
+    )
+
+
+# --- candidate lookup -----------------------------------------------------------------------
+
+
+class OfferIndex:
+    """Export-ready offers bucketed by (category or HS prefix, destination country the rules allow),
+    each bucket kept in readiness order, so a demand looks at one bucket, never at every product."""
+
+    def __init__(self, rules: DestinationRules) -> None:
+        self.rules = rules
+        self.buckets: dict[tuple[str, str, str], list[tuple[float, str, Offer]]] = defaultdict(list)
+
+    def add(self, offer: Offer) -> None:
+        if not offer.ready:
+            return
+        entry = (-offer.readiness_score, offer.product.product_id, offer)
+        for country in self.rules.allowed_countries(offer.product.category):
+            insort(self.buckets["category", offer.product.category, country], entry, key=lambda e: e[:2])
+            for prefix in offer.hs_prefixes:
+                insort(self.buckets["hs", prefix, country], entry, key=lambda e: e[:2])
+
+    def candidates(self, demand: Demand) -> list[Offer]:
+        key = ("hs", demand.hs_prefix) if demand.hs_prefix else ("category", demand.category or "")
+        return [offer for _, _, offer in self.buckets.get((*key, demand.destination_country), [])]
+
+
+def best_for_demand(
+    candidates: list[Offer],
+    demand: Demand,
+    partner: Partner,
+    *,
+    stats: PartnerStats,
+    open_for_partner: int,
+    rules: DestinationRules,
+    scoring: Scoring,
+    rates: Rates,
+    today: date,
+) -> list[Evaluation]:
+    """The best proposals for one demand among candidates given in readiness order: scores at most
+    `candidate_limit` that pass the hard filters, keeps the best `proposals_per_demand`."""
+    scored: list[Evaluation] = []
+    for offer in candidates:
+        result = evaluate(
+            offer,
+            demand,
+            partner,
+            stats=stats,
+            open_for_partner=open_for_partner,
+            rules=rules,
+            scoring=scoring,
+            rates=rates,
+            today=today,
+        )
+        if isinstance(result, Evaluation):
+            scored.append(result)
+            if len(scored) >= scoring.candidate_limit:
+                break
+    scored.sort(key=lambda e: (-e.score, e.offer.product.product_id))
+    return [e for e in scored if e.score >= scoring.min_score][: scoring.proposals_per_demand]
+
+
+# --- proposal lifecycle ---------------------------------------------------------------------
+
+
+class Round(Model):
+    match_id: str
+    status: MatchStatus
+    terms: MatchTerms
+    score: float
+    breakdown: list[ScorePart]
+    proposed_at: datetime
+    expires_at: datetime
+    accepted_by: list[Side] = []
+    closed_at: datetime | None = None
+    reports: list[str] = []
+
+
+class Pair(Model):
+    """Every proposal ever made for one product–demand pair; at most the last one is open."""
+
+    pair_id: str
+    region: str
+    product_id: str
+    demand_id: str
+    partner_id: str
+    msme_id: str
+    version: int = 0
+    rounds: list[Round] = []
+
+    @property
+    def current(self) -> Round | None:
+        return self.rounds[-1] if self.rounds else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.current is not None and self.current.status == "proposed"
+
+
+@dataclass
+class Change:
+    pair: Pair
+    events: list[EventData] = field(default_factory=list)
+
+
+def pair_id(region: str, product_id: str, demand_id: str) -> str:
+    return f"{region}:{product_id}:{demand_id}"
+
+
+def match_id(pair: str, round_number: int) -> str:
+    return f"mt-{hashlib.sha1(pair.encode()).hexdigest()[:12]}-{round_number}"
+
+
+def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetime, expiry: timedelta) -> Change | None:
+    """A new round for the pair, unless a proposal for it is open or confirmed (None: nothing to do)."""
+    product, demand, partner = evaluation.offer.product, evaluation.demand, evaluation.partner
+    key = pair_id(region, product.product_id, demand.demand_id)
+    pair = pair or Pair(
+        pair_id=key,
+        region=region,
+        product_id=product.product_id,
+        demand_id=demand.demand_id,
+        partner_id=partner.partner_id,
+        msme_id=product.msme_id,
+    )
+    if pair.current and pair.current.status in ("proposed", "confirmed"):
+        return None
+    terms = MatchTerms(
+        match_id=match_id(key, len(pair.rounds) + 1),
+        region=region,
+        product_id=product.product_id,
+        msme_id=product.msme_id,
+        product_name=product.name,
+        category=product.category,
+        hs_code=product.hs_code,
+        unit=product.unit,
+        net_weight_grams=product.net_weight_grams,
+        partner_id=partner.partner_id,
+        partner_name=partner.name,
+        demand_id=demand.demand_id,
+        destination_country=demand.destination_country,
+        destination_city=demand.destination_city,
+        quantity=demand.quantity,
+        unit_price_idr=product.unit_price_idr,
+        unit_price=evaluation.unit_price,
+        currency=demand.currency,
+        incoterm="FOB",
+        documents=evaluation.documents,
+    )
+    current = Round(
+        match_id=terms.match_id,
+        status="proposed",
+        terms=terms,
+        score=evaluation.score,
+        breakdown=evaluation.parts,
+        proposed_at=now,
+        expires_at=now + expiry,
+    )
+    event = MatchProposed(
+        terms=terms, score=evaluation.score, breakdown=evaluation.parts, expires_at=current.expires_at
+    )
+    return Change(pair.model_copy(update={"rounds": [*pair.rounds, current]}), [event])
+
+
+def _with_current(pair: Pair, current: Round) -> Pair:
+    return pair.model_copy(update={"rounds": [*pair.rounds[:-1], current]})
+
+
+def _open_round(pair: Pair, match: str, now: datetime) -> Round:
+    current = pair.current
+    if current is None or current.match_id != match:
+        raise LookupError(f"no proposal {match}")
+    if current.status == "proposed" and now >= current.expires_at:
+        raise NotAllowed(f"proposal {match} expired at {current.expires_at:%Y-%m-%d %H:%M} UTC")
+    if current.status != "proposed":
+        raise NotAllowed(f"proposal {match} is {current.status}")
+    return current
+
+
+def accept(pair: Pair, match: str, side: Side, now: datetime) -> Change:
+    """One side accepts; when both have, the match is confirmed. Accepting twice changes nothing."""
+    if pair.current and pair.current.match_id == match and pair.current.status == "confirmed":
+        return Change(pair)
+    current = _open_round(pair, match, now)
+    if side in current.accepted_by:
+        return Change(pair)
+    accepted = [*current.accepted_by, side]
+    if set(accepted) == {"partner", "msme"}:
+        confirmed = current.model_copy(update={"accepted_by": accepted, "status": "confirmed", "closed_at": now})
+        return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=current.terms, confirmed_at=now)])
+    return Change(_with_current(pair, current.model_copy(update={"accepted_by": accepted})))
+
+
+def decline(pair: Pair, match: str, side: Side, reason: str, now: datetime) -> Change:
+    current = _open_round(pair, match, now)
+    declined = current.model_copy(update={"status": "declined", "closed_at": now})
+    event = MatchDeclined(
+        match_id=match,
+        region=pair.region,
+        product_id=pair.product_id,
+        partner_id=pair.partner_id,
+        declined_by=side,
+        reason=reason,
+    )
+    return Change(_with_current(pair, declined), [event])
+
+
+def expire(pair: Pair, now: datetime) -> Change | None:
+    current = pair.current
+    if current is None or current.status != "proposed" or now < current.expires_at:
+        return None
+    expired = current.model_copy(update={"status": "expired", "closed_at": now})
+    event = MatchExpired(
+        match_id=current.match_id,
+        region=pair.region,
+        product_id=pair.product_id,
+        partner_id=pair.partner_id,
+        accepted_by=current.accepted_by,
+    )
+    return Change(_with_current(pair, expired), [event])
+
+
+class SalesReport(Model):
+    units_sold: int = Field(ge=0)
+    revenue_amount: int = Field(ge=0, description="Minor units (cents) of revenue_currency")
+    revenue_currency: Literal["EUR", "AUD", "IDR"]
+    returns: int = Field(ge=0)
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+    will_reorder: bool
+
+
+def report_sales(pair: Pair, match: str, report: SalesReport, report_id: str, now: datetime) -> Change:
+    current = pair.current
+    if current is None or current.match_id != match:
+        raise LookupError(f"no match {match}")
+    if current.status != "confirmed":
+        raise NotAllowed(f"sales can be reported for confirmed matches; {match} is {current.status}")
+    event = SalesReported(
+        report_id=report_id,
+        match_id=match,
+        msme_id=pair.msme_id,
+        product_id=pair.product_id,
+        partner_id=pair.partner_id,
+        region=pair.region,
+        reported_at=now,
+        **report.model_dump(),
+    )
+    updated = current.model_copy(update={"reports": [*current.reports, report_id]})
+    return Change(_with_current(pair, updated), [event])

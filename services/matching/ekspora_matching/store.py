@@ -1,0 +1,207 @@
+"""Every database call of the matching service lives here.
+
+Authoritative documents (partners and demand created here, product–demand pairs) carry their
+outbox. Views (all partners and demand, from the compacted topics; offers, from the registry's
+product events) keep the newest version they have seen.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.documents import to_document
+from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
+from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
+
+STATE_ONLY = {"outbox": 0, "outbox_since": 0}
+
+
+class VersionConflict(Exception):
+    pass
+
+
+def _strip(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in ("_id", "outbox", "outbox_since")}
+
+
+class MatchingStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.partners = db["partners"]
+        self.partner_view = db["partner_view"]
+        self.demands = db["demands"]
+        self.demand_view = db["demand_view"]
+        self.offers = db["offers"]
+        self.pairs = db["pairs"]
+        self.partner_stats = db["partner_stats"]
+
+    @property
+    def outboxes(self) -> list[AsyncCollection]:
+        return [self.partners, self.demands, self.pairs]
+
+    async def ensure_indexes(self) -> None:
+        await self.partner_view.create_index("api_key_sha256")
+        await self.demand_view.create_index([("status", 1), ("category", 1), ("destination_country", 1)])
+        await self.demand_view.create_index([("status", 1), ("hs_prefix", 1)])
+        await self.demand_view.create_index("partner_id")
+        await self.offers.create_index([("region", 1), ("ready", 1), ("product.category", 1), ("readiness_score", -1)])
+        await self.offers.create_index([("region", 1), ("ready", 1), ("hs_prefixes", 1), ("readiness_score", -1)])
+        await self.pairs.create_index("current_match_id")
+        await self.pairs.create_index([("partner_id", 1), ("current_status", 1)])
+        await self.pairs.create_index([("demand_id", 1), ("current_status", 1)])
+        await self.pairs.create_index([("region", 1), ("current_status", 1)])
+        await self.pairs.create_index("expires_at", sparse=True)
+
+    # authoritative partners and demand ------------------------------------------------------
+
+    async def add(
+        self, collection: AsyncCollection, key: str, model: Partner | Demand, events: Sequence[CloudEvent]
+    ) -> None:
+        await collection.insert_one(new_document_with_outbox(to_document(model, _id=key), events))
+
+    async def replace(
+        self,
+        collection: AsyncCollection,
+        key: str,
+        model: Partner | Demand,
+        expected_version: int,
+        events: Sequence[CloudEvent],
+    ) -> None:
+        result = await collection.update_one(
+            {"_id": key, "version": expected_version}, update_with_outbox({"$set": to_document(model)}, events)
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(key)
+
+    async def own_partner(self, partner_id: str) -> Partner | None:
+        document = await self.partners.find_one({"_id": partner_id}, STATE_ONLY)
+        return Partner.model_validate(_strip(document)) if document else None
+
+    async def own_demand(self, demand_id: str) -> Demand | None:
+        document = await self.demands.find_one({"_id": demand_id}, STATE_ONLY)
+        return Demand.model_validate(_strip(document)) if document else None
+
+    # views --------------------------------------------------------------------------------
+
+    async def keep_newest(self, collection: AsyncCollection, key: str, document: dict[str, Any]) -> bool:
+        """Stores a view document unless a newer or equal version is there. True if stored."""
+        try:
+            result = await collection.update_one(
+                {"_id": key, "version": {"$lt": document["version"]}}, {"$set": document}, upsert=True
+            )
+        except DuplicateKeyError:
+            return False
+        return result.modified_count == 1 or result.upserted_id is not None
+
+    async def partner(self, partner_id: str) -> Partner | None:
+        document = await self.partner_view.find_one({"_id": partner_id})
+        return Partner.model_validate(_strip(document)) if document else None
+
+    async def partner_by_key(self, key_sha256: str) -> Partner | None:
+        document = await self.partner_view.find_one({"api_key_sha256": key_sha256})
+        return Partner.model_validate(_strip(document)) if document else None
+
+    async def all_partners(self) -> list[Partner]:
+        return [Partner.model_validate(_strip(d)) async for d in self.partner_view.find().sort("name", 1)]
+
+    async def demand(self, demand_id: str) -> Demand | None:
+        document = await self.demand_view.find_one({"_id": demand_id})
+        return Demand.model_validate(_strip(document)) if document else None
+
+    async def demands_of(self, partner_id: str | None) -> list[Demand]:
+        query = {"partner_id": partner_id} if partner_id else {}
+        return [Demand.model_validate(_strip(d)) async for d in self.demand_view.find(query).sort("_id", 1)]
+
+    async def open_demands_for(self, category: str, hs_prefixes: list[str], countries: list[str]) -> list[Demand]:
+        query = {
+            "status": "open",
+            "destination_country": {"$in": countries},
+            "$or": [{"category": category, "hs_prefix": None}, {"hs_prefix": {"$in": hs_prefixes}}],
+        }
+        return [Demand.model_validate(_strip(d)) async for d in self.demand_view.find(query)]
+
+    async def save_offer(self, region: str, offer: Offer) -> None:
+        document = to_document(offer, region=region, hs_prefixes=offer.hs_prefixes, ready=offer.ready)
+        await self.offers.replace_one({"_id": offer.product.product_id}, document, upsert=True)
+
+    async def offer(self, product_id: str) -> Offer | None:
+        document = await self.offers.find_one({"_id": product_id})
+        return _offer(document) if document else None
+
+    async def candidate_offers(self, region: str, demand: Demand, limit: int) -> list[Offer]:
+        """Export-ready offers of the region in the demand's bucket, in readiness order (indexed)."""
+        query: dict[str, Any] = {"region": region, "ready": True}
+        if demand.hs_prefix:
+            query["hs_prefixes"] = demand.hs_prefix
+        else:
+            query["product.category"] = demand.category
+        cursor = self.offers.find(query).sort("readiness_score", -1).limit(limit)
+        return [_offer(document) async for document in cursor]
+
+    async def stats(self, partner_id: str) -> PartnerStats:
+        document = await self.partner_stats.find_one({"_id": partner_id})
+        return PartnerStats.model_validate(_strip(document)) if document else PartnerStats()
+
+    async def save_stats(self, partner_id: str, stats: PartnerStats) -> None:
+        await self.partner_stats.replace_one({"_id": partner_id}, to_document(stats), upsert=True)
+
+    # pairs --------------------------------------------------------------------------------
+
+    async def pair(self, pair_id: str) -> Pair | None:
+        document = await self.pairs.find_one({"_id": pair_id}, STATE_ONLY)
+        return _pair(document) if document else None
+
+    async def pair_of_match(self, match_id: str) -> Pair | None:
+        document = await self.pairs.find_one({"current_match_id": match_id}, STATE_ONLY)
+        return _pair(document) if document else None
+
+    async def save_pair(self, pair: Pair, expected_version: int | None, events: Sequence[CloudEvent]) -> None:
+        current = pair.current
+        derived = {
+            "current_status": current.status if current else None,
+            "current_match_id": current.match_id if current else None,
+            "expires_at": current.expires_at if current and current.status == "proposed" else None,
+        }
+        if expected_version is None:
+            document = to_document(pair.model_copy(update={"version": 1}), _id=pair.pair_id, **derived)
+            try:
+                await self.pairs.insert_one(new_document_with_outbox(document, events))
+            except DuplicateKeyError:
+                raise VersionConflict(pair.pair_id) from None
+            return
+        state = to_document(pair, **derived)
+        state["version"] = expected_version + 1
+        result = await self.pairs.update_one(
+            {"_id": pair.pair_id, "version": expected_version}, update_with_outbox({"$set": state}, events)
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(pair.pair_id)
+
+    async def open_count(self, field: str, value: str) -> int:
+        return (
+            await self.pairs.count_documents({field: value, "current_status": {"$in": ["proposed", "confirmed"]}})
+            if field == "demand_id"
+            else await self.pairs.count_documents({field: value, "current_status": "proposed"})
+        )
+
+    async def pairs_where(self, query: dict[str, Any], limit: int = 500) -> list[Pair]:
+        cursor = self.pairs.find(query, STATE_ONLY).sort("_id", 1).limit(limit)
+        return [_pair(document) async for document in cursor]
+
+    async def due_for_expiry(self, now: datetime) -> list[str]:
+        cursor = self.pairs.find({"current_status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}).limit(200)
+        return [document["_id"] async for document in cursor]
+
+
+def _offer(document: dict[str, Any]) -> Offer:
+    return Offer.model_validate({k: document[k] for k in ("product", "readiness_score", "ready")})
+
+
+def _pair(document: dict[str, Any]) -> Pair:
+    return Pair.model_validate(
+        {k: v for k, v in _strip(document).items() if k not in ("current_status", "current_match_id", "expires_at")}
+    )

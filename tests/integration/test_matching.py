@@ -1,0 +1,194 @@
+"""Matching acceptance on the real broker and store: proposal, confirmation, duplicates, rebuild, expiry."""
+
+import asyncio
+import json
+
+import httpx
+
+from ekspora_contracts.topics import MATCHING_MATCH, REGISTRY_PRODUCT
+from tests.integration.support import eventually, publish, read_topic
+from tests.integration.test_registry import Registry
+
+TOKEN = "op-secret-kediri"
+
+
+def matching_env(region: str, **extra: str) -> dict[str, str]:
+    return {"EKSPORA_OPERATOR_TOKENS": f"{region}={TOKEN}", "EKSPORA_EXPIRY_CHECK_SECONDS": "1", **extra}
+
+
+class Matching:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.operator = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+
+    def as_partner(self, api_key: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
+
+    async def verified_partner(
+        self, name: str = "Toko Indonesia Amsterdam", country: str = "NL", city: str = "Amsterdam"
+    ) -> tuple[str, httpx.AsyncClient]:
+        body = {
+            "kind": "diaspora_business",
+            "name": name,
+            "country": country,
+            "city": city,
+            "categories": ["processed_food", "snack"],
+            "min_order_units": 50,
+            "max_order_units": 5000,
+            "languages": ["en", "nl", "id"],
+            "contact_email": "inkoop@tokoindonesia.example",
+        }
+        created = await self.operator.post("/partners", json=body)
+        assert created.status_code == 201, created.text
+        partner_id, api_key = created.json()["partner"]["partner_id"], created.json()["api_key"]
+        assert (await self.operator.post(f"/partners/{partner_id}/verification")).status_code == 200
+        client = self.as_partner(api_key)
+
+        async def known():  # the partner view is built from the compacted topic
+            return (await client.get("/demands")).status_code == 200
+
+        await eventually(known, what="the partner in the view rebuilt from the compacted topic")
+        return partner_id, client
+
+
+RFQ = {
+    "kind": "rfq",
+    "category": "processed_food",
+    "quantity": 600,
+    "target_price_max": 250,
+    "currency": "EUR",
+    "required_certificates": ["halal"],
+    "destination_city": "Amsterdam",
+}
+
+
+async def proposals(client: httpx.AsyncClient, **params) -> list[dict]:
+    return (await client.get("/matches", params=params)).json()
+
+
+async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    partner_id, partner = await matching.verified_partner()
+    demand = await partner.post("/demands", json=RFQ)
+    assert demand.status_code == 201, demand.text
+
+    msme_id, product_id = await registry.umkm(certificates=("pirt", "halal"))
+    [proposal] = await eventually(lambda: proposals(partner), what="a proposal for the partner")
+    terms = proposal["terms"]
+    assert (terms["product_id"], terms["msme_id"], terms["partner_id"]) == (product_id, msme_id, partner_id)
+    assert terms["unit_price"] == 143 and terms["currency"] == "EUR" and terms["incoterm"] == "FOB"
+    assert terms["documents"] == [
+        "commercial_invoice",
+        "packing_list",
+        "peb_export_declaration",
+        "rex_statement_on_origin",
+        "ske_health_certificate",
+    ]
+    parts = {part["criterion"]: part for part in proposal["breakdown"]}
+    assert set(parts) == {"category_fit", "capacity", "price", "certificates", "partner_history", "load_balance"}
+    assert round(sum(p["points"] for p in parts.values()), 1) == proposal["score"]
+    assert parts["certificates"]["reason_en"] == "Holds the certificates asked for: halal"
+    assert parts["certificates"]["reason_id"] == "Memiliki sertifikat yang diminta: halal"
+    assert parts["price"]["reason_en"].startswith("Price 1.43 EUR per unit is within")
+
+    match_id = proposal["match_id"]
+    for _ in range(2):
+        assert (await partner.post(f"/matches/{match_id}/acceptance")).json()["status"] == "proposed"
+    for _ in range(2):
+        assert (await matching.operator.post(f"/matches/{match_id}/acceptance")).json()["status"] == "confirmed"
+    records = await read_topic(platform.topic(MATCHING_MATCH), at_least=2)
+    types = [json.loads(r.value)["type"] for r in records]
+    assert types == ["ekspora.matching.match.proposed.v1", "ekspora.matching.match.confirmed.v1"]
+    confirmed = json.loads(records[1].value)
+    assert confirmed["data"]["terms"]["quantity"] == 600 and confirmed["subject"] == match_id
+
+    _, outsider = await matching.verified_partner("Warung Den Haag", "NL", "Den Haag")
+    assert (await outsider.get(f"/matches/{match_id}")).status_code == 404, "partners see only their own"
+    assert (await outsider.post(f"/matches/{match_id}/acceptance")).status_code == 404
+    assert (await outsider.get("/matches")).json() == []
+    assert (await httpx.AsyncClient(base_url=matching.url).get("/matches")).status_code == 401
+    assert (await partner.post("/partners", json={})).status_code in (403, 422)
+
+
+async def test_redelivered_triggers_create_no_duplicate_proposals(platform):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    _, partner = await matching.verified_partner()
+    await partner.post("/demands", json=RFQ)
+    _, product_id = await registry.umkm(certificates=("pirt", "halal"))
+    await eventually(lambda: proposals(partner), what="the first proposal")
+
+    ready = [
+        r for r in await read_topic(platform.topic(REGISTRY_PRODUCT), at_least=4) if b"product.export_ready" in r.value
+    ]
+    for _ in range(3):
+        await publish(platform.topic(REGISTRY_PRODUCT), product_id.encode(), ready[0].value)
+    await asyncio.sleep(3)
+    assert len(await proposals(partner)) == 1
+    proposed = [r for r in await read_topic(platform.topic(MATCHING_MATCH)) if b"match.proposed" in r.value]
+    assert len(proposed) == 1
+
+
+async def test_a_fresh_instance_rebuilds_its_partner_view_from_the_compacted_topic(platform):
+    first = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    partner_id, _ = await first.verified_partner("ITPC Sydney", "AU", "Sydney")
+    fresh = platform.start(
+        "matching",
+        name="matching-fresh",
+        env={
+            **matching_env(platform.region),
+            "EKSPORA_MONGO_DATABASE": f"test_{platform.region}_matching_fresh",
+            "EKSPORA_REGIONS": platform.region + "-b",
+            "EKSPORA_OPERATOR_TOKENS": f"{platform.region}-b={TOKEN}",
+        },
+    )
+    operator = httpx.AsyncClient(base_url=fresh.url, headers={"Authorization": f"Bearer {TOKEN}"})
+
+    async def rebuilt():
+        partners = (await operator.get("/partners")).json()
+        return [p for p in partners if p["partner_id"] == partner_id]
+
+    [partner] = await eventually(rebuilt, what="the partner in the fresh instance's view")
+    assert partner["verified"] is True and partner["version"] == 2 and partner["city"] == "Sydney"
+    await platform.mongo.drop_database(f"test_{platform.region}_matching_fresh")
+
+
+async def test_an_expired_proposal_cannot_be_accepted(platform):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(
+        platform.start("matching", env=matching_env(platform.region, EKSPORA_PROPOSAL_EXPIRY_DAYS=str(4 / 86400))).url
+    )
+    _, partner = await matching.verified_partner()
+    await partner.post("/demands", json=RFQ)
+    await registry.umkm(certificates=("pirt", "halal"))
+    [proposal] = await eventually(lambda: proposals(partner), what="a proposal")
+
+    async def expired():
+        return (await partner.get(f"/matches/{proposal['match_id']}")).json()["status"] == "expired"
+
+    await eventually(expired, timeout=20, what="the proposal to expire")
+    refused = await partner.post(f"/matches/{proposal['match_id']}/acceptance")
+    assert refused.status_code == 409 and "expired" in refused.json()["message"]
+    events = [json.loads(r.value)["type"] for r in await read_topic(platform.topic(MATCHING_MATCH), at_least=2)]
+    assert events == ["ekspora.matching.match.proposed.v1", "ekspora.matching.match.expired.v1"]
+
+
+BAD_DEMANDS = [
+    ({**RFQ, "category": None, "hs_prefix": None}, "category or an HS prefix"),
+    ({**RFQ, "quantity": 0}, "greater than or equal to 1"),
+    ({**RFQ, "currency": "USD"}, "'EUR' or 'AUD'"),
+    ({**RFQ, "hs_prefix": "21A"}, "pattern"),
+    ({**RFQ, "target_price_min": 900, "target_price_max": 100}, "must not exceed"),
+    ({**RFQ, "needed_by": "2020-01-01"}, "in the future"),
+]
+
+
+async def test_bad_demand_is_refused_with_a_field_message(platform):
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    _, partner = await matching.verified_partner()
+    for body, message in BAD_DEMANDS:
+        response = await partner.post("/demands", json=body)
+        assert response.status_code == 422, body
+        assert message in response.json()["errors"][0]["message"], response.json()
+    assert (await partner.get("/demands")).json() == []

@@ -103,12 +103,71 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
     confirmed = json.loads(records[1].value)
     assert confirmed["data"]["terms"]["quantity"] == 600 and confirmed["subject"] == match_id
 
+    report = {
+        "units_sold": 540,
+        "revenue_amount": 131_400,
+        "revenue_currency": "EUR",
+        "returns": 4,
+        "rating": 5,
+        "comment": "Laris manis, pelanggan minta lagi",
+        "will_reorder": True,
+    }
+    assert (await partner.post(f"/matches/{match_id}/sales-reports", json=report)).status_code == 201
+
+    async def track_record():  # sales.reported travels to the registry and reassesses the UMKM
+        msme = await registry.get(msme_id)
+        return msme if msme["track_record"]["reports"] == 1 else None
+
+    msme = await eventually(track_record, what="the sales report in the UMKM's track record")
+    assert msme["track_record"]["units_sold"] == 540 and msme["assessment"]["trigger"] == "sales_reported"
+    assert msme["assessment"]["score"] == 100
+
     _, outsider = await matching.verified_partner("Warung Den Haag", "NL", "Den Haag")
     assert (await outsider.get(f"/matches/{match_id}")).status_code == 404, "partners see only their own"
     assert (await outsider.post(f"/matches/{match_id}/acceptance")).status_code == 404
     assert (await outsider.get("/matches")).json() == []
     assert (await httpx.AsyncClient(base_url=matching.url).get("/matches")).status_code == 401
     assert (await partner.post("/partners", json={})).status_code in (403, 422)
+
+
+async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(platform):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    _, product_id = await registry.umkm(certificates=("pirt", "halal"))
+    body = {
+        "kind": "importer",
+        "name": "Nusantara Foods Melbourne",
+        "country": "AU",
+        "city": "Melbourne",
+        "categories": ["processed_food"],
+        "min_order_units": 100,
+        "max_order_units": 20000,
+        "languages": ["en"],
+        "contact_email": "buying@nusantara.example",
+    }
+    created = (await matching.operator.post("/partners", json=body)).json()
+    partner = matching.as_partner(created["api_key"])
+    await eventually(lambda: _answers(partner), what="the unverified partner in the view")
+    rfq = {**RFQ, "currency": "AUD", "target_price_max": 400, "destination_city": "Melbourne"}
+    assert (await partner.post("/demands", json=rfq)).status_code == 201
+    await asyncio.sleep(3)
+    assert await proposals(partner) == [], "an unverified partner receives no proposals"
+
+    await matching.operator.post(f"/partners/{created['partner']['partner_id']}/verification")
+    [proposal] = await eventually(lambda: proposals(partner), what="a proposal once the partner is verified")
+    assert proposal["terms"]["product_id"] == product_id
+    assert proposal["terms"]["documents"] == [
+        "commercial_invoice",
+        "packing_list",
+        "peb_export_declaration",
+        "ia_cepa_origin_declaration",
+        "ske_health_certificate",
+    ]
+    assert proposal["terms"]["unit_price"] == 240 and proposal["terms"]["currency"] == "AUD"
+
+
+async def _answers(client: httpx.AsyncClient) -> bool:
+    return (await client.get("/demands")).status_code == 200
 
 
 async def test_redelivered_triggers_create_no_duplicate_proposals(platform):

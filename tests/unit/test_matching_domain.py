@@ -83,7 +83,10 @@ def demand(**overrides) -> domain.Demand:
     return domain.Demand(**(fields | overrides))
 
 
-def evaluate(o=None, d=None, p=PARTNER, stats=domain.PartnerStats(), open_for_partner=0):
+NO_HISTORY = domain.PartnerStats()
+
+
+def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0):
     return domain.evaluate(
         o or offer(),
         d or demand(),

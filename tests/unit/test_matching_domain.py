@@ -182,7 +182,7 @@ def test_the_index_returns_one_bucket_in_readiness_order():
         index.add(o)
     assert [o.product.product_id for o in index.candidates(demand())] == ["prd-b", "prd-a"]
     assert [o.product.product_id for o in index.candidates(demand(category=None, hs_prefix="0901"))] == ["prd-c"]
-    assert index.candidates(demand(category="meat_product")) == []
+    assert list(index.candidates(demand(category="meat_product"))) == []
 
 
 def test_best_for_demand_keeps_the_best_few_above_the_minimum():

@@ -5,8 +5,8 @@ proposal for a pair, and a redelivered trigger finds the open one and changes no
 """
 
 import hashlib
-from bisect import insort
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -334,28 +334,34 @@ def _load_balance(open_for_partner: int, limit: int, weight: int) -> ScorePart:
 
 class OfferIndex:
     """Export-ready offers bucketed by (category or HS prefix, destination country the rules allow),
-    each bucket kept in readiness order, so a demand looks at one bucket, never at every product."""
+    each bucket in readiness order, so a demand looks at one bucket, never at every product.
+    Adding appends; a bucket is sorted once, when it is first read after a change."""
 
     def __init__(self, rules: DestinationRules) -> None:
         self.rules = rules
-        self.buckets: dict[tuple[str, str, str], list[tuple[float, str, Offer]]] = defaultdict(list)
+        self.buckets: dict[tuple[str, str, str], list[Offer]] = defaultdict(list)
+        self.unsorted: set[tuple[str, str, str]] = set()
 
     def add(self, offer: Offer) -> None:
         if not offer.ready:
             return
-        entry = (-offer.readiness_score, offer.product.product_id, offer)
         for country in self.rules.allowed_countries(offer.product.category):
-            insort(self.buckets["category", offer.product.category, country], entry, key=lambda e: e[:2])
-            for prefix in offer.hs_prefixes:
-                insort(self.buckets["hs", prefix, country], entry, key=lambda e: e[:2])
+            keys = [("category", offer.product.category, country)] + [("hs", p, country) for p in offer.hs_prefixes]
+            for key in keys:
+                self.buckets[key].append(offer)
+                self.unsorted.add(key)
 
-    def candidates(self, demand: Demand) -> list[Offer]:
-        key = ("hs", demand.hs_prefix) if demand.hs_prefix else ("category", demand.category or "")
-        return [offer for _, _, offer in self.buckets.get((*key, demand.destination_country), [])]
+    def candidates(self, demand: Demand) -> Iterator[Offer]:
+        kind, value = ("hs", demand.hs_prefix) if demand.hs_prefix else ("category", demand.category or "")
+        key = (kind, value, demand.destination_country)
+        if key in self.unsorted:
+            self.buckets[key].sort(key=lambda o: (-o.readiness_score, o.product.product_id))
+            self.unsorted.discard(key)
+        return iter(self.buckets.get(key, ()))
 
 
 def best_for_demand(
-    candidates: list[Offer],
+    candidates: Iterable[Offer],
     demand: Demand,
     partner: Partner,
     *,
@@ -366,9 +372,13 @@ def best_for_demand(
     rates: Rates,
     today: date,
 ) -> list[Evaluation]:
-    """The best proposals for one demand among candidates given in readiness order: scores at most
-    `candidate_limit` that pass the hard filters, keeps the best `proposals_per_demand`."""
+    """The best proposals for one demand among candidates given in readiness order.
+
+    Scores candidates that pass the hard filters, at most `candidate_limit` of them, and stops as
+    soon as `proposals_per_demand` reach the highest score this demand allows: later candidates
+    are no more ready, so they could at best tie, and ties go to the more export-ready product."""
     scored: list[Evaluation] = []
+    at_ceiling = 0
     for offer in candidates:
         result = evaluate(
             offer,
@@ -383,10 +393,26 @@ def best_for_demand(
         )
         if isinstance(result, Evaluation):
             scored.append(result)
-            if len(scored) >= scoring.candidate_limit:
+            at_ceiling += result.score >= score_ceiling(result, scoring)
+            if at_ceiling >= scoring.proposals_per_demand or len(scored) >= scoring.candidate_limit:
                 break
-    scored.sort(key=lambda e: (-e.score, e.offer.product.product_id))
+    scored.sort(key=ranking)
     return [e for e in scored if e.score >= scoring.min_score][: scoring.proposals_per_demand]
+
+
+def ranking(evaluation: Evaluation) -> tuple[float, int, str]:
+    """Best score first; on a tie the more export-ready product, then a stable order."""
+    return -evaluation.score, -evaluation.offer.readiness_score, evaluation.offer.product.product_id
+
+
+PRODUCT_PARTS = ("capacity", "price", "certificates")
+
+
+def score_ceiling(evaluation: Evaluation, scoring: Scoring) -> float:
+    """The best score any product could reach for this demand and partner: the parts that depend on
+    the demand and partner as they are, the parts that depend on the product at their maximum."""
+    fixed = sum(p.points for p in evaluation.parts if p.criterion not in PRODUCT_PARTS)
+    return round(fixed + sum(getattr(scoring.weights, name) for name in PRODUCT_PARTS), 1)
 
 
 # --- proposal lifecycle ---------------------------------------------------------------------

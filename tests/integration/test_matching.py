@@ -188,6 +188,16 @@ async def test_redelivered_triggers_create_no_duplicate_proposals(platform):
     proposed = [r for r in await read_topic(platform.topic(MATCHING_MATCH)) if b"match.proposed" in r.value]
     assert len(proposed) == 1
 
+    [proposal] = await proposals(partner)
+    declined = await matching.operator.post(
+        f"/matches/{proposal['match_id']}/decline", json={"reason": "kapasitas sudah terpesan / capacity booked"}
+    )
+    assert declined.json()["status"] == "declined"
+    assert (await partner.post(f"/matches/{proposal['match_id']}/acceptance")).status_code == 409
+    events = [json.loads(r.value) for r in await read_topic(platform.topic(MATCHING_MATCH), at_least=2)]
+    assert events[-1]["type"] == "ekspora.matching.match.declined.v1"
+    assert events[-1]["data"]["declined_by"] == "msme"
+
 
 async def test_a_fresh_instance_rebuilds_its_partner_view_from_the_compacted_topic(platform):
     first = Matching(platform.start("matching", env=matching_env(platform.region)).url)

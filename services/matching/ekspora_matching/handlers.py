@@ -41,6 +41,6 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
 
     @sales.on(SalesReported)
     async def on_sales(event: CloudEvent[SalesReported]) -> None:
-        await service.sales_reported(event)
+        await service.sales_reported(event, region)
 
     return [products, partners, demand, sales]

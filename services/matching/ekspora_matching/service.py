@@ -147,10 +147,15 @@ class MatchingService:
         if known := await self.store.offer(product_id):
             await self.store.save_offer(known.product.region, known.model_copy(update={"ready": False}))
 
-    async def sales_reported(self, event: CloudEvent[SalesReported]) -> None:
+    async def sales_reported(self, event: CloudEvent[SalesReported], region: str) -> None:
+        """Feedback changes the partner's history, and with it the scores of its open demand."""
         stats = await self.store.stats(event.data.partner_id)
-        if (updated := stats.with_report(event.data)) is not None:
-            await self.store.save_stats(event.data.partner_id, updated)
+        if (updated := stats.with_report(event.data)) is None:
+            return
+        await self.store.save_stats(event.data.partner_id, updated)
+        for demand in await self.store.demands_of(event.data.partner_id):
+            if demand.status == "open":
+                await self.match_demand(demand, region, causation_id=event.id)
 
     # matching ------------------------------------------------------------------------------------
 

@@ -1,7 +1,11 @@
 """Generates the topic and event tables of contracts/README.md; a test keeps them equal.
 
-python -m ekspora_contracts.docs
+python -m ekspora_contracts.docs           # print the tables
+python -m ekspora_contracts.docs --write   # rewrite them in contracts/README.md
 """
+
+import sys
+from pathlib import Path
 
 from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.topics import CATALOGUE
@@ -25,5 +29,20 @@ def catalogue_markdown() -> str:
     return "\n".join(lines)
 
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- catalogue:start", "<!-- catalogue:end"
+
+
+def write_readme() -> None:
+    text = README.read_text()
+    head, rest = text.split(START, 1)
+    marker, _ = rest.split("-->\n", 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}{marker}-->\n{catalogue_markdown()}\n{END}{tail}")
+
+
 if __name__ == "__main__":
-    print(catalogue_markdown())
+    if "--write" in sys.argv:
+        write_readme()
+    else:
+        print(catalogue_markdown())

@@ -135,6 +135,7 @@ class MatchTerms(Closed):
     currency: Literal["EUR", "AUD"]
     incoterm: Incoterm
     documents: list[DocumentCode]
+    shelf_life_days: int | None = Field(default=None, ge=1, description="Perishables travel by air")
 
 
 class MatchProposed(EventData):

@@ -88,6 +88,14 @@ MATCHING_DEMAND = Stream(
     compacted=True,
     description="Latest state of every request for quotation and standing interest (global). Key: demand id.",
 )
+SHIPPING_SHIPMENT = Stream(
+    name="shipping.shipment",
+    producer="shipping",
+    partitions=6,
+    scope="region",
+    visibility="public",
+    description="Export orders and the consolidated shipments they travel in, to delivery. Key: shipment id.",
+)
 DEAD_LETTER = Stream(
     name="deadletter",
     producer="every consumer",
@@ -105,6 +113,7 @@ CATALOGUE: tuple[Stream, ...] = (
     MATCHING_SALES,
     MATCHING_PARTNERS,
     MATCHING_DEMAND,
+    SHIPPING_SHIPMENT,
     DEAD_LETTER,
 )
 

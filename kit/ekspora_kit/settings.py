@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     outbox_lease_seconds: float = Field(default=15.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    operator_tokens: str = Field(
+        default="", description="region=token pairs, comma-separated: operators of a region see and act on it"
+    )
     log_level: str = "INFO"
     clock_offset_seconds: float = Field(
         default=0, description="Demos and tests only: shifts this service's clock, e.g. to reach a certificate's expiry"

@@ -10,20 +10,13 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field, model_validator
 
 from ekspora_contracts.matching import MatchTerms, PartnerKind, ScorePart, Side
-from ekspora_kit.http import ApiError, Conflict, NotFound, Unprocessable
+from ekspora_kit.auth import Forbidden, Unauthorized, bearer, parse_operator_tokens
+from ekspora_kit.http import Conflict, NotFound, Unprocessable
 from ekspora_matching import domain
 from ekspora_matching.rules import DestinationRules, Verdict, load_rules
 from ekspora_matching.service import Busy, MatchingService, key_hash
 from ekspora_matching.settings import MatchingSettings
 from ekspora_matching.store import MatchingStore
-
-
-class Unauthorized(ApiError):
-    status_code = 401
-
-
-class Forbidden(ApiError):
-    status_code = 403
 
 
 class RulesHolder:
@@ -124,12 +117,10 @@ def build_router(
     service: MatchingService, store: MatchingStore, rules: RulesHolder, settings: MatchingSettings
 ) -> APIRouter:
     router = APIRouter()
-    tokens = settings.tokens()
+    tokens = parse_operator_tokens(settings.operator_tokens)
 
     async def caller(authorization: Annotated[str | None, Header()] = None) -> Caller:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise Unauthorized("send Authorization: Bearer <operator token or partner API key>")
-        secret = authorization.removeprefix("Bearer ").strip()
+        secret = bearer(authorization)
         if secret in tokens:
             return Caller(operator_region=tokens[secret])
         if secret.startswith("ptk_") and (partner := await store.partner_by_key(key_hash(secret))):

@@ -501,6 +501,7 @@ def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetim
         currency=demand.currency,
         incoterm="FOB",
         documents=evaluation.documents,
+        shelf_life_days=product.shelf_life_days,
     )
     current = Round(
         match_id=terms.match_id,

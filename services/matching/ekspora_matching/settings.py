@@ -10,10 +10,3 @@ class MatchingSettings(ServiceSettings):
     idr_per_aud: float = Field(default=10_400, gt=0, description="Configured exchange rate for price fit")
     proposal_expiry_days: float = Field(default=7, gt=0, description="A proposal nobody acts on expires after this")
     expiry_check_seconds: float = Field(default=30, gt=0)
-    operator_tokens: str = Field(
-        default="", description="region=token pairs, comma-separated: operators of a region see and act on it"
-    )
-
-    def tokens(self) -> dict[str, str]:
-        pairs = (item.split("=", 1) for item in self.operator_tokens.split(",") if "=" in item)
-        return {token.strip(): region.strip() for region, token in pairs}

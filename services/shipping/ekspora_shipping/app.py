@@ -4,17 +4,28 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_kit.settings import ServiceSettings
+from ekspora_shipping.api import build_router
+from ekspora_shipping.config import load_lanes, load_tracking
 from ekspora_shipping.handlers import build_routes
+from ekspora_shipping.service import ShippingService
+from ekspora_shipping.settings import ShippingSettings
+from ekspora_shipping.store import ShippingStore
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
-    for routes in build_routes():
+    store = ShippingStore(runtime.db)
+    service = ShippingService(
+        store, lanes=load_lanes(), tracking=load_tracking(), clock=runtime.clock, on_saved=runtime.wake_relay
+    )
+    runtime.relay_outboxes_of([store.shipments])
+    for routes in build_routes(service):
         runtime.consume(routes)
+    runtime.every("document-reminders", settings.reminder_check_seconds, service.remind_missing_documents)
     return create_http_app(
         runtime,
         title="Ekspora shipping",
-        description="Export orders, consolidated shipments, documents and tracking.",
-        routers=[],
+        description="Export orders, consolidated shipments, their documents, and tracking to delivery.",
+        routers=[build_router(service, store, settings)],
+        on_startup=store.ensure_indexes,
     )

@@ -1,8 +1,21 @@
-"""Event handlers of the shipping service."""
+"""Events shipping consumes: every confirmed match becomes one export order."""
 
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.matching import MatchConfirmed
 from ekspora_contracts.topics import MATCHING_MATCH
-from ekspora_kit.consumer import EventRoutes
+from ekspora_kit.consumer import EventRoutes, PermanentFailure
+from ekspora_shipping.domain import DomainError
+from ekspora_shipping.service import ShippingService
 
 
-def build_routes() -> list[EventRoutes]:
-    return [EventRoutes(MATCHING_MATCH)]
+def build_routes(service: ShippingService) -> list[EventRoutes]:
+    matches = EventRoutes(MATCHING_MATCH)
+
+    @matches.on(MatchConfirmed)
+    async def on_match_confirmed(event: CloudEvent[MatchConfirmed]) -> None:
+        try:
+            await service.match_confirmed(event)
+        except DomainError as error:  # e.g. no lane to the destination: fix the data, then replay
+            raise PermanentFailure(str(error)) from error
+
+    return [matches]

@@ -1,6 +1,11 @@
+from pydantic import Field
+
 from ekspora_kit.settings import ServiceSettings
 
 
 class ShippingSettings(ServiceSettings):
     service: str = "shipping"
     http_port: int = 8103
+    carrier_webhook_secret: str = Field(default="", description="Shared secret forwarders sign their updates with")
+    carrier_signature_tolerance_seconds: int = Field(default=300, ge=1)
+    reminder_check_seconds: float = Field(default=600, gt=0)

@@ -1,0 +1,139 @@
+"""Events produced by the shipping service. All are keyed by shipment, so they stay in order per shipment."""
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ekspora_contracts.envelope import EventData, Region
+from ekspora_contracts.registry import Closed
+from ekspora_contracts.topics import SHIPPING_SHIPMENT, Stream
+
+Mode = Literal["sea_lcl", "air"]
+DocumentStatus = Literal["missing", "uploaded", "verified"]
+
+
+class OrderLine(Closed):
+    order_id: str
+    match_id: str
+    msme_id: str
+    partner_id: str
+    product_id: str
+    product_name: str
+    quantity: int
+    unit_price: int = Field(description="Minor units of currency")
+    currency: Literal["EUR", "AUD"]
+    unit_price_idr: int
+    incoterm: Literal["FOB", "CIF", "DAP"]
+    gross_kg: float
+    cbm: float
+
+
+class OrderCreated(EventData):
+    event_type: ClassVar[str] = "ekspora.shipping.order.created.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    order: OrderLine
+    assignment_reason: str
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id
+
+
+class ShipmentPlanned(EventData):
+    event_type: ClassVar[str] = "ekspora.shipping.shipment.planned.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    destination_country: Literal["NL", "AU"]
+    destination_port: str
+    mode: Mode
+    departure_on: date
+    cutoff_on: date
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id
+
+
+class ShipmentStatusChanged(EventData):
+    event_type: ClassVar[str] = "ekspora.shipping.shipment.status_changed.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    previous_status: str
+    status: str
+    location: str
+    occurred_at: datetime
+    source: Literal["operator", "carrier"]
+    message: str = ""
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id
+
+
+class ShipmentDocumentStatusChanged(EventData):
+    event_type: ClassVar[str] = "ekspora.shipping.shipment.document_status_changed.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    document: str
+    order_id: str | None
+    status: DocumentStatus
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id
+
+
+class ShipmentDocumentsMissing(EventData):
+    """A reminder: the cutoff is near and documents are still missing (critical for notifications)."""
+
+    event_type: ClassVar[str] = "ekspora.shipping.shipment.documents_missing.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    cutoff_on: date
+    missing: list[str] = Field(description="document codes, with the order id for per-order documents")
+    msme_ids: list[str]
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id
+
+
+class OrderDelivered(EventData):
+    event_type: ClassVar[str] = "ekspora.shipping.order.delivered.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    order_id: str
+    match_id: str
+    msme_id: str
+    partner_id: str
+    delivered_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id
+
+
+class SalesFeedbackRequested(EventData):
+    """Delivery done: the partner is asked to report sales of the order (matching takes the report)."""
+
+    event_type: ClassVar[str] = "ekspora.shipping.feedback.requested.v1"
+    stream: ClassVar[Stream] = SHIPPING_SHIPMENT
+
+    shipment_id: str
+    region: Region
+    order_id: str
+    match_id: str
+    partner_id: str
+    msme_id: str
+    product_name: str
+
+    def aggregate_id(self) -> str:
+        return self.shipment_id

@@ -1,0 +1,407 @@
+"""Shipping domain: export orders, consolidation, freight shares, documents and tracking. Pure.
+
+A consolidated shipment is one document holding its orders, so adding an order, planning the
+shipment and every status change are single-document writes, and all their events are keyed by
+the shipment (in order per shipment).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ekspora_contracts.envelope import EventData
+from ekspora_contracts.matching import MatchTerms
+from ekspora_contracts.shipping import (
+    DocumentStatus,
+    Mode,
+    OrderCreated,
+    OrderDelivered,
+    OrderLine,
+    SalesFeedbackRequested,
+    ShipmentDocumentsMissing,
+    ShipmentDocumentStatusChanged,
+    ShipmentPlanned,
+    ShipmentStatusChanged,
+)
+from ekspora_shipping.config import Lanes, Tracking
+
+GENERATED = ("commercial_invoice", "packing_list")
+SHIPMENT_LEVEL = ("peb_export_declaration",)
+VOLUMETRIC_KG_PER_CBM = 167
+
+
+class DomainError(Exception):
+    pass
+
+
+class NotAllowed(DomainError):
+    """The shipment's state does not allow it (HTTP 409)."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Order(Model):
+    line: OrderLine
+    category: str
+    hs_code: str
+    destination_city: str
+    documents: dict[str, DocumentStatus]
+    created_at: datetime
+    delivered_at: datetime | None = None
+
+
+class StatusEntry(Model):
+    status: str
+    location: str
+    occurred_at: datetime
+    source: Literal["operator", "carrier"]
+    message: str = ""
+
+
+class Shipment(Model):
+    shipment_id: str
+    region: str
+    version: int = 0
+    destination_country: Literal["NL", "AU"]
+    destination_port: str
+    mode: Mode
+    departure_on: date
+    cutoff_on: date
+    status: str = "planned"
+    orders: list[Order] = []
+    documents: dict[str, DocumentStatus] = {}
+    history: list[StatusEntry] = []
+    applied_update_ids: list[str] = []
+    reminded_on: date | None = None
+    carrier: str | None = None
+    booking_reference: str | None = None
+    created_at: datetime
+
+    @property
+    def total_kg(self) -> float:
+        return round(sum(o.line.gross_kg for o in self.orders), 2)
+
+    @property
+    def total_cbm(self) -> float:
+        return round(sum(o.line.cbm for o in self.orders), 3)
+
+
+@dataclass
+class Change:
+    shipment: Shipment
+    events: list[EventData] = field(default_factory=list)
+    note: str = ""
+
+
+# --- orders and consolidation -------------------------------------------------------------
+
+
+def order_id_for(match_id: str) -> str:
+    """One order per confirmed match, whatever the number of deliveries of match.confirmed."""
+    return f"ord-{match_id.removeprefix('mt-')}"
+
+
+def mode_for(terms: MatchTerms, lanes: Lanes) -> Mode:
+    short_lived = terms.shelf_life_days is not None and terms.shelf_life_days < lanes.air_when_shelf_life_below_days
+    return "air" if short_lived else "sea_lcl"
+
+
+def schedule(mode: Mode, lanes: Lanes, today: date) -> tuple[date, date]:
+    """The next departure whose cutoff is still ahead (or today), and that cutoff."""
+    rules = lanes.modes[mode]
+    departure = today + timedelta(days=rules.cutoff_days_before)
+    departure += timedelta(days=(rules.departure_weekday - departure.weekday()) % 7)
+    return departure, departure - timedelta(days=rules.cutoff_days_before)
+
+
+def new_order(terms: MatchTerms, lanes: Lanes, now: datetime) -> Order:
+    net_kg = terms.net_weight_grams * terms.quantity / 1000
+    gross_kg = round(net_kg * lanes.packing.gross_factor, 2)
+    density = lanes.packing.kg_per_cbm.get(terms.category, lanes.packing.default_kg_per_cbm)
+    line = OrderLine(
+        order_id=order_id_for(terms.match_id),
+        match_id=terms.match_id,
+        msme_id=terms.msme_id,
+        partner_id=terms.partner_id,
+        product_id=terms.product_id,
+        product_name=terms.product_name,
+        quantity=terms.quantity,
+        unit_price=terms.unit_price,
+        currency=terms.currency,
+        unit_price_idr=terms.unit_price_idr,
+        incoterm=terms.incoterm,
+        gross_kg=gross_kg,
+        cbm=round(gross_kg / density, 3),
+    )
+    documents = {
+        code: ("uploaded" if code in GENERATED else "missing") for code in terms.documents if code not in SHIPMENT_LEVEL
+    }
+    return Order(
+        line=line,
+        category=terms.category,
+        hs_code=terms.hs_code,
+        destination_city=terms.destination_city,
+        documents=documents,
+        created_at=now,
+    )
+
+
+def place_order(
+    terms: MatchTerms, open_shipments: list[Shipment], lanes: Lanes, now: datetime, new_shipment_id: str
+) -> Change:
+    """Puts the order into the earliest open shipment of its lane with room, or plans a new one.
+
+    Deterministic: shipments are tried by departure, then id; the first with room for the order's
+    weight and volume before its cutoff takes it. The reason says why."""
+    destination = lanes.destinations.get(terms.destination_city)
+    if destination is None:
+        raise DomainError(f"no lane to {terms.destination_city}; known: {', '.join(lanes.destinations)}")
+    mode = mode_for(terms, lanes)
+    port = destination.port if mode == "sea_lcl" else destination.airport
+    order = new_order(terms, lanes, now)
+    limits = lanes.modes[mode]
+    today = now.date()
+    full: list[str] = []
+    for shipment in sorted(open_shipments, key=lambda s: (s.departure_on, s.shipment_id)):
+        if (shipment.destination_port, shipment.mode, shipment.status) != (port, mode, "planned"):
+            continue
+        if shipment.cutoff_on < today:
+            continue
+        kg_left, cbm_left = limits.max_kg - shipment.total_kg, limits.max_cbm - shipment.total_cbm
+        if order.line.gross_kg <= kg_left and order.line.cbm <= cbm_left:
+            reason = (
+                f"joined {shipment.shipment_id} to {port} departing {shipment.departure_on}: "
+                f"{kg_left:.0f} kg and {cbm_left:.2f} CBM were free"
+            )
+            updated = shipment.model_copy(update={"orders": [*shipment.orders, order]})
+            return Change(updated, [_order_created(updated, order, reason)], reason)
+        full.append(shipment.shipment_id)
+    departure, cutoff = schedule(mode, lanes, today)
+    reason = f"new {mode} shipment to {port} departing {departure}" + (
+        f": {', '.join(full)} had no room" if full else ""
+    )
+    shipment = Shipment(
+        shipment_id=new_shipment_id,
+        region=terms.region,
+        destination_country=destination.country,
+        destination_port=port,
+        mode=mode,
+        departure_on=departure,
+        cutoff_on=cutoff,
+        orders=[order],
+        documents={code: "missing" for code in lanes.shipment_documents},
+        created_at=now,
+    )
+    planned = ShipmentPlanned(
+        shipment_id=shipment.shipment_id,
+        region=shipment.region,
+        destination_country=shipment.destination_country,
+        destination_port=port,
+        mode=mode,
+        departure_on=departure,
+        cutoff_on=cutoff,
+    )
+    return Change(shipment, [planned, _order_created(shipment, order, reason)], reason)
+
+
+def _order_created(shipment: Shipment, order: Order, reason: str) -> OrderCreated:
+    return OrderCreated(
+        shipment_id=shipment.shipment_id, region=shipment.region, order=order.line, assignment_reason=reason
+    )
+
+
+def chargeable_units(order: Order, mode: Mode) -> float:
+    """Sea LCL: W/M (per 1,000 kg or 1 CBM, the larger). Air: kg, or volumetric kg when larger."""
+    if mode == "sea_lcl":
+        return max(order.line.gross_kg / 1000, order.line.cbm)
+    return max(order.line.gross_kg, order.line.cbm * VOLUMETRIC_KG_PER_CBM)
+
+
+def freight_idr(shipment: Shipment, lanes: Lanes) -> int:
+    rules = lanes.modes[shipment.mode]
+    units = sum(chargeable_units(o, shipment.mode) for o in shipment.orders)
+    return max(rules.minimum_idr, round(units * rules.rate_idr_per_chargeable_unit[shipment.destination_country]))
+
+
+def cost_shares(shipment: Shipment, lanes: Lanes) -> dict[str, int]:
+    """Freight per order by chargeable units, in whole rupiah adding up exactly (largest remainder)."""
+    total = freight_idr(shipment, lanes)
+    units = {o.line.order_id: chargeable_units(o, shipment.mode) for o in shipment.orders}
+    all_units = sum(units.values())
+    exact = {order: total * u / all_units for order, u in units.items()}
+    shares = {order: int(value) for order, value in exact.items()}
+    leftover = total - sum(shares.values())
+    for order in sorted(exact, key=lambda o: (-(exact[o] - shares[o]), o))[:leftover]:
+        shares[order] += 1
+    return shares
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def document_gaps(shipment: Shipment, wanted: DocumentStatus = "verified") -> list[str]:
+    """Documents not yet at `wanted`, as `code` (shipment) or `code@order` (per order)."""
+    rank = {"missing": 0, "uploaded": 1, "verified": 2}
+    gaps = [code for code, status in shipment.documents.items() if rank[status] < rank[wanted]]
+    for order in shipment.orders:
+        gaps += [
+            f"{code}@{order.line.order_id}" for code, status in order.documents.items() if rank[status] < rank[wanted]
+        ]
+    return gaps
+
+
+def set_document(shipment: Shipment, code: str, order_id: str | None, status: DocumentStatus) -> Change:
+    if order_id is None:
+        if code not in shipment.documents:
+            raise LookupError(f"shipment documents are {sorted(shipment.documents)}, not {code}")
+        if shipment.documents[code] == status:
+            return Change(shipment)
+        updated = shipment.model_copy(update={"documents": {**shipment.documents, code: status}})
+    else:
+        order = next((o for o in shipment.orders if o.line.order_id == order_id), None)
+        if order is None or code not in order.documents:
+            raise LookupError(f"order {order_id} has no document {code}")
+        if order.documents[code] == status:
+            return Change(shipment)
+        changed = order.model_copy(update={"documents": {**order.documents, code: status}})
+        updated = shipment.model_copy(update={"orders": [changed if o is order else o for o in shipment.orders]})
+    event = ShipmentDocumentStatusChanged(
+        shipment_id=shipment.shipment_id, region=shipment.region, document=code, order_id=order_id, status=status
+    )
+    return Change(updated, [event])
+
+
+def remind_missing_documents(shipment: Shipment, lanes: Lanes, today: date) -> Change | None:
+    """Once a day, from `reminder_days_before_cutoff` before the cutoff, while documents are missing."""
+    if shipment.status not in {"planned", "booked"}:
+        return None
+    if today < shipment.cutoff_on - timedelta(days=lanes.reminder_days_before_cutoff) or shipment.reminded_on == today:
+        return None
+    missing = document_gaps(shipment, "uploaded")
+    if not missing:
+        return None
+    event = ShipmentDocumentsMissing(
+        shipment_id=shipment.shipment_id,
+        region=shipment.region,
+        cutoff_on=shipment.cutoff_on,
+        missing=missing,
+        msme_ids=sorted({o.line.msme_id for o in shipment.orders}),
+    )
+    return Change(shipment.model_copy(update={"reminded_on": today}), [event])
+
+
+# --- tracking -------------------------------------------------------------------------------
+
+
+def move(
+    shipment: Shipment,
+    target: str,
+    *,
+    location: str,
+    occurred_at: datetime,
+    source: Literal["operator", "carrier"],
+    tracking: Tracking,
+    message: str = "",
+) -> Change:
+    if not tracking.allowed(shipment.status, target):
+        raise NotAllowed(f"a shipment cannot go from {shipment.status} to {target}")
+    reached = [entry.status for entry in shipment.history]
+    if tracking.crosses_departure(reached, target) and (gaps := document_gaps(shipment)):
+        raise NotAllowed(f"departure is blocked until these documents are verified: {', '.join(gaps)}")
+    entry = StatusEntry(status=target, location=location, occurred_at=occurred_at, source=source, message=message)
+    updated = shipment.model_copy(update={"status": target, "history": [*shipment.history, entry]})
+    events: list[EventData] = [
+        ShipmentStatusChanged(
+            shipment_id=shipment.shipment_id,
+            region=shipment.region,
+            previous_status=shipment.status,
+            status=target,
+            location=location,
+            occurred_at=occurred_at,
+            source=source,
+            message=message,
+        )
+    ]
+    if target == "delivered":
+        orders = [o.model_copy(update={"delivered_at": occurred_at}) for o in updated.orders]
+        updated = updated.model_copy(update={"orders": orders})
+        for order in orders:
+            line = order.line
+            events.append(
+                OrderDelivered(
+                    shipment_id=shipment.shipment_id,
+                    region=shipment.region,
+                    order_id=line.order_id,
+                    match_id=line.match_id,
+                    msme_id=line.msme_id,
+                    partner_id=line.partner_id,
+                    delivered_at=occurred_at,
+                )
+            )
+            events.append(
+                SalesFeedbackRequested(
+                    shipment_id=shipment.shipment_id,
+                    region=shipment.region,
+                    order_id=line.order_id,
+                    match_id=line.match_id,
+                    partner_id=line.partner_id,
+                    msme_id=line.msme_id,
+                    product_name=line.product_name,
+                )
+            )
+    return Change(updated, events)
+
+
+def book(shipment: Shipment, carrier: str, reference: str, now: datetime, tracking: Tracking) -> Change:
+    change = move(
+        shipment,
+        "booked",
+        location="Tanjung Perak",
+        occurred_at=now,
+        source="operator",
+        tracking=tracking,
+        message=f"booked with {carrier}, reference {reference}",
+    )
+    return Change(
+        change.shipment.model_copy(update={"carrier": carrier, "booking_reference": reference}), change.events
+    )
+
+
+def apply_carrier_update(
+    shipment: Shipment,
+    update_id: str,
+    carrier_status: str,
+    *,
+    location: str,
+    occurred_at: datetime,
+    message: str,
+    tracking: Tracking,
+) -> Change:
+    """Applies a forwarder's update once. Replays, late and out-of-order updates change nothing
+    (a shipment never moves backwards); the note says what happened."""
+    if update_id in shipment.applied_update_ids:
+        return Change(shipment, note="replayed: already applied")
+    seen = shipment.model_copy(update={"applied_update_ids": [*shipment.applied_update_ids, update_id][-1000:]})
+    target = tracking.carrier_aliases.get(carrier_status, carrier_status)
+    last = shipment.history[-1].occurred_at if shipment.history else None
+    if tracking.is_behind(shipment.status, target) or (last and occurred_at < last and target in tracking.journey):
+        return Change(seen, note=f"ignored: {target} is behind {shipment.status}")
+    if not tracking.allowed(shipment.status, target):
+        return Change(seen, note=f"ignored: no way from {shipment.status} to {target}")
+    try:
+        change = move(
+            seen,
+            target,
+            location=location,
+            occurred_at=occurred_at,
+            source="carrier",
+            tracking=tracking,
+            message=message,
+        )
+    except NotAllowed as refusal:  # not marked applied: the forwarder's retry can go through once it is fixed
+        return Change(shipment, note=f"refused: {refusal}")
+    return Change(change.shipment, change.events, note=f"applied: {shipment.status} -> {target}")

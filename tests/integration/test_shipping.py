@@ -1,0 +1,234 @@
+"""Shipping acceptance on the real broker and store: one order per confirmation, the departure guard,
+signed carrier updates, and the whole journey's events once and in order."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from ekspora_contracts.envelope import new_event
+from ekspora_contracts.matching import MatchConfirmed, MatchTerms
+from ekspora_contracts.topics import MATCHING_MATCH, SHIPPING_SHIPMENT
+from tests.integration.support import eventually, publish, read_topic
+
+TOKEN, SECRET = "op-shipping", "whsec_forwarder_test"
+
+
+def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterdam") -> bytes:
+    terms = MatchTerms(
+        match_id=f"mt-{region}-{n}",
+        region=region,
+        product_id=f"prd-{n}",
+        msme_id=f"msme-{n}",
+        product_name="Tahu Takwa",
+        category="processed_food",
+        hs_code="210690",
+        unit="pack 500 g",
+        net_weight_grams=500,
+        partner_id="ptn-toko",
+        partner_name="Toko Indonesia Amsterdam",
+        demand_id=f"dmd-{n}",
+        destination_country="NL",
+        destination_city=city,
+        quantity=quantity,
+        unit_price_idr=28_000,
+        unit_price=160,
+        currency="EUR",
+        incoterm="FOB",
+        shelf_life_days=180,
+        documents=[
+            "commercial_invoice",
+            "packing_list",
+            "peb_export_declaration",
+            "rex_statement_on_origin",
+            "ske_health_certificate",
+        ],
+    )
+    event = new_event(
+        MatchConfirmed(terms=terms, confirmed_at=datetime.now(UTC)),
+        region=region,
+        producer="matching",
+        correlation_id=f"deal-{n}",
+    )
+    return event.model_dump_json().encode()
+
+
+def signed(body: dict, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
+    raw, timestamp = json.dumps(body).encode(), str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
+    return raw, {
+        "X-Ekspora-Timestamp": timestamp,
+        "X-Ekspora-Signature": f"sha256={digest}",
+        "content-type": "application/json",
+    }
+
+
+def start(platform, **env: str) -> httpx.AsyncClient:
+    service = platform.start(
+        "shipping",
+        env={"EKSPORA_OPERATOR_TOKENS": f"{platform.region}={TOKEN}", "EKSPORA_CARRIER_WEBHOOK_SECRET": SECRET, **env},
+    )
+    return httpx.AsyncClient(base_url=service.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+
+
+async def test_a_confirmed_match_becomes_exactly_one_order_even_when_redelivered(platform):
+    shipping = start(platform)
+    for _ in range(3):
+        await publish(platform.topic(MATCHING_MATCH), b"mt-1", confirmed(platform.region, 1))
+    await publish(platform.topic(MATCHING_MATCH), b"mt-2", confirmed(platform.region, 2, city="Rotterdam"))
+
+    async def orders():
+        found = (await shipping.get("/orders", params={"partner_id": "ptn-toko"})).json()
+        return found if len(found) >= 2 else None
+
+    found = await eventually(orders, what="two orders")
+    assert sorted(o["order"]["match_id"] for o in found) == [f"mt-{platform.region}-1", f"mt-{platform.region}-2"]
+    assert len({o["shipment_id"] for o in found}) == 1, "Amsterdam and Rotterdam consolidate through Rotterdam"
+    assert (
+        sum(o["freight_share_idr"] for o in found)
+        == (await shipping.get(f"/shipments/{found[0]['shipment_id']}")).json()["freight_idr"]
+    )
+    events = [json.loads(r.value)["type"] for r in await read_topic(platform.topic(SHIPPING_SHIPMENT), at_least=3)]
+    assert events == [
+        "ekspora.shipping.shipment.planned.v1",
+        "ekspora.shipping.order.created.v1",
+        "ekspora.shipping.order.created.v1",
+    ]
+    invoice = await shipping.get(f"/orders/{found[0]['order']['order_id']}/commercial-invoice")
+    assert invoice.status_code == 200 and "Commercial invoice" in invoice.text and "210690" in invoice.text
+
+
+async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_updates(platform):
+    shipping = start(platform)
+    await publish(platform.topic(MATCHING_MATCH), b"mt-1", confirmed(platform.region, 1))
+    [order] = await eventually(lambda: _orders(shipping), what="the order")
+    shipment_id, order_id = order["shipment_id"], order["order"]["order_id"]
+
+    booked = await shipping.post(
+        f"/shipments/{shipment_id}/booking",
+        json={"carrier": "Samudera Indonesia", "booking_reference": "SMDR-2026-1201"},
+    )
+    assert booked.json()["shipment"]["status"] == "booked"
+    for status in ("picked_up", "export_cleared"):
+        assert (
+            await shipping.post(
+                f"/shipments/{shipment_id}/status", json={"status": status, "location": "Tanjung Perak"}
+            )
+        ).status_code == 200
+    invalid = await shipping.post(f"/shipments/{shipment_id}/status", json={"status": "booked", "location": "Surabaya"})
+    assert invalid.status_code == 409 and "cannot go from export_cleared to booked" in invalid.json()["message"]
+
+    blocked = await shipping.post(
+        f"/shipments/{shipment_id}/status", json={"status": "departed", "location": "Surabaya"}
+    )
+    assert blocked.status_code == 409
+    assert f"ske_health_certificate@{order_id}" in blocked.json()["message"]
+    for code in ("peb_export_declaration", "transport_document"):
+        await shipping.put(f"/shipments/{shipment_id}/documents/{code}", json={"status": "verified"})
+    for code in ("commercial_invoice", "packing_list", "rex_statement_on_origin"):
+        await shipping.put(
+            f"/shipments/{shipment_id}/documents/{code}", json={"status": "verified", "order_id": order_id}
+        )
+    still = await shipping.post(f"/shipments/{shipment_id}/status", json={"status": "departed", "location": "Surabaya"})
+    assert still.status_code == 409 and still.json()["message"].endswith(f"ske_health_certificate@{order_id}")
+    await shipping.put(
+        f"/shipments/{shipment_id}/documents/ske_health_certificate", json={"status": "verified", "order_id": order_id}
+    )
+    departed = await shipping.post(
+        f"/shipments/{shipment_id}/status", json={"status": "departed", "location": "Tanjung Perak"}
+    )
+    assert departed.status_code == 200
+
+    base = datetime.now(UTC)
+    updates = [
+        ("u-1", "arrived", "Rotterdam", 20),
+        ("u-2", "import_cleared", "Rotterdam", 21),
+        ("u-1", "arrived", "Rotterdam", 20),  # replay
+        ("u-0", "in_transit", "Indian Ocean", 10),  # late, would go backwards
+        ("u-3", "OutForDelivery", "Amsterdam", 22),
+        ("u-4", "Delivered", "Amsterdam", 23),
+    ]
+    outcomes = []
+    for update_id, status, location, day in updates:
+        raw, headers = signed(
+            {
+                "update_id": update_id,
+                "shipment_id": shipment_id,
+                "status": status,
+                "location": location,
+                "occurred_at": (base + timedelta(days=day)).isoformat(),
+            }
+        )
+        response = await shipping.post("/carrier-updates", content=raw, headers=headers)
+        assert response.status_code == 200, response.text
+        outcomes.append(response.json()["outcome"].split(":")[0])
+    assert outcomes == ["applied", "applied", "replayed", "ignored", "applied", "applied"]
+
+    raw, headers = signed(
+        {
+            "update_id": "u-9",
+            "shipment_id": shipment_id,
+            "status": "lost",
+            "location": "x",
+            "occurred_at": base.isoformat(),
+        },
+        secret="wrong",
+    )
+    assert (await shipping.post("/carrier-updates", content=raw, headers=headers)).status_code == 401
+    tampered = raw.replace(b"lost", b"returned")
+    _, good_headers = signed({"update_id": "u-9"})
+    assert (await shipping.post("/carrier-updates", content=tampered, headers=good_headers)).status_code == 401
+
+    events = [json.loads(r.value) for r in await read_topic(platform.topic(SHIPPING_SHIPMENT), at_least=20)]
+    assert {e["subject"] for e in events} == {shipment_id}
+    assert len({e["id"] for e in events}) == len(events), "every event once"
+    statuses = [e["data"]["status"] for e in events if e["type"] == "ekspora.shipping.shipment.status_changed.v1"]
+    assert statuses == [
+        "booked",
+        "picked_up",
+        "export_cleared",
+        "departed",
+        "arrived",
+        "import_cleared",
+        "out_for_delivery",
+        "delivered",
+    ]
+    kinds = [e["type"].split(".", 2)[2].removesuffix(".v1") for e in events]
+    assert kinds[:2] == ["shipment.planned", "order.created"]
+    assert kinds[-3:] == ["shipment.status_changed", "order.delivered", "feedback.requested"]
+    assert kinds.count("shipment.document_status_changed") == 6
+    [delivered] = await _orders(shipping)
+    assert delivered["shipment_status"] == "delivered" and delivered["delivered_at"]
+
+
+async def _orders(shipping: httpx.AsyncClient) -> list[dict]:
+    return (await shipping.get("/orders", params={"partner_id": "ptn-toko"})).json()
+
+
+async def test_missing_documents_near_the_cutoff_are_reminded_once(platform):
+    shipping = start(platform)
+    await publish(platform.topic(MATCHING_MATCH), b"mt-1", confirmed(platform.region, 1))
+    [order] = await eventually(lambda: _orders(shipping), what="the order")
+    cutoff = datetime.fromisoformat(
+        (await shipping.get(f"/shipments/{order['shipment_id']}")).json()["shipment"]["cutoff_on"]
+    ).replace(tzinfo=UTC)
+    platform.processes[-1].stop()
+    # The same shipping, restarted on the day before the cutoff (its clock shifted).
+    offset = (cutoff - timedelta(days=1) - datetime.now(UTC)).total_seconds()
+    shipping = start(platform, EKSPORA_REMINDER_CHECK_SECONDS="1", EKSPORA_CLOCK_OFFSET_SECONDS=str(offset))
+
+    async def reminded():
+        events = [json.loads(r.value) for r in await read_topic(platform.topic(SHIPPING_SHIPMENT), timeout=2)]
+        return [e for e in events if e["type"].endswith("documents_missing.v1")]
+
+    [reminder] = await eventually(reminded, what="a reminder of the missing documents")
+    assert f"ske_health_certificate@{order['order']['order_id']}" in reminder["data"]["missing"]
+    assert reminder["data"]["msme_ids"] == ["msme-1"]
+    await asyncio.sleep(3)
+    assert len(await reminded()) == 1, "once a day, not once a round"
+    assert (await shipping.get("/orders")).status_code == 422
+    assert (await httpx.AsyncClient(base_url=str(shipping.base_url)).get("/shipments")).status_code == 401

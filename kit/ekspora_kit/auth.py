@@ -1,5 +1,7 @@
-"""Operator authentication shared by the services: a bearer token per region, from configuration."""
+"""Authentication shared by the services: operators hold a bearer token per region (configuration);
+partners hold an API key (`ptk_…`), of which services keep only the SHA-256."""
 
+import hashlib
 from typing import Annotated
 
 from fastapi import Header
@@ -37,3 +39,7 @@ def operator_region(tokens: dict[str, str]):
         return tokens[secret]
 
     return region
+
+
+def api_key_sha256(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()

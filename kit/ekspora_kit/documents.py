@@ -4,6 +4,8 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 
 def to_document(model: BaseModel, **extra: Any) -> dict[str, Any]:
@@ -18,3 +20,16 @@ def _bson_safe(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+async def keep_newest(collection: AsyncCollection, key: str, document: dict[str, Any]) -> bool:
+    """Stores a view document unless one of the same or a newer `version` is there. True if stored.
+
+    For views built from compacted topics, where an older record may arrive after a newer one."""
+    try:
+        result = await collection.update_one(
+            {"_id": key, "version": {"$lt": document["version"]}}, {"$set": document}, upsert=True
+        )
+    except DuplicateKeyError:
+        return False
+    return result.modified_count == 1 or result.upserted_id is not None

@@ -232,3 +232,35 @@ async def test_missing_documents_near_the_cutoff_are_reminded_once(platform):
     assert len(await reminded()) == 1, "once a day, not once a round"
     assert (await shipping.get("/orders")).status_code == 422
     assert (await httpx.AsyncClient(base_url=str(shipping.base_url)).get("/shipments")).status_code == 401
+
+
+async def test_partners_read_their_own_incoming_orders_with_their_api_key(platform):
+    from tests.integration.test_matching import Matching, matching_env
+
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    partner_id, partner_in_matching = await matching.verified_partner()
+    _, other_in_matching = await matching.verified_partner("Warung Den Haag", "NL", "Den Haag")
+    shipping = start(platform)
+    mine = json.loads(confirmed(platform.region, 1))
+    mine["data"]["terms"]["partner_id"] = partner_id
+    await publish(platform.topic(MATCHING_MATCH), b"mt-1", json.dumps(mine).encode())
+    await publish(platform.topic(MATCHING_MATCH), b"mt-2", confirmed(platform.region, 2))
+
+    as_partner = httpx.AsyncClient(
+        base_url=str(shipping.base_url), headers=dict(Authorization=partner_in_matching.headers["Authorization"])
+    )
+    as_other = httpx.AsyncClient(
+        base_url=str(shipping.base_url), headers=dict(Authorization=other_in_matching.headers["Authorization"])
+    )
+
+    async def own_orders():
+        response = await as_partner.get("/orders", params={"partner_id": "ptn-toko"})
+        return response.json() if response.status_code == 200 and response.json() else None
+
+    [order] = await eventually(own_orders, what="the partner's incoming order, read with its own key")
+    assert order["order"]["partner_id"] == partner_id, "a partner's key shows its own orders whatever it asks for"
+    assert (await as_other.get("/orders")).json() == []
+    invoice = f"/orders/{order['order']['order_id']}/commercial-invoice"
+    assert (await as_partner.get(invoice)).status_code == 200
+    assert (await as_other.get(invoice)).status_code == 404
+    assert (await as_partner.get("/shipments")).status_code == 401, "shipments are for operators"

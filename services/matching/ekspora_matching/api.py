@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field, model_validator
 
 from ekspora_contracts.matching import MatchTerms, PartnerKind, ScorePart, Side
-from ekspora_kit.auth import Forbidden, Unauthorized, bearer, parse_operator_tokens
+from ekspora_kit.auth import Forbidden, Unauthorized, api_key_sha256, bearer, parse_operator_tokens
 from ekspora_kit.http import Conflict, NotFound, Unprocessable
 from ekspora_matching import domain
 from ekspora_matching.rules import DestinationRules, Verdict, load_rules
-from ekspora_matching.service import Busy, MatchingService, key_hash
+from ekspora_matching.service import Busy, MatchingService
 from ekspora_matching.settings import MatchingSettings
 from ekspora_matching.store import MatchingStore
 
@@ -123,7 +123,7 @@ def build_router(
         secret = bearer(authorization)
         if secret in tokens:
             return Caller(operator_region=tokens[secret])
-        if secret.startswith("ptk_") and (partner := await store.partner_by_key(key_hash(secret))):
+        if secret.startswith("ptk_") and (partner := await store.partner_by_key(api_key_sha256(secret))):
             return Caller(partner=partner)
         raise Unauthorized("unknown token or API key")
 

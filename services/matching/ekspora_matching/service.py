@@ -1,6 +1,5 @@
 """Matching's use cases: keep the views, find candidates through the index, propose, and run the lifecycle."""
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -10,8 +9,8 @@ from uuid import uuid4
 from ekspora_contracts.envelope import CloudEvent, EventData, new_event
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported, Side
 from ekspora_contracts.registry import ProductFacts
+from ekspora_kit.auth import api_key_sha256
 from ekspora_kit.clock import Clock
-from ekspora_kit.documents import to_document
 from ekspora_kit.logs import correlation_id
 from ekspora_matching import domain
 from ekspora_matching.rules import DestinationRules, Scoring
@@ -56,7 +55,7 @@ class MatchingService:
 
     async def create_partner(self, fields: dict) -> tuple[domain.Partner, str]:
         api_key = f"ptk_{secrets.token_urlsafe(24)}"
-        partner = domain.Partner(partner_id=f"ptn-{uuid4().hex[:10]}", api_key_sha256=key_hash(api_key), **fields)
+        partner = domain.Partner(partner_id=f"ptn-{uuid4().hex[:10]}", api_key_sha256=api_key_sha256(api_key), **fields)
         await self.store.add(
             self.store.partners, partner.partner_id, partner, self._envelopes([partner.changed_event()], "global", None)
         )
@@ -118,7 +117,7 @@ class MatchingService:
     async def partner_changed(self, event: CloudEvent[PartnerChanged], region: str) -> None:
         partner = domain.Partner.model_validate(event.data.model_dump())
         before = await self.store.partner(partner.partner_id)
-        if not await self.store.keep_newest(self.store.partner_view, partner.partner_id, to_document(partner)):
+        if not await self.store.keep_partner(partner):
             return
         if partner.verified and not (before and before.verified):
             for demand in await self.store.demands_of(partner.partner_id):
@@ -126,7 +125,7 @@ class MatchingService:
 
     async def demand_changed(self, event: CloudEvent[DemandChanged], region: str) -> None:
         demand = domain.Demand.model_validate(event.data.model_dump())
-        await self.store.keep_newest(self.store.demand_view, demand.demand_id, to_document(demand))
+        await self.store.keep_demand(demand)
         if demand.status == "open":
             await self.match_demand(demand, region, causation_id=event.id)
 
@@ -267,7 +266,3 @@ class MatchingService:
                     continue
                 self.on_saved()
         return len(due)
-
-
-def key_hash(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_kit.documents import to_document
+from ekspora_kit.documents import keep_newest, to_document
 from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
 from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
 
@@ -87,15 +87,11 @@ class MatchingStore:
 
     # views --------------------------------------------------------------------------------
 
-    async def keep_newest(self, collection: AsyncCollection, key: str, document: dict[str, Any]) -> bool:
-        """Stores a view document unless a newer or equal version is there. True if stored."""
-        try:
-            result = await collection.update_one(
-                {"_id": key, "version": {"$lt": document["version"]}}, {"$set": document}, upsert=True
-            )
-        except DuplicateKeyError:
-            return False
-        return result.modified_count == 1 or result.upserted_id is not None
+    async def keep_partner(self, partner: Partner) -> bool:
+        return await keep_newest(self.partner_view, partner.partner_id, to_document(partner))
+
+    async def keep_demand(self, demand: Demand) -> bool:
+        return await keep_newest(self.demand_view, demand.demand_id, to_document(demand))
 
     async def partner(self, partner_id: str) -> Partner | None:
         document = await self.partner_view.find_one({"_id": partner_id})

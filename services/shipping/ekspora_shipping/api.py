@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from ekspora_contracts.shipping import DocumentStatus, OrderLine
-from ekspora_kit.auth import Unauthorized, operator_region, parse_operator_tokens
+from ekspora_kit.auth import Unauthorized, api_key_sha256, bearer, operator_region, parse_operator_tokens
 from ekspora_kit.http import Conflict, NotFound, Unprocessable
 from ekspora_shipping import domain
 from ekspora_shipping.config import Lanes
@@ -92,7 +92,19 @@ def carrier_signature(secret: str, timestamp: str, body: bytes) -> str:
 def build_router(service: ShippingService, store: ShippingStore, settings: ShippingSettings) -> APIRouter:
     router = APIRouter()
     lanes = service.lanes
-    Operator = Annotated[str, Depends(operator_region(parse_operator_tokens(settings.operator_tokens)))]
+    tokens = parse_operator_tokens(settings.operator_tokens)
+    Operator = Annotated[str, Depends(operator_region(tokens))]
+
+    async def viewer(authorization: Annotated[str | None, Header()] = None) -> tuple[str | None, str | None]:
+        """(operator region, None) for an operator; (None, partner id) for a partner's API key."""
+        secret = bearer(authorization)
+        if secret in tokens:
+            return tokens[secret], None
+        if secret.startswith("ptk_") and (partner_id := await store.partner_with_key(api_key_sha256(secret))):
+            return None, partner_id
+        raise Unauthorized("unknown operator token or partner API key")
+
+    Viewer = Annotated[tuple[str | None, str | None], Depends(viewer)]
 
     async def in_region(shipment_id: str, region: str) -> domain.Shipment:
         shipment = await store.get(shipment_id)
@@ -171,14 +183,16 @@ def build_router(service: ShippingService, store: ShippingStore, settings: Shipp
         tags=["orders"],
         summary="An UMKM's orders with its freight share, or a partner's incoming orders",
     )
-    async def list_orders(
-        region: Operator, msme_id: str | None = None, partner_id: str | None = None
-    ) -> list[OrderView]:
+    async def list_orders(who: Viewer, msme_id: str | None = None, partner_id: str | None = None) -> list[OrderView]:
+        region, own_partner = who
+        if own_partner:  # a partner sees its own incoming orders, whatever it asks for
+            msme_id, partner_id = None, own_partner
         if not (msme_id or partner_id):
             raise Unprocessable("give msme_id or partner_id", field="msme_id")
         field, value = ("orders.line.msme_id", msme_id) if msme_id else ("orders.line.partner_id", partner_id)
+        query = {field: value} | ({"region": region} if region else {})
         views = []
-        for shipment in await store.where({"region": region, field: value}):
+        for shipment in await store.where(query):
             shares = domain.cost_shares(shipment, lanes)
             for order in shipment.orders:
                 if order.line.msme_id == msme_id or order.line.partner_id == partner_id:
@@ -204,12 +218,18 @@ def build_router(service: ShippingService, store: ShippingStore, settings: Shipp
         summary="Printable commercial invoice or packing list, generated from the order",
     )
     async def printable(
-        order_id: str, document: Literal["commercial-invoice", "packing-list"], region: Operator
+        order_id: str, document: Literal["commercial-invoice", "packing-list"], who: Viewer
     ) -> HTMLResponse:
+        region, own_partner = who
         shipment = await store.holding_order(order_id)
-        if shipment is None or shipment.region != region:
+        order = next((o for o in shipment.orders if o.line.order_id == order_id), None) if shipment else None
+        if (
+            shipment is None
+            or order is None
+            or (region and shipment.region != region)
+            or (own_partner and order.line.partner_id != own_partner)
+        ):
             raise NotFound(f"no order {order_id}")
-        order = next(o for o in shipment.orders if o.line.order_id == order_id)
         return HTMLResponse(render(document, order, shipment))
 
     @router.post(

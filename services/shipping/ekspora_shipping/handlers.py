@@ -1,8 +1,8 @@
 """Events shipping consumes: every confirmed match becomes one export order."""
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import MatchConfirmed
-from ekspora_contracts.topics import MATCHING_MATCH
+from ekspora_contracts.matching import MatchConfirmed, PartnerChanged
+from ekspora_contracts.topics import MATCHING_MATCH, MATCHING_PARTNERS
 from ekspora_kit.consumer import EventRoutes, PermanentFailure
 from ekspora_shipping.domain import DomainError
 from ekspora_shipping.service import ShippingService
@@ -18,4 +18,11 @@ def build_routes(service: ShippingService) -> list[EventRoutes]:
         except DomainError as error:  # e.g. no lane to the destination: fix the data, then replay
             raise PermanentFailure(str(error)) from error
 
-    return [matches]
+    partners = EventRoutes(MATCHING_PARTNERS)
+
+    @partners.on(PartnerChanged)
+    async def on_partner_changed(event: CloudEvent[PartnerChanged]) -> None:
+        """Partners read their incoming orders with the API key matching issued them."""
+        await service.store.keep_partner_key(event.data.partner_id, event.data.version, event.data.api_key_sha256)
+
+    return [matches, partners]

@@ -8,7 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_kit.documents import to_document
+from ekspora_kit.documents import keep_newest, to_document
 from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
 from ekspora_shipping.domain import Shipment
 
@@ -22,6 +22,7 @@ class VersionConflict(Exception):
 class ShippingStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.shipments = db["shipments"]
+        self.partner_keys = db["partner_keys"]
 
     async def ensure_indexes(self) -> None:
         await self.shipments.create_index("orders.line.order_id")
@@ -29,6 +30,14 @@ class ShippingStore:
         await self.shipments.create_index("orders.line.partner_id")
         await self.shipments.create_index([("region", 1), ("status", 1), ("destination_port", 1), ("mode", 1)])
         await self.shipments.create_index([("status", 1), ("cutoff_on", 1)])
+        await self.partner_keys.create_index("api_key_sha256")
+
+    async def keep_partner_key(self, partner_id: str, version: int, key_sha256: str) -> None:
+        await keep_newest(self.partner_keys, partner_id, {"version": version, "api_key_sha256": key_sha256})
+
+    async def partner_with_key(self, key_sha256: str) -> str | None:
+        document = await self.partner_keys.find_one({"api_key_sha256": key_sha256})
+        return document["_id"] if document else None
 
     async def save(self, shipment: Shipment, expected_version: int | None, events: Sequence[CloudEvent]) -> None:
         if expected_version is None:

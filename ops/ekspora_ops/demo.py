@@ -1,9 +1,11 @@
-"""The main job: bring up the platform and play Kota Kediri's story as far as the services go today.
+"""The main job: bring up the platform and play Kota Kediri's export story.
 
-Seed Kota Kediri's UMKM, assess them, put those not ready into an "UMKM Kita Bisa" incubation
-cohort, help the half-ready ones close their gaps until they graduate, and follow every
-registration to the operator's notification feed. Run through `./ekspora demo`. Exits 0 only
-when every step reached its expected end state; otherwise exits 1 and names the step.
+Seed Kota Kediri's UMKM and assess them; put those not ready into an "UMKM Kita Bisa" incubation
+cohort and help the half-ready ones graduate; seed partners in the Netherlands and Australia with
+their requests for quotation; match export-ready products, confirm the matches, consolidate them
+into shipments, verify the documents and track them to delivery; partners report sales and the
+UMKM's readiness takes the feedback in. Run through `./ekspora demo`. Exits 0 only when every step
+reached its expected end state; otherwise exits 1 and names the step.
 """
 
 import argparse
@@ -22,6 +24,7 @@ from pymongo import MongoClient
 from ekspora_kit.table import table
 from ekspora_ops import seed
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
+from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "kota-kediri"
@@ -97,14 +100,14 @@ def play(services: dict[str, ServiceProcess]) -> None:
     notifications = services["notifications"].url
     seed_file = seed.read_seed(seed.KOTA_KEDIRI)
 
-    step(f"1/5 Seeding {len(seed_file['umkm'])} Kota Kediri UMKM (registry assesses each one)")
+    step(f"1/9 Seeding {len(seed_file['umkm'])} Kota Kediri UMKM (registry assesses each one)")
     seed.load(services["registry"].url, seed.KOTA_KEDIRI)
     before = registry.all_msmes()
     before_tiers = tier_counts(before)
     if dict(before_tiers) != seed_file["expected_tiers"]:
         raise StepFailed(f"seeded tiers {dict(before_tiers)} differ from the expected {seed_file['expected_tiers']}")
 
-    step("2/5 Not-ready UMKM enter the 'UMKM Kita Bisa' incubation cohort")
+    step("2/9 Not-ready UMKM enter the 'UMKM Kita Bisa' incubation cohort")
     cohort = registry.call(
         "POST",
         "/cohorts",
@@ -121,7 +124,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
         )
     )
 
-    step("3/5 Coaching: the half-ready close their gaps with real evidence")
+    step("3/9 Coaching: the half-ready close their gaps with real evidence")
     rows = []
     for msme in not_ready:
         if msme["assessment"]["tier"] != "setengah":
@@ -143,7 +146,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
         )
     print(table(("UMKM", "before", "after", "tier", "what was done"), rows))
 
-    step("4/5 Incubation results")
+    step("4/9 Incubation results")
     view = registry.call("GET", f"/cohorts/{cohort['cohort_id']}")
     graduates = [m for m in view["members"] if m["graduated"]]
     print(
@@ -157,19 +160,65 @@ def play(services: dict[str, ServiceProcess]) -> None:
     after_tiers = tier_counts(registry.all_msmes())
     print(table(("tier", "before", "after"), [(t, before_tiers[t], after_tiers[t]) for t in TIERS]))
 
-    step("5/5 Every registration reached the operator's feed, once")
+    trade = Trade(services["matching"].url, services["shipping"].url, REGION)
+    step("5/9 Partners abroad: diaspora shops, the embassy's trade office, ITPC Sydney, a Melbourne grocer")
+    trade.seed_partners()
+    step("6/9 Partners post requests for quotation")
+    trade.post_demand()
+    step("7/9 Matching proposes export-ready products (explained); both sides accept")
+    trade.confirm_matches()
+    step("8/9 Shipping consolidates the orders, checks documents, and tracks them to delivery")
+    shipments = trade.ship_to_delivery()
+    step("9/9 Partners report sales; the feedback flows back into the UMKM's track record")
+    trade.report_sales()
+    sellers = {m["terms"]["msme_id"] for m in trade.confirmed}
+
+    def feedback_arrived() -> bool:
+        return all(registry.call("GET", f"/msmes/{m}")["track_record"]["reports"] > 0 for m in sellers)
+
+    wait_for("the sales feedback in every seller's track record", feedback_arrived)
+    rows = [
+        (
+            m["profile"]["business_name"],
+            m["track_record"]["reports"],
+            m["track_record"]["units_sold"],
+            m["assessment"]["score"],
+            m["assessment"]["tier"],
+        )
+        for m in (registry.call("GET", f"/msmes/{s}") for s in sorted(sellers))
+    ]
+    print(table(("UMKM", "reports", "units sold abroad", "score now", "tier"), rows))
+
+    step("Summary")
+    final_tiers = tier_counts(registry.all_msmes())
+    print(
+        table(
+            ("tier", "before", "after incubation", "now"),
+            [(t, before_tiers[t], after_tiers[t], final_tiers[t]) for t in TIERS],
+        )
+    )
+    print()
+    print(table(("incubation graduate", "score"), [(m["business_name"], m["score"]) for m in graduates]))
+    print()
+    print(summaries(trade, shipments))
+    if any(s["shipment"]["status"] != "delivered" for s in shipments):
+        raise StepFailed("not every shipment reached delivered")
     ids = {m["msme_id"] for m in before}
 
     def notified() -> list[dict]:
         items = httpx.get(f"{notifications}/feeds/operator:{REGION}", params={"limit": 500}, timeout=5).json()["items"]
         return [item for item in items if item["subject"] in ids]
 
+    print()
     wait_for("an operator notification per registered UMKM", lambda: len(notified()) >= len(ids))
     mine = notified()
     if len(mine) != len(ids):
         raise StepFailed(f"expected {len(ids)} operator notifications, found {len(mine)}")
-    print(table(("channel", "lang", "notification"), [(n["channel"], n["language"], n["text"][:90]) for n in mine[:3]]))
-    print(f"  … {len(mine)} notifications for operator:{REGION}, one per UMKM")
+    print(
+        table(
+            ("notifications", "channel", "language", "recipient"), [(len(mine), "in_app", "id", f"operator:{REGION}")]
+        )
+    )
     platform_state(services)
 
 
@@ -225,7 +274,12 @@ def main(argv: list[str]) -> int:
             name,
             port=DEFAULT_PORTS[name],
             log_dir=log_dir,
-            env={"EKSPORA_REGIONS": REGION, "EKSPORA_MONGO_DATABASE": f"demo_{name}"},
+            env={
+                "EKSPORA_REGIONS": REGION,
+                "EKSPORA_MONGO_DATABASE": f"demo_{name}",
+                "EKSPORA_OPERATOR_TOKENS": f"{REGION}={OPERATOR_TOKEN}",
+                "EKSPORA_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
+            },
         )
         for name in SERVICES
     }
@@ -244,7 +298,7 @@ def main(argv: list[str]) -> int:
             while all(s.process and s.process.poll() is None for s in services.values()):
                 time.sleep(1)
         return 0
-    except (StepFailed, ServiceFailed) as failure:
+    except (StepFailed, ServiceFailed, TradeFailed) as failure:
         print(f"\nSTUCK: {failure}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

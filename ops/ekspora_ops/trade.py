@@ -1,0 +1,264 @@
+"""The demo's trade steps: partners and demand, matching, shipping to delivery, and sales feedback.
+
+Everything goes through the services' public HTTP APIs, as an operator, a partner or a forwarder would.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from ekspora_kit.table import table
+
+PARTNERS = Path(__file__).parent / "seed" / "partners.yaml"
+OPERATOR_TOKEN = "demo-operator-kota-kediri"
+CARRIER_SECRET = "whsec_demo_forwarder"
+JOURNEY = ["picked_up", "export_cleared", "departed"]
+CARRIER_LEGS = [("arrived", 1), ("import_cleared", 2), ("OutForDelivery", 3), ("Delivered", 4)]
+
+
+class TradeFailed(Exception):
+    pass
+
+
+def call(client: httpx.Client, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+    response = client.request(method, path, json=body)
+    if response.status_code not in (expect, 200, 201):
+        raise TradeFailed(f"{method} {path} returned {response.status_code}: {response.text}")
+    return response.json()
+
+
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := probe():
+            return result
+        time.sleep(0.5)
+    raise TradeFailed(f"timed out after {timeout}s waiting for {what}")
+
+
+class Trade:
+    def __init__(self, matching_url: str, shipping_url: str, region: str) -> None:
+        auth = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        self.region = region
+        self.matching_url, self.shipping_url = matching_url, shipping_url
+        self.matching = httpx.Client(base_url=matching_url, headers=auth, timeout=15)
+        self.shipping = httpx.Client(base_url=shipping_url, headers=auth, timeout=15)
+        self.partners: dict[str, dict[str, Any]] = {}
+        self.confirmed: list[dict[str, Any]] = []
+
+    def partner_client(self, name: str) -> httpx.Client:
+        key = self.partners[name]["api_key"]
+        return httpx.Client(base_url=self.matching_url, headers={"Authorization": f"Bearer {key}"}, timeout=15)
+
+    def seed_partners(self) -> None:
+        seed = yaml.safe_load(PARTNERS.read_text())["partners"]
+        rows = []
+        for item in seed:
+            fields = {k: v for k, v in item.items() if k != "demand"}
+            created = call(self.matching, "POST", "/partners", fields, 201)
+            partner_id = created["partner"]["partner_id"]
+            call(self.matching, "POST", f"/partners/{partner_id}/verification")
+            self.partners[item["name"]] = {"partner_id": partner_id, "api_key": created["api_key"], **item}
+            rows.append(
+                (
+                    item["name"],
+                    item["kind"].replace("_", " "),
+                    f"{item['city']}, {item['country']}",
+                    ", ".join(item["categories"]),
+                )
+            )
+        print(table(("partner", "kind", "where", "buys"), rows))
+        for name in self.partners:
+            client = self.partner_client(name)
+            wait_for(f"{name} in the partner views", lambda c=client: c.get("/demands").status_code == 200)
+
+    def post_demand(self) -> None:
+        rows = []
+        for name, partner in self.partners.items():
+            client = self.partner_client(name)
+            for rfq in partner["demand"]:
+                call(client, "POST", "/demands", {"kind": "rfq", **rfq}, 201)
+                price = f"{rfq['target_price_max'] / 100:.2f} {rfq['currency']}"
+                rows.append(
+                    (
+                        name,
+                        rfq["category"],
+                        rfq["quantity"],
+                        f"up to {price}",
+                        ", ".join(rfq.get("required_certificates", [])) or "-",
+                    )
+                )
+        print(table(("partner", "category", "quantity", "target price", "must hold"), rows))
+
+    def confirm_matches(self) -> list[dict[str, Any]]:
+        """Each partner accepts its best proposal per demand; the operator accepts for the UMKM."""
+        expected_demands = sum(len(p["demand"]) for p in self.partners.values())
+
+        def proposals() -> list[dict[str, Any]]:
+            found = call(self.matching, "GET", "/matches")
+            return found if len({m["terms"]["demand_id"] for m in found}) >= expected_demands else []
+
+        proposed = wait_for("a proposal for every request for quotation", proposals)
+        best: dict[str, dict[str, Any]] = {}
+        for match in sorted(proposed, key=lambda m: -m["score"]):
+            best.setdefault(match["terms"]["demand_id"], match)
+        rows = []
+        names = {p["partner_id"]: name for name, p in self.partners.items()}
+        for match in best.values():
+            terms = match["terms"]
+            partner = self.partner_client(names[terms["partner_id"]])
+            call(partner, "POST", f"/matches/{match['match_id']}/acceptance")
+            confirmed = call(self.matching, "POST", f"/matches/{match['match_id']}/acceptance")
+            if confirmed["status"] != "confirmed":
+                raise TradeFailed(f"{match['match_id']} is {confirmed['status']} after both accepted")
+            self.confirmed.append(confirmed)
+            why = next(p["reason_en"] for p in match["breakdown"] if p["criterion"] == "price")
+            rows.append(
+                (
+                    terms["partner_name"][:26],
+                    terms["product_name"][:24],
+                    terms["quantity"],
+                    f"{match['score']:.0f}",
+                    len(terms["documents"]),
+                    why[:48],
+                )
+            )
+        print(table(("partner", "product", "qty", "score", "docs", "one of the reasons"), rows))
+        print(f"  {len(proposed)} proposals made, {len(self.confirmed)} confirmed by both sides")
+        return self.confirmed
+
+    def ship_to_delivery(self) -> list[dict[str, Any]]:
+        def shipments() -> list[dict[str, Any]]:
+            found = call(self.shipping, "GET", "/shipments")
+            placed = sum(len(s["shipment"]["orders"]) for s in found)
+            return found if placed >= len(self.confirmed) else []
+
+        planned = wait_for("an export order for every confirmed match", shipments)
+        print(
+            table(
+                ("shipment", "to", "mode", "orders", "kg", "CBM", "freight IDR", "departs"),
+                [
+                    (
+                        s["shipment"]["shipment_id"],
+                        s["shipment"]["destination_port"],
+                        s["shipment"]["mode"],
+                        len(s["shipment"]["orders"]),
+                        f"{s['total_kg']:,.0f}",
+                        f"{s['total_cbm']:.2f}",
+                        f"{s['freight_idr']:,}",
+                        s["shipment"]["departure_on"],
+                    )
+                    for s in planned
+                ],
+            )
+        )
+        for view in planned:
+            self._travel(view["shipment"])
+        return call(self.shipping, "GET", "/shipments")
+
+    def _travel(self, shipment: dict[str, Any]) -> None:
+        shipment_id = shipment["shipment_id"]
+        call(
+            self.shipping,
+            "POST",
+            f"/shipments/{shipment_id}/booking",
+            {
+                "carrier": "Samudera Indonesia" if shipment["mode"] == "sea_lcl" else "Garuda Cargo",
+                "booking_reference": f"BK-{shipment_id[-6:]}",
+            },
+        )
+        blocked = self.shipping.post(
+            f"/shipments/{shipment_id}/status", json={"status": "departed", "location": "Tanjung Perak"}
+        )
+        if blocked.status_code != 409:
+            raise TradeFailed(f"{shipment_id} departed with documents unverified")
+        for code in shipment["documents"]:
+            call(self.shipping, "PUT", f"/shipments/{shipment_id}/documents/{code}", {"status": "verified"})
+        for order in shipment["orders"]:
+            for code in order["documents"]:
+                call(
+                    self.shipping,
+                    "PUT",
+                    f"/shipments/{shipment_id}/documents/{code}",
+                    {"status": "verified", "order_id": order["line"]["order_id"]},
+                )
+        for status in JOURNEY:
+            call(
+                self.shipping,
+                "POST",
+                f"/shipments/{shipment_id}/status",
+                {"status": status, "location": "Tanjung Perak"},
+            )
+        for number, (status, days) in enumerate(CARRIER_LEGS):
+            update = {
+                "update_id": f"{shipment_id}-{number}",
+                "shipment_id": shipment_id,
+                "status": status,
+                "location": shipment["destination_port"],
+                "occurred_at": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
+            }
+            raw, stamp = json.dumps(update).encode(), str(int(time.time()))
+            signature = hmac.new(CARRIER_SECRET.encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest()
+            response = httpx.post(
+                f"{self.shipping_url}/carrier-updates",
+                content=raw,
+                timeout=15,
+                headers={
+                    "X-Ekspora-Timestamp": stamp,
+                    "X-Ekspora-Signature": f"sha256={signature}",
+                    "content-type": "application/json",
+                },
+            )
+            if response.status_code != 200 or not response.json()["outcome"].startswith("applied"):
+                raise TradeFailed(f"carrier update {status} for {shipment_id}: {response.text}")
+
+    def report_sales(self) -> None:
+        names = {p["partner_id"]: name for name, p in self.partners.items()}
+        rows = []
+        for n, match in enumerate(self.confirmed):
+            terms = match["terms"]
+            sold = int(terms["quantity"] * (0.95 if n % 3 else 0.8))
+            report = {
+                "units_sold": sold,
+                "revenue_amount": sold * terms["unit_price"] * 2,
+                "revenue_currency": terms["currency"],
+                "returns": terms["quantity"] // 100,
+                "rating": 5 if n % 3 else 4,
+                "comment": "Laris di kalangan diaspora / sold well",
+                "will_reorder": True,
+            }
+            call(
+                self.partner_client(names[terms["partner_id"]]),
+                "POST",
+                f"/matches/{match['match_id']}/sales-reports",
+                report,
+                201,
+            )
+            rows.append((terms["partner_name"][:26], terms["product_name"][:24], sold, report["rating"], "yes"))
+        print(table(("partner", "product", "units sold", "rating", "reorder"), rows))
+
+
+def summaries(trade: Trade, shipments: list[dict[str, Any]]) -> str:
+    per_destination: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for match in trade.confirmed:
+        per_destination[f"{match['terms']['destination_city']}, {match['terms']['destination_country']}"].append(match)
+    matches = table(("destination", "confirmed matches"), [(d, len(m)) for d, m in sorted(per_destination.items())])
+    value_rows = []
+    for destination, found in sorted(per_destination.items()):
+        currency = found[0]["terms"]["currency"]
+        foreign = sum(m["terms"]["quantity"] * m["terms"]["unit_price"] for m in found) / 100
+        rupiah = sum(m["terms"]["quantity"] * m["terms"]["unit_price_idr"] for m in found)
+        value_rows.append((destination, f"Rp{rupiah:,}", f"{foreign:,.2f} {currency}"))
+    value = table(("destination", "export value (IDR)", "export value (partner currency)"), value_rows)
+    statuses = Counter(s["shipment"]["status"] for s in shipments)
+    shipping = table(("shipment status", "shipments"), sorted(statuses.items()))
+    return "\n\n".join((matches, value, shipping))

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ekspora_kit.domain import Busy, Invalid, NotAllowed
 from ekspora_kit.logs import correlation_id
 from ekspora_kit.runtime import ServiceRuntime
 
@@ -36,6 +37,21 @@ class Conflict(ApiError):
 
 class Unprocessable(ApiError):
     status_code = 422
+
+
+@asynccontextmanager
+async def refusals() -> AsyncIterator[None]:
+    """Maps the domain's refusals to HTTP errors that name the field they concern."""
+    try:
+        yield
+    except Invalid as error:
+        raise Unprocessable(str(error), field=error.field) from None
+    except NotAllowed as error:
+        raise Conflict(str(error), field=error.field) from None
+    except LookupError as error:
+        raise NotFound(str(error).strip("'")) from None
+    except Busy as error:
+        raise Conflict(str(error)) from None
 
 
 def create_http_app(

@@ -54,7 +54,7 @@ def tier_counts(msmes: list[dict[str, Any]]) -> Counter:
 
 class Registry:
     def __init__(self, url: str) -> None:
-        self.client = httpx.Client(base_url=url, timeout=15)
+        self.client = httpx.Client(base_url=url, timeout=15, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
 
     def call(self, method: str, path: str, body: dict | None = None) -> Any:
         response = self.client.request(method, path, json=body)
@@ -101,7 +101,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
     seed_file = seed.read_seed(seed.KOTA_KEDIRI)
 
     step(f"1/9 Seeding {len(seed_file['umkm'])} Kota Kediri UMKM (registry assesses each one)")
-    seed.load(services["registry"].url, seed.KOTA_KEDIRI)
+    seed.load(services["registry"].url, seed.KOTA_KEDIRI, token=OPERATOR_TOKEN)
     before = registry.all_msmes()
     before_tiers = tier_counts(before)
     if dict(before_tiers) != seed_file["expected_tiers"]:

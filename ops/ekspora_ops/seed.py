@@ -7,6 +7,7 @@ An UMKM whose NIB is already registered is left as it is, so the command can be 
 """
 
 import argparse
+import os
 import sys
 from collections import Counter
 from datetime import date, timedelta
@@ -66,11 +67,11 @@ def registrations(seed: dict[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
-def load(registry_url: str, path: Path = KOTA_KEDIRI, *, progress: bool = True) -> list[dict[str, Any]]:
+def load(registry_url: str, path: Path = KOTA_KEDIRI, *, token: str, progress: bool = True) -> list[dict[str, Any]]:
     """Registers every UMKM of the seed file; returns each one as the registry now sees it."""
     seed = read_seed(path)
     loaded = []
-    with httpx.Client(base_url=registry_url, timeout=15) as client:
+    with httpx.Client(base_url=registry_url, timeout=15, headers={"Authorization": f"Bearer {token}"}) as client:
         items = registrations(seed)
         for number, item in enumerate(items, start=1):
             name = item["register"]["business_name"]
@@ -114,6 +115,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--registry", default="http://127.0.0.1:8101")
     parser.add_argument("--file", type=Path, default=KOTA_KEDIRI)
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("EKSPORA_OPERATOR_TOKEN", ""),
+        help="the region's operator token (or EKSPORA_OPERATOR_TOKEN)",
+    )
     args = parser.parse_args(argv)
     try:
         httpx.get(f"{args.registry}/readyz", timeout=3).raise_for_status()
@@ -124,7 +130,7 @@ def main(argv: list[str]) -> int:
         )
         return 1
     print(f"Seeding {args.file.name} into {args.registry}")
-    loaded = load(args.registry, args.file)
+    loaded = load(args.registry, args.file, token=args.token)
     print(tier_table(loaded))
     return 0
 

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KAFKA = os.environ.get("EKSPORA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
 LOG_DIR = ROOT / ".local" / "test-logs"
+OPERATOR_TOKEN = "test-operator"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 T = TypeVar("T")
 
 
@@ -72,6 +74,7 @@ class Platform:
                 "EKSPORA_OUTBOX_POLL_SECONDS": "0.2",
                 "EKSPORA_FAULT_POINT": fault_point,
                 "EKSPORA_INSTANCE": name or service,
+                "EKSPORA_OPERATOR_TOKENS": f"{self.region}={OPERATOR_TOKEN}",
                 **(env or {}),
             },
         )

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from ekspora_contracts.topics import REGISTRY_MSME
-from tests.integration.support import eventually, metric, read_topic
+from tests.integration.support import OPERATOR, eventually, metric, read_topic
 from tests.integration.test_skeleton_flow import new_umkm, operator_feed
 
 SETTLE_SECONDS = 3
@@ -21,7 +21,7 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
     registry = platform.start("registry", fault_point=fault_point)
     umkm = new_umkm(platform.region)
     try:
-        async with httpx.AsyncClient(base_url=registry.url) as client:
+        async with httpx.AsyncClient(base_url=registry.url, headers=OPERATOR) as client:
             await client.post("/msmes", json=umkm)
     except httpx.TransportError:
         pass  # the process may die before its response is written; the state is what matters

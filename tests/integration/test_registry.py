@@ -11,7 +11,7 @@ import pytest
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import CATALOGUE, MATCHING_SALES, REGISTRY_MSME, REGISTRY_PRODUCT
-from tests.integration.support import eventually, publish, read_topic
+from tests.integration.support import OPERATOR, OPERATOR_TOKEN, eventually, publish, read_topic
 
 WIB = ZoneInfo("Asia/Jakarta")
 TAHU = {
@@ -45,7 +45,7 @@ TENUN = {
 
 class Registry:
     def __init__(self, url: str, region: str) -> None:
-        self.client = httpx.AsyncClient(base_url=url, timeout=10)
+        self.client = httpx.AsyncClient(base_url=url, timeout=10, headers=OPERATOR)
         self.region = region
 
     async def ok(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -340,8 +340,29 @@ async def test_the_kota_kediri_seed_loads_with_the_expected_tiers(platform):
     data_for_region = seed.KOTA_KEDIRI.read_text().replace("region: kota-kediri", f"region: {platform.region}")
     path = platform.log_dir / "seed.yaml"
     path.write_text(data_for_region)
-    loaded = await asyncio.to_thread(seed.load, service.url, path, progress=False)
+    loaded = await asyncio.to_thread(seed.load, service.url, path, token=OPERATOR_TOKEN, progress=False)
     assert len(loaded) == len(data["umkm"])
     assert dict(Counter(m["assessment"]["tier"] for m in loaded)) == data["expected_tiers"]
-    again = await asyncio.to_thread(seed.load, service.url, path, progress=False)
+    again = await asyncio.to_thread(seed.load, service.url, path, token=OPERATOR_TOKEN, progress=False)
     assert again == [], "a second load leaves every UMKM as it is"
+
+
+async def test_operators_reach_only_their_own_region(platform):
+    service = platform.start("registry", env={
+        "EKSPORA_REGIONS": f"{platform.region},blitar-{platform.region}",
+        "EKSPORA_OPERATOR_TOKENS": f"{platform.region}=test-operator,blitar-{platform.region}=blitar-operator"})
+    mine = Registry(service.url, platform.region)
+    msme_id, product_id = await mine.umkm()
+    blitar = httpx.AsyncClient(base_url=service.url, headers={"Authorization": "Bearer blitar-operator"})
+    anonymous = httpx.AsyncClient(base_url=service.url)
+
+    assert (await anonymous.get(f"/msmes/{msme_id}")).status_code == 401
+    assert (await anonymous.get("/msmes", params={"region": platform.region})).status_code == 401
+    assert (await blitar.get(f"/msmes/{msme_id}")).status_code == 404
+    assert (await blitar.get(f"/products/{product_id}")).status_code == 404
+    assert (await blitar.post(f"/msmes/{msme_id}/nib-verification")).status_code == 404
+    assert (await blitar.get("/msmes", params={"region": platform.region})).status_code == 403
+    body = {"region": platform.region, "business_name": "Batik Blitar", "owner_name": "Ani", "nib": "9120309999991",
+            "sector": "textile", "kelurahan": "Kepanjen Lor", "kecamatan": "Kepanjenkidul"}
+    assert (await blitar.post("/msmes", json=body)).status_code == 403
+    assert (await mine.client.get(f"/msmes/{msme_id}")).json()["profile"]["whatsapp"] == "+6281234567001"

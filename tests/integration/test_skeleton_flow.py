@@ -6,7 +6,7 @@ import random
 import httpx
 
 from ekspora_contracts.topics import REGISTRY_CONTACTS, REGISTRY_MSME
-from tests.integration.support import eventually, metric, read_topic
+from tests.integration.support import OPERATOR, eventually, metric, read_topic
 
 
 def new_umkm(region: str, **overrides) -> dict:
@@ -44,7 +44,7 @@ async def test_all_four_services_start_subscribe_and_answer_health(platform):
 async def test_registered_umkm_reaches_the_operator_once_with_its_correlation_id(platform):
     registry, notifications = platform.start("registry"), platform.start("notifications")
     umkm = new_umkm(platform.region)
-    async with httpx.AsyncClient(base_url=registry.url) as client:
+    async with httpx.AsyncClient(base_url=registry.url, headers=OPERATOR) as client:
         response = await client.post("/msmes", json=umkm, headers={"X-Correlation-Id": "req-kediri-1"})
     assert response.status_code == 201, response.text
     msme_id = response.json()["msme_id"]
@@ -77,7 +77,7 @@ async def test_registered_umkm_reaches_the_operator_once_with_its_correlation_id
 async def test_bad_input_is_refused_with_field_messages_and_nothing_is_stored(platform):
     registry = platform.start("registry")
     umkm = new_umkm(platform.region)
-    async with httpx.AsyncClient(base_url=registry.url) as client:
+    async with httpx.AsyncClient(base_url=registry.url, headers=OPERATOR) as client:
         assert (await client.post("/msmes", json=umkm)).status_code == 201
         bad = await client.post("/msmes", json=umkm | {"nib": "12-3", "whatsapp": "0812", "sector": "weapons"})
         duplicate = await client.post("/msmes", json=umkm | {"business_name": "Another"})
@@ -97,7 +97,7 @@ async def test_bad_input_is_refused_with_field_messages_and_nothing_is_stored(pl
 
 async def test_metrics_count_what_the_relay_published(platform):
     registry = platform.start("registry")
-    async with httpx.AsyncClient(base_url=registry.url) as client:
+    async with httpx.AsyncClient(base_url=registry.url, headers=OPERATOR) as client:
         await client.post("/msmes", json=new_umkm(platform.region))
 
         async def published():

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from ekspora_contracts.matching import MatchTerms, PartnerKind, ScorePart, Side
 from ekspora_kit.auth import Forbidden, Unauthorized, api_key_sha256, bearer, parse_operator_tokens
-from ekspora_kit.http import Conflict, NotFound, Unprocessable
+from ekspora_kit.http import NotFound, Unprocessable, refusals
 from ekspora_matching import domain
 from ekspora_matching.rules import DestinationRules, Verdict, load_rules
-from ekspora_matching.service import Busy, MatchingService
+from ekspora_matching.service import MatchingService
 from ekspora_matching.settings import MatchingSettings
 from ekspora_matching.store import MatchingStore
 
@@ -148,14 +148,8 @@ def build_router(
         return pair
 
     async def acting(call):
-        try:
+        async with refusals():
             return await call
-        except domain.NotAllowed as error:
-            raise Conflict(str(error)) from None
-        except LookupError as error:
-            raise NotFound(str(error).strip("'")) from None
-        except Busy as error:
-            raise Conflict(str(error)) from None
 
     @router.post("/partners", status_code=201, response_model=RegisteredPartner, tags=["partners"])
     async def register_partner(body: NewPartner, who: Authenticated) -> RegisteredPartner:

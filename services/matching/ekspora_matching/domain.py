@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ekspora_contracts.envelope import EventData
 from ekspora_contracts.matching import (
@@ -31,23 +31,10 @@ from ekspora_contracts.matching import (
     Side,
 )
 from ekspora_contracts.registry import ProductFacts
+from ekspora_kit.domain import Model, NotAllowed
 from ekspora_matching.rules import DestinationRules, Scoring
 
 MatchStatus = Literal["proposed", "confirmed", "declined", "expired"]
-
-
-class DomainError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotAllowed(DomainError):
-    """Well-formed, but the current state does not allow it (HTTP 409)."""
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Partner(Model):

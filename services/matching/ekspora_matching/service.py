@@ -6,22 +6,19 @@ from collections.abc import Callable
 from datetime import timedelta
 from uuid import uuid4
 
-from ekspora_contracts.envelope import CloudEvent, EventData, new_event
+from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported, Side
 from ekspora_contracts.registry import ProductFacts
 from ekspora_kit.auth import api_key_sha256
 from ekspora_kit.clock import Clock
-from ekspora_kit.logs import correlation_id
+from ekspora_kit.domain import Busy
+from ekspora_kit.events import envelopes
 from ekspora_matching import domain
 from ekspora_matching.rules import DestinationRules, Scoring
 from ekspora_matching.store import MatchingStore, VersionConflict
 
 logger = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 5
-
-
-class Busy(Exception):
-    pass
 
 
 class MatchingService:
@@ -45,11 +42,7 @@ class MatchingService:
         self.on_saved = on_saved
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
-        correlation = correlation_id.get() or str(uuid4())
-        return [
-            new_event(e, region=region, producer="matching", correlation_id=correlation, causation_id=causation_id)
-            for e in events
-        ]
+        return envelopes(events, region=region, producer="matching", causation_id=causation_id)
 
     # partners and demand (authoritative here, published on the global compacted topics) -------
 

@@ -25,6 +25,6 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         runtime,
         title="Ekspora registry",
         description="UMKM, their products, export-readiness tiers and incubation, per region.",
-        routers=[build_router(service, store, rubric, settings.regions)],
+        routers=[build_router(service, store, rubric, settings.regions, settings.operator_tokens)],
         on_startup=store.ensure_indexes,
     )

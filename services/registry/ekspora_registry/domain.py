@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import Field, HttpUrl, field_validator
 
 from ekspora_contracts.envelope import EventData, Region
 from ekspora_contracts.matching import SalesReported
@@ -41,31 +41,12 @@ from ekspora_contracts.registry import (
     ReadinessAssessed,
     Tier,
 )
+from ekspora_kit.domain import Invalid, Model, NotAllowed
 from ekspora_registry.rubric import CategoryRule, Rubric, certificate_gap_code
 
 Sector = Literal["food", "beverage", "craft", "textile", "furniture", "fashion", "agriculture"]
 Marketplace = Literal["tokopedia", "shopee", "lazada", "tiktok_shop", "bukalapak", "blibli", "own_website", "other"]
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-
-
-class DomainError(Exception):
-    """A rule refused the operation; `field` names the input it is about, if any."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotAllowed(DomainError):
-    """The request is well-formed but the UMKM's state does not allow it (HTTP 409)."""
-
-
-class Invalid(DomainError):
-    """The request names something the rules do not know (HTTP 422)."""
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # --- commands (what operators send) ---------------------------------------------------------

@@ -5,9 +5,10 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import uuid4
 
-from ekspora_contracts.envelope import CloudEvent, new_event
+from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.clock import Clock
-from ekspora_kit.logs import correlation_id
+from ekspora_kit.domain import Busy
+from ekspora_kit.events import envelopes
 from ekspora_registry import domain
 from ekspora_registry.rubric import Rubric
 from ekspora_registry.store import RegistryStore, VersionConflict
@@ -19,10 +20,6 @@ SAVE_ATTEMPTS = 5
 
 class UnknownMsme(LookupError):
     pass
-
-
-class Busy(Exception):
-    """The UMKM kept changing under us; the caller may retry."""
 
 
 class RegistryService:
@@ -69,14 +66,4 @@ class RegistryService:
         return await self.change(msme_id, lambda msme, now: domain.enrol(msme, cohort, now, self.rubric))
 
     def _envelopes(self, change: domain.Change, causation_id: str | None) -> list[CloudEvent]:
-        correlation = correlation_id.get() or str(uuid4())
-        return [
-            new_event(
-                event,
-                region=change.msme.region,
-                producer="registry",
-                correlation_id=correlation,
-                causation_id=causation_id,
-            )
-            for event in change.events
-        ]
+        return envelopes(change.events, region=change.msme.region, producer="registry", causation_id=causation_id)

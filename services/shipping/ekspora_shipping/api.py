@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 
 from ekspora_contracts.shipping import DocumentStatus, OrderLine
 from ekspora_kit.auth import Unauthorized, api_key_sha256, bearer, operator_region, parse_operator_tokens
-from ekspora_kit.http import Conflict, NotFound, Unprocessable
+from ekspora_kit.http import NotFound, Unprocessable, refusals
 from ekspora_shipping import domain
 from ekspora_shipping.config import Lanes
-from ekspora_shipping.service import Busy, ShippingService
+from ekspora_shipping.service import ShippingService
 from ekspora_shipping.settings import ShippingSettings
 from ekspora_shipping.store import ShippingStore
 
@@ -113,14 +113,8 @@ def build_router(service: ShippingService, store: ShippingStore, settings: Shipp
         return shipment
 
     async def acting(call):
-        try:
+        async with refusals():
             shipment, _ = await call
-        except domain.NotAllowed as error:
-            raise Conflict(str(error)) from None
-        except LookupError as error:
-            raise NotFound(str(error).strip("'")) from None
-        except Busy as error:
-            raise Conflict(str(error)) from None
         return shipment_view(shipment, lanes)
 
     @router.get("/shipments", response_model=list[ShipmentView], tags=["shipments"])

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from ekspora_contracts.envelope import EventData
 from ekspora_contracts.matching import MatchTerms
 from ekspora_contracts.shipping import (
@@ -25,23 +23,12 @@ from ekspora_contracts.shipping import (
     ShipmentPlanned,
     ShipmentStatusChanged,
 )
+from ekspora_kit.domain import DomainError, Model, NotAllowed
 from ekspora_shipping.config import Lanes, Tracking
 
 GENERATED = ("commercial_invoice", "packing_list")
 SHIPMENT_LEVEL = ("peb_export_declaration",)
 VOLUMETRIC_KG_PER_CBM = 167
-
-
-class DomainError(Exception):
-    pass
-
-
-class NotAllowed(DomainError):
-    """The shipment's state does not allow it (HTTP 409)."""
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Order(Model):

@@ -5,20 +5,17 @@ from collections.abc import Callable
 from datetime import timedelta
 from uuid import uuid4
 
-from ekspora_contracts.envelope import CloudEvent, EventData, new_event
+from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import MatchConfirmed
 from ekspora_kit.clock import Clock
-from ekspora_kit.logs import correlation_id
+from ekspora_kit.domain import Busy
+from ekspora_kit.events import envelopes
 from ekspora_shipping import domain
 from ekspora_shipping.config import Lanes, Tracking
 from ekspora_shipping.store import ShippingStore, VersionConflict
 
 logger = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 5
-
-
-class Busy(Exception):
-    pass
 
 
 class ShippingService:
@@ -32,11 +29,7 @@ class ShippingService:
         self.on_saved = on_saved
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
-        correlation = correlation_id.get() or str(uuid4())
-        return [
-            new_event(e, region=region, producer="shipping", correlation_id=correlation, causation_id=causation_id)
-            for e in events
-        ]
+        return envelopes(events, region=region, producer="shipping", causation_id=causation_id)
 
     async def match_confirmed(self, event: CloudEvent[MatchConfirmed]) -> domain.Shipment:
         """Exactly one order per confirmed match: a redelivery finds the order and does nothing."""

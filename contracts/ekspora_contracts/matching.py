@@ -101,6 +101,7 @@ class DemandChanged(EventData):
     destination_city: str
     destination_country: Country
     status: DemandStatus
+    incoterm: Incoterm = Field(default="FOB", description="FOB Tanjung Perak by default; CIF or DAP on request")
 
     def aggregate_id(self) -> str:
         return self.demand_id

@@ -235,3 +235,32 @@ class IncubationGraduated(EventData):
 
     def aggregate_id(self) -> str:
         return self.msme_id
+
+
+class ProductDelisted(EventData):
+    """A product is taken off the registry (its export readiness, if any, is withdrawn first)."""
+
+    event_type: ClassVar[str] = "ekspora.registry.product.delisted.v1"
+    stream: ClassVar[Stream] = REGISTRY_PRODUCT
+
+    product_id: str
+    msme_id: str
+    region: Region
+    reason: str
+
+    def aggregate_id(self) -> str:
+        return self.product_id
+
+
+class MsmeWithdrawn(EventData):
+    """An UMKM leaves the platform; its record stays for history, and it takes no more changes."""
+
+    event_type: ClassVar[str] = "ekspora.registry.msme.withdrawn.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    reason: str
+
+    def aggregate_id(self) -> str:
+        return self.msme_id

@@ -148,7 +148,7 @@ async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(pla
     created = (await matching.operator.post("/partners", json=body)).json()
     partner = matching.as_partner(created["api_key"])
     await eventually(lambda: _answers(partner), what="the unverified partner in the view")
-    rfq = {**RFQ, "currency": "AUD", "target_price_max": 400, "destination_city": "Melbourne"}
+    rfq = {**RFQ, "currency": "AUD", "target_price_max": 400, "destination_city": "Melbourne", "incoterm": "CIF"}
     assert (await partner.post("/demands", json=rfq)).status_code == 201
     await asyncio.sleep(3)
     assert await proposals(partner) == [], "an unverified partner receives no proposals"
@@ -164,6 +164,7 @@ async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(pla
         "ske_health_certificate",
     ]
     assert proposal["terms"]["unit_price"] == 240 and proposal["terms"]["currency"] == "AUD"
+    assert proposal["terms"]["incoterm"] == "CIF", "the partner asked for CIF instead of the FOB default"
 
 
 async def _answers(client: httpx.AsyncClient) -> bool:

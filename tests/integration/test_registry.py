@@ -348,9 +348,13 @@ async def test_the_kota_kediri_seed_loads_with_the_expected_tiers(platform):
 
 
 async def test_operators_reach_only_their_own_region(platform):
-    service = platform.start("registry", env={
-        "EKSPORA_REGIONS": f"{platform.region},blitar-{platform.region}",
-        "EKSPORA_OPERATOR_TOKENS": f"{platform.region}=test-operator,blitar-{platform.region}=blitar-operator"})
+    service = platform.start(
+        "registry",
+        env={
+            "EKSPORA_REGIONS": f"{platform.region},blitar-{platform.region}",
+            "EKSPORA_OPERATOR_TOKENS": f"{platform.region}=test-operator,blitar-{platform.region}=blitar-operator",
+        },
+    )
     mine = Registry(service.url, platform.region)
     msme_id, product_id = await mine.umkm()
     blitar = httpx.AsyncClient(base_url=service.url, headers={"Authorization": "Bearer blitar-operator"})
@@ -362,7 +366,35 @@ async def test_operators_reach_only_their_own_region(platform):
     assert (await blitar.get(f"/products/{product_id}")).status_code == 404
     assert (await blitar.post(f"/msmes/{msme_id}/nib-verification")).status_code == 404
     assert (await blitar.get("/msmes", params={"region": platform.region})).status_code == 403
-    body = {"region": platform.region, "business_name": "Batik Blitar", "owner_name": "Ani", "nib": "9120309999991",
-            "sector": "textile", "kelurahan": "Kepanjen Lor", "kecamatan": "Kepanjenkidul"}
+    body = {
+        "region": platform.region,
+        "business_name": "Batik Blitar",
+        "owner_name": "Ani",
+        "nib": "9120309999991",
+        "sector": "textile",
+        "kelurahan": "Kepanjen Lor",
+        "kecamatan": "Kepanjenkidul",
+    }
     assert (await blitar.post("/msmes", json=body)).status_code == 403
     assert (await mine.client.get(f"/msmes/{msme_id}")).json()["profile"]["whatsapp"] == "+6281234567001"
+
+
+async def test_products_are_delisted_and_umkm_withdrawn_not_erased(platform, registry):
+    msme_id, product_id = await registry.umkm(certificates=("pirt", "halal"))
+    no_reason = await registry.client.request("DELETE", f"/msmes/{msme_id}/products/{product_id}", json={})
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    delisted = await registry.client.request(
+        "DELETE", f"/msmes/{msme_id}/products/{product_id}", json={"reason": "seasonal, out of stock until Lebaran"}
+    )
+    assert delisted.status_code == 200 and delisted.json()["products"] == []
+    events = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=6)
+    assert short(events)[-3:] == ["product.export_ready", "product.export_readiness_lost", "product.delisted"]
+
+    withdrawn = await registry.client.request("DELETE", f"/msmes/{msme_id}", json={"reason": "closed the business"})
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_at"]
+    later = await registry.client.post(
+        f"/msmes/{msme_id}/listings", json={"platform": "shopee", "url": "https://shopee.co.id/late"}
+    )
+    assert later.status_code == 409 and "withdrew" in later.json()["message"]
+    assert (await registry.get(msme_id))["profile"]["business_name"] == "Tahu Takwa Lestari", "kept for history"
+    assert short(await events_of(platform.topic(REGISTRY_MSME), msme_id))[-1] == "msme.withdrawn"

@@ -254,3 +254,9 @@ def test_sales_are_reported_only_on_confirmed_matches():
     assert isinstance(event, SalesReported) and event.msme_id == "msme-1" and event.units_sold == 550
     stats = domain.PartnerStats().with_report(event)
     assert stats.reports == 1 and stats.with_report(event) is None
+
+
+def test_the_partner_chooses_the_incoterm_fob_by_default():
+    assert proposed().pair.current.terms.incoterm == "FOB"
+    dap = domain.propose(None, evaluate(d=demand(incoterm="DAP")), "kota-kediri", NOW, timedelta(days=7))
+    assert dap.pair.current.terms.incoterm == "DAP"

@@ -252,3 +252,24 @@ def test_product_listed_carries_what_matching_needs_and_no_contact():
     listed = next(e for e in change.events if isinstance(e, ProductListed))
     assert listed.product.hs_code == "210690" and listed.product.unit_price_idr == 25_000
     assert "whatsapp" not in listed.model_dump_json()
+
+
+def test_delisting_a_ready_product_withdraws_its_readiness_first():
+    from ekspora_contracts.registry import ProductDelisted
+
+    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    change = domain.delist_product(msme, "prd-1", "no longer produced", NOW, RUBRIC)
+    assert types(change)[:2] == [ProductExportReadinessLost, ProductDelisted]
+    assert change.msme.products == [] and change.msme.tier == "didorong"
+    with pytest.raises(LookupError):
+        domain.delist_product(change.msme, "prd-1", "again", NOW, RUBRIC)
+
+
+def test_a_withdrawn_umkm_keeps_its_record_and_leaves_export():
+    from ekspora_contracts.registry import MsmeWithdrawn
+
+    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    change = domain.withdraw(msme, "closed the business", NOW, RUBRIC)
+    assert types(change) == [ProductExportReadinessLost, MsmeWithdrawn]
+    assert change.msme.withdrawn_at == NOW and not change.msme.products[0].export_ready
+    assert change.msme.products[0].certificates, "the record stays for history"

@@ -73,6 +73,7 @@ class NewDemand(domain.Model):
     required_certificates: list[Literal["pirt", "bpom_md", "halal", "sni", "organic", "svlk"]] = []
     needed_by: date | None = None
     destination_city: str = Field(min_length=2, max_length=80)
+    incoterm: Literal["FOB", "CIF", "DAP"] = Field(default="FOB", description="FOB Tanjung Perak (Surabaya) by default")
 
     @model_validator(mode="after")
     def consistent(self) -> "NewDemand":

@@ -19,6 +19,7 @@ from ekspora_contracts.matching import (
     DemandChanged,
     DemandKind,
     DemandStatus,
+    Incoterm,
     MatchConfirmed,
     MatchDeclined,
     MatchExpired,
@@ -97,6 +98,7 @@ class Demand(Model):
     destination_city: str
     destination_country: Country
     status: DemandStatus = "open"
+    incoterm: Incoterm = "FOB"
 
     def changed_event(self) -> DemandChanged:
         return DemandChanged(**self.model_dump())
@@ -486,7 +488,7 @@ def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetim
         unit_price_idr=product.unit_price_idr,
         unit_price=evaluation.unit_price,
         currency=demand.currency,
-        incoterm="FOB",
+        incoterm=demand.incoterm,
         documents=evaluation.documents,
         shelf_life_days=product.shelf_life_days,
     )

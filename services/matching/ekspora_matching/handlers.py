@@ -2,7 +2,13 @@
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported
-from ekspora_contracts.registry import ProductExportReadinessLost, ProductExportReady, ProductListed, ProductUpdated
+from ekspora_contracts.registry import (
+    ProductDelisted,
+    ProductExportReadinessLost,
+    ProductExportReady,
+    ProductListed,
+    ProductUpdated,
+)
 from ekspora_contracts.topics import MATCHING_DEMAND, MATCHING_PARTNERS, MATCHING_SALES, REGISTRY_PRODUCT
 from ekspora_kit.consumer import EventRoutes
 from ekspora_matching.service import MatchingService
@@ -29,6 +35,10 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
 
     @products.on(ProductExportReadinessLost)
     async def on_lost(event: CloudEvent[ProductExportReadinessLost]) -> None:
+        await service.offer_withdrawn(event.data.product_id)
+
+    @products.on(ProductDelisted)
+    async def on_delisted(event: CloudEvent[ProductDelisted]) -> None:
         await service.offer_withdrawn(event.data.product_id)
 
     @partners.on(PartnerChanged)

@@ -196,6 +196,26 @@ def build_router(
             msme = await apply(operator, msme_id, domain.remove_certificate, product_id, kind)
         return ProductView(msme_id=msme_id, product=msme.product(product_id))
 
+    @router.delete(
+        "/msmes/{msme_id}/products/{product_id}",
+        response_model=domain.Msme,
+        tags=["products"],
+        summary="Delist a product; its export readiness, if any, is withdrawn",
+    )
+    async def delist_product(operator: Operator, msme_id: str, product_id: str, body: domain.Withdrawal) -> domain.Msme:
+        async with refusals():
+            return await apply(operator, msme_id, domain.delist_product, product_id, body.reason)
+
+    @router.delete(
+        "/msmes/{msme_id}",
+        response_model=domain.Msme,
+        tags=["UMKM"],
+        summary="Withdraw an UMKM: kept for history, its products leave export, no more changes",
+    )
+    async def withdraw_msme(operator: Operator, msme_id: str, body: domain.Withdrawal) -> domain.Msme:
+        async with refusals():
+            return await apply(operator, msme_id, domain.withdraw, body.reason)
+
     @router.post("/cohorts", status_code=201, response_model=domain.Cohort, tags=["incubation"])
     async def create_cohort(operator: Operator, command: NewCohort) -> domain.Cohort:
         check_served(command.region, operator)

@@ -33,6 +33,8 @@ from ekspora_contracts.registry import (
     MsmeContactChanged,
     MsmeRegistered,
     MsmeUpdated,
+    MsmeWithdrawn,
+    ProductDelisted,
     ProductExportReadinessLost,
     ProductExportReady,
     ProductFacts,
@@ -230,6 +232,7 @@ class Msme(Model):
     assessment: Assessment | None = None
     incubation: Enrollment | None = None
     next_certificate_expiry: datetime | None = None
+    withdrawn_at: datetime | None = None
 
     @property
     def region(self) -> str:
@@ -471,6 +474,40 @@ def next_certificate_expiry(msme: Msme, now: datetime) -> datetime | None:
 
 
 # --- operations -----------------------------------------------------------------------------
+
+
+class Withdrawal(Model):
+    reason: str = Field(min_length=3, max_length=300)
+
+
+def delist_product(msme: Msme, product_id: str, reason: str, now: datetime, rubric: Rubric) -> Change:
+    product = _existing_product(msme, product_id)
+    events: list[EventData] = []
+    if product.export_ready:
+        events.append(
+            ProductExportReadinessLost(
+                product_id=product_id, msme_id=msme.msme_id, region=msme.region, reasons=[f"delisted: {reason}"]
+            )
+        )
+    events.append(ProductDelisted(product_id=product_id, msme_id=msme.msme_id, region=msme.region, reason=reason))
+    remaining = [p for p in msme.products if p.product_id != product_id]
+    updated = _touch(msme.model_copy(update={"products": remaining}), now)
+    return _reassess(Change(updated, events), "product_delisted", now, rubric)
+
+
+def withdraw(msme: Msme, reason: str, now: datetime, rubric: Rubric) -> Change:
+    events: list[EventData] = [
+        ProductExportReadinessLost(
+            product_id=p.product_id, msme_id=msme.msme_id, region=msme.region, reasons=[f"the UMKM withdrew: {reason}"]
+        )
+        for p in msme.products
+        if p.export_ready
+    ]
+    products = [p.model_copy(update={"export_ready": False}) for p in msme.products]
+    updated = _touch(
+        msme.model_copy(update={"products": products, "withdrawn_at": now, "next_certificate_expiry": None}), now
+    )
+    return Change(updated, [*events, MsmeWithdrawn(msme_id=msme.msme_id, region=msme.region, reason=reason)])
 
 
 def register(command: RegisterMsme, msme_id: str, now: datetime, rubric: Rubric) -> Change:

@@ -41,6 +41,8 @@ class RegistryService:
             msme = await self.store.get(msme_id)
             if msme is None:
                 raise UnknownMsme(f"no UMKM with id {msme_id}")
+            if msme.withdrawn_at:
+                raise domain.NotAllowed(f"UMKM {msme_id} withdrew on {msme.withdrawn_at:%Y-%m-%d}")
             change = operation(msme, self.clock.now())
             if change is None or (not change.events and change.msme == msme):
                 return msme

@@ -90,7 +90,8 @@ class RegistryStore:
         return [Assessment.model_validate(a) for a in reversed(document.get("assessments", []))]
 
     async def due_for_expiry(self, now: datetime, limit: int = 200) -> list[str]:
-        cursor = self.msmes.find({"next_certificate_expiry": {"$lte": now}}, {"_id": 1}).limit(limit)
+        query = {"next_certificate_expiry": {"$lte": now}, "withdrawn_at": None}
+        cursor = self.msmes.find(query, {"_id": 1}).limit(limit)
         return [document["_id"] async for document in cursor]
 
     async def add_cohort(self, cohort: Cohort) -> None:

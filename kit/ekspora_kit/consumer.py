@@ -169,12 +169,17 @@ def _summarise(error: ValidationError) -> str:
 
 
 def subscribe(broker: KafkaBroker, dispatcher: Dispatcher, *, description: str = "") -> Any:
-    topic = dispatcher.routes.stream.topic(dispatcher.region)
+    stream = dispatcher.routes.stream
+    topic = stream.topic(dispatcher.region)
+    # Compacted reference data (partners, demand) is read whole from the start on every start, with no
+    # consumer group: every instance rebuilds its view, however many there are and whatever its
+    # database holds. The view writes keep the newest version, so reading again changes nothing.
+    reference_data = stream.compacted
     subscriber = broker.subscriber(
         topic,
-        group_id=dispatcher.group,
+        group_id=None if reference_data else dispatcher.group,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.ACK_FIRST if reference_data else AckPolicy.NACK_ON_ERROR,
         title=f"{dispatcher.group}:{topic}",
         description=description or f"{dispatcher.group} consumes {sorted(dispatcher.routes.routes)}",
     )

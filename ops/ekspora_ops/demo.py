@@ -171,6 +171,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
     shipments = trade.ship_to_delivery()
     step("9/9 Partners report sales; the feedback flows back into the UMKM's track record")
     trade.report_sales()
+    print(f"  {trade.close_demand()} requests for quotation closed as fulfilled")
     sellers = {m["terms"]["msme_id"] for m in trade.confirmed}
 
     def feedback_arrived() -> bool:

@@ -102,9 +102,11 @@ class Trade:
     def confirm_matches(self) -> list[dict[str, Any]]:
         """Each partner accepts its best proposal per demand; the operator accepts for the UMKM."""
         expected_demands = sum(len(p["demand"]) for p in self.partners.values())
+        ours = {p["partner_id"] for p in self.partners.values()}
 
         def proposals() -> list[dict[str, Any]]:
-            found = call(self.matching, "GET", "/matches")
+            # Demand is global: the region's products may also be proposed to other partners' open RFQs.
+            found = [m for m in call(self.matching, "GET", "/matches") if m["terms"]["partner_id"] in ours]
             return found if len({m["terms"]["demand_id"] for m in found}) >= expected_demands else []
 
         proposed = wait_for("a proposal for every request for quotation", proposals)
@@ -220,6 +222,17 @@ class Trade:
             )
             if response.status_code != 200 or not response.json()["outcome"].startswith("applied"):
                 raise TradeFailed(f"carrier update {status} for {shipment_id}: {response.text}")
+
+    def close_demand(self) -> int:
+        """The requests for quotation are fulfilled: each partner closes its own."""
+        closed = 0
+        for name in self.partners:
+            client = self.partner_client(name)
+            for demand in call(client, "GET", "/demands"):
+                if demand["status"] == "open":
+                    call(client, "POST", f"/demands/{demand['demand_id']}/closure")
+                    closed += 1
+        return closed
 
     def report_sales(self) -> None:
         names = {p["partner_id"]: name for name, p in self.partners.items()}

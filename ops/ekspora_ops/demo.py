@@ -23,6 +23,7 @@ from pymongo import MongoClient
 
 from ekspora_kit.table import table
 from ekspora_ops import seed
+from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
 
@@ -215,11 +216,15 @@ def play(services: dict[str, ServiceProcess]) -> None:
     mine = notified()
     if len(mine) != len(ids):
         raise StepFailed(f"expected {len(ids)} operator notifications, found {len(mine)}")
-    print(
-        table(
-            ("notifications", "channel", "language", "recipient"), [(len(mine), "in_app", "id", f"operator:{REGION}")]
-        )
-    )
+    summary = httpx.get(f"{notifications}/feeds/-/deliveries/summary", timeout=5).json()
+    rows = [("in_app", "id", "recorded", f"operator:{REGION}", len(mine))]
+    rows += [
+        (s["channel"], s["language"], s["status"], "UMKM owners", s["count"])
+        for s in sorted(summary, key=lambda s: (s["channel"], s["language"], s["status"]))
+    ]
+    print(table(("channel", "language", "status", "to", "notifications"), rows))
+    if not any(row[0] == "whatsapp" and row[2] == "sent" for row in rows):
+        raise StepFailed("no UMKM owner was told anything on WhatsApp")
     platform_state(services)
 
 
@@ -270,20 +275,26 @@ def main(argv: list[str]) -> int:
     log_dir = ROOT / ".local" / "run"
     print(f"Ekspora: region {REGION}; service logs in {log_dir.relative_to(ROOT)}/ (demo databases are reset)")
     reset_demo_databases(mongo_url)
-    services = {
-        name: ServiceProcess(
-            name,
-            port=DEFAULT_PORTS[name],
-            log_dir=log_dir,
-            env={
-                "EKSPORA_REGIONS": REGION,
-                "EKSPORA_MONGO_DATABASE": f"demo_{name}",
-                "EKSPORA_OPERATOR_TOKENS": f"{REGION}={OPERATOR_TOKEN}",
-                "EKSPORA_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
-            },
-        )
-        for name in SERVICES
-    }
+    with LocalMessaging() as messaging:  # stand-ins for the WhatsApp/SMS provider and the mail server
+        services = {
+            name: ServiceProcess(
+                name,
+                port=DEFAULT_PORTS[name],
+                log_dir=log_dir,
+                env={
+                    "EKSPORA_REGIONS": REGION,
+                    "EKSPORA_MONGO_DATABASE": f"demo_{name}",
+                    "EKSPORA_OPERATOR_TOKENS": f"{REGION}={OPERATOR_TOKEN}",
+                    "EKSPORA_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
+                    **messaging.env(),
+                },
+            )
+            for name in SERVICES
+        }
+        return run(services, keep_running)
+
+
+def run(services: dict[str, ServiceProcess], keep_running: bool) -> int:
     started = time.monotonic()
     try:
         step("Starting registry, matching, shipping and notifications")

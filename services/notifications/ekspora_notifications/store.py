@@ -54,3 +54,61 @@ class NotificationsStore:
             {"_id": notification_id, "recipient": recipient}, {"$set": {"read": True}}
         )
         return result.matched_count == 1
+
+
+class DeliveryStore:
+    """Deliveries, one record per (event, recipient, channel), claimed by a unique insert before
+    sending, so a message goes out at most once per channel whatever the redeliveries; and events
+    that wait for a contact the registry has not sent yet."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.deliveries = db["deliveries"]
+        self.waiting = db["waiting_for_contact"]
+        self.names = db["business_names"]
+
+    async def ensure_indexes(self) -> None:
+        await self.deliveries.create_index([("recipient", 1), ("created_at", -1)])
+        await self.waiting.create_index("msme_id")
+
+    async def claim(self, key: str, record: dict) -> dict | None:
+        """Claims a send; returns the earlier record instead when this send was claimed before."""
+        try:
+            await self.deliveries.insert_one({"_id": key, **record})
+        except DuplicateKeyError:
+            return await self.deliveries.find_one({"_id": key}) or {}
+        return None
+
+    async def finish(self, key: str, fields: dict) -> None:
+        await self.deliveries.update_one({"_id": key}, {"$set": fields})
+
+    async def of_recipient(self, recipient: str, limit: int = 100) -> list[dict]:
+        cursor = self.deliveries.find({"recipient": recipient}).sort("created_at", -1).limit(limit)
+        return [{k: v for k, v in d.items() if k != "_id"} | {"delivery_id": d["_id"]} async for d in cursor]
+
+    async def summary(self) -> list[dict]:
+        """Sends per channel, language and status (FerretDB-safe: $group with $sum only)."""
+        pipeline = [
+            {
+                "$group": {
+                    "_id": {"channel": "$channel", "language": "$language", "status": "$status"},
+                    "count": {"$sum": 1},
+                }
+            }
+        ]
+        return [d["_id"] | {"count": d["count"]} async for d in await self.deliveries.aggregate(pipeline)]
+
+    async def wait_for_contact(self, key: str, msme_id: str, event: dict) -> None:
+        await self.waiting.update_one({"_id": key}, {"$setOnInsert": {"msme_id": msme_id, "event": event}}, upsert=True)
+
+    async def waiting_for(self, msme_id: str) -> list[tuple[str, dict]]:
+        return [(d["_id"], d["event"]) async for d in self.waiting.find({"msme_id": msme_id})]
+
+    async def done_waiting(self, key: str) -> None:
+        await self.waiting.delete_one({"_id": key})
+
+    async def remember_name(self, msme_id: str, business_name: str) -> None:
+        await self.names.update_one({"_id": msme_id}, {"$set": {"business_name": business_name}}, upsert=True)
+
+    async def business_name(self, msme_id: str) -> str | None:
+        document = await self.names.find_one({"_id": msme_id})
+        return document["business_name"] if document else None

@@ -53,5 +53,6 @@ class LocalMessaging:
         return {
             "EKSPORA_MESSAGING_PROVIDER_URL": f"http://127.0.0.1:{self.http.server_port}",
             "EKSPORA_MESSAGING_PROVIDER_TOKEN": "local",
+            "EKSPORA_SMTP_HOST": "127.0.0.1",
             "EKSPORA_SMTP_PORT": str(self.smtp.port),
         }

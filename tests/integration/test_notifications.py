@@ -79,6 +79,7 @@ def notifications_env(provider: Provider, smtp_port: int) -> dict[str, str]:
     return {
         "EKSPORA_MESSAGING_PROVIDER_URL": provider.url,
         "EKSPORA_MESSAGING_PROVIDER_TOKEN": "prov-secret",
+        "EKSPORA_SMTP_HOST": "127.0.0.1",
         "EKSPORA_SMTP_PORT": str(smtp_port),
         "EKSPORA_SEND_ATTEMPTS": "2",
         "EKSPORA_SEND_BACKOFF_SECONDS": "0.05",

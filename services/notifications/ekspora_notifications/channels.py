@@ -42,6 +42,8 @@ class Mailer:
         self.host, self.port, self.sender = host, port, sender
 
     async def send(self, to: str, subject: str, text: str) -> str:
+        if not self.host:
+            raise SendFailed("no SMTP server configured", retryable=False)
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message.set_content(text)

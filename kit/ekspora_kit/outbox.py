@@ -14,14 +14,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.faults import FaultPoints
+from ekspora_kit.leases import Leases, aware
 from ekspora_kit.logs import log_fields
 from ekspora_kit.metrics import KitMetrics
 
@@ -84,7 +84,7 @@ class OutboxRelay:
         self.metrics = metrics
         self.faults = faults
         self.poll_seconds = poll_seconds
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease_seconds = lease_seconds
         self.batch_size = batch_size
         self._wake = asyncio.Event()
 
@@ -122,7 +122,7 @@ class OutboxRelay:
                 .limit(self.batch_size)
             )
             async for document in cursor:
-                since = _aware(document["outbox_since"])
+                since = aware(document["outbox_since"])
                 oldest = since if oldest is None else min(oldest, since)
                 pending += len(document.get("outbox", []))
                 published += await self._publish_leased(collection, document["_id"])
@@ -131,35 +131,16 @@ class OutboxRelay:
         return published
 
     async def _publish_leased(self, collection: AsyncCollection, aggregate_id: object) -> int:
-        leases = collection.database["outbox_leases"]
+        leases = Leases(collection.database["outbox_leases"], holder=self.instance, seconds=self.lease_seconds)
         lease_id = f"{collection.name}:{aggregate_id}"
-        if not await self._take_lease(leases, lease_id):
+        if not await leases.take(lease_id):
             return 0
         try:
             # Read the outbox only now: another relay may have published the scanned snapshot meanwhile.
             document = await collection.find_one({"_id": aggregate_id}, {"outbox": 1})
             return await self._publish_document(collection, document) if document else 0
         finally:
-            await leases.delete_one({"_id": lease_id, "holder": self.instance})
-
-    async def _take_lease(self, leases: AsyncCollection, lease_id: str) -> bool:
-        """True if this relay now holds the lease. An expired lease, or one this instance held
-        before a restart (same instance name), is taken over instead of waited for."""
-        now = datetime.now(UTC)
-        lease = {"_id": lease_id, "holder": self.instance, "until": now + self.lease}
-        try:
-            await leases.insert_one(lease)
-            return True
-        except DuplicateKeyError:
-            current = await leases.find_one({"_id": lease_id})
-        if current is None or (current["holder"] != self.instance and _aware(current["until"]) > now):
-            return False
-        await leases.delete_one({"_id": lease_id, "holder": current["holder"], "until": current["until"]})
-        try:
-            await leases.insert_one(lease)
-            return True
-        except DuplicateKeyError:
-            return False
+            await leases.release(lease_id)
 
     async def _publish_document(self, collection: AsyncCollection, document: Document) -> int:
         count = 0
@@ -178,7 +159,3 @@ class OutboxRelay:
             {"$unset": {"outbox_since": "", "outbox": ""}},
         )
         return count
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -56,6 +56,7 @@ class ServiceRuntime:
         self.clock = Clock(settings.clock_offset_seconds)
         self.relay: OutboxRelay | None = None
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task] = []
 
     def consume(self, routes: EventRoutes) -> None:
@@ -92,6 +93,10 @@ class ServiceRuntime:
         """Runs `job` every `seconds` while the service runs; a failed round is logged and retried."""
         self._periodic.append((name, seconds, job))
 
+    def alongside(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Runs a long-lived job (a loop of its own, e.g. a delivery worker) while the service runs."""
+        self._background.append((name, job))
+
     def wake_relay(self) -> None:
         if self.relay:
             self.relay.wake()
@@ -107,6 +112,7 @@ class ServiceRuntime:
         if self.relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self._tasks += [asyncio.create_task(_repeat(*spec), name=spec[0]) for spec in self._periodic]
+        self._tasks += [asyncio.create_task(job(), name=name) for name, job in self._background]  # type: ignore[arg-type]
         logger.info("%s started for regions %s", self.settings.service, ",".join(self.settings.regions))
 
     async def _warn_if_updates_can_be_lost(self) -> None:

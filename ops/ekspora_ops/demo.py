@@ -27,6 +27,8 @@ from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
 
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "kota-kediri"
 TIERS = ("siap", "setengah", "didorong")
@@ -208,7 +210,8 @@ def play(services: dict[str, ServiceProcess]) -> None:
     ids = {m["msme_id"] for m in before}
 
     def notified() -> list[dict]:
-        items = httpx.get(f"{notifications}/feeds/operator:{REGION}", params={"limit": 500}, timeout=5).json()["items"]
+        feed = f"{notifications}/feeds/operator:{REGION}"
+        items = httpx.get(feed, params={"limit": 500}, headers=OPERATOR, timeout=5).json()["items"]
         return [item for item in items if item["subject"] in ids]
 
     print()
@@ -218,9 +221,10 @@ def play(services: dict[str, ServiceProcess]) -> None:
         raise StepFailed(f"expected {len(ids)} operator notifications, found {len(mine)}")
     summary = httpx.get(f"{notifications}/feeds/-/deliveries/summary", timeout=5).json()
     rows = [("in_app", "id", "recorded", f"operator:{REGION}", len(mine))]
+    audiences = {"umkm": "UMKM owners", "partner": "partners", "operator": "operators"}
     rows += [
-        (s["channel"], s["language"], s["status"], "UMKM owners", s["count"])
-        for s in sorted(summary, key=lambda s: (s["channel"], s["language"], s["status"]))
+        (s["channel"], s["language"], s["status"], audiences.get(s["to"], s["to"]), s["count"])
+        for s in sorted(summary, key=lambda s: (s["to"], s["channel"], s["language"], s["status"]))
     ]
     print(table(("channel", "language", "status", "to", "notifications"), rows))
     if not any(row[0] == "whatsapp" and row[2] == "sent" for row in rows):
@@ -286,6 +290,7 @@ def main(argv: list[str]) -> int:
                     "EKSPORA_MONGO_DATABASE": f"demo_{name}",
                     "EKSPORA_OPERATOR_TOKENS": f"{REGION}={OPERATOR_TOKEN}",
                     "EKSPORA_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
+                    "EKSPORA_DEFAULT_QUIET_HOURS": "",  # the story plays out in a minute, whatever the hour in Kediri
                     **messaging.env(),
                 },
             )

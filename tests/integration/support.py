@@ -75,6 +75,7 @@ class Platform:
                 "EKSPORA_FAULT_POINT": fault_point,
                 "EKSPORA_INSTANCE": name or service,
                 "EKSPORA_OPERATOR_TOKENS": f"{self.region}={OPERATOR_TOKEN}",
+                "EKSPORA_DEFAULT_QUIET_HOURS": "",  # tests run at any hour; quiet hours are tested on purpose
                 **(env or {}),
             },
         )

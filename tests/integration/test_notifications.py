@@ -106,7 +106,7 @@ async def test_whatsapp_then_sms_then_email_in_bahasa_indonesia_and_never_twice(
     assert [r["to"] for r in provider.sent("sms")] == ["+6285712340001"] * 2
     assert provider.requests[0]["auth"] == "Bearer prov-secret"
 
-    async with httpx.AsyncClient(base_url=notifications.url) as client:
+    async with httpx.AsyncClient(base_url=notifications.url, headers=OPERATOR) as client:
         log = (await client.get(f"/feeds/umkm:{msme_id}/deliveries")).json()
     outcomes = {d["channel"]: (d["status"], d.get("reason", "")) for d in log}
     assert outcomes["email"][0] == "sent"

@@ -6,10 +6,16 @@ import httpx
 from tests.integration.support import OPERATOR_TOKEN, Platform, eventually
 from tests.integration.test_skeleton_flow import new_umkm
 
+TOKENS = {"blitar": "blitar-operator"}
+
 
 async def feed(service, region: str) -> list[dict]:
-    async with httpx.AsyncClient(base_url=service.url) as client:
-        return (await client.get(f"/feeds/operator:{region}")).json()["items"]
+    """The operator feed of `region`, read with that region's operator token."""
+    token = TOKENS["blitar"] if region.endswith("-blitar") else OPERATOR_TOKEN
+    async with httpx.AsyncClient(base_url=service.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        response = await client.get(f"/feeds/operator:{region}")
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
 
 
 async def register(registry, region: str, token: str = OPERATOR_TOKEN) -> str:
@@ -23,7 +29,7 @@ async def register(registry, region: str, token: str = OPERATOR_TOKEN) -> str:
 async def test_regions_run_side_by_side_and_a_stopped_one_holds_no_other_back(platform):
     kediri = platform.region
     blitar = f"{platform.region}-blitar"
-    both = f"{kediri}={OPERATOR_TOKEN},{blitar}=blitar-operator"
+    both = f"{kediri}={OPERATOR_TOKEN},{blitar}={TOKENS['blitar']}"
 
     def env(region: str, service: str) -> dict[str, str]:  # each region's deployment has its own databases
         return {

@@ -25,7 +25,7 @@ def new_umkm(region: str, **overrides) -> dict:
 
 
 async def operator_feed(notifications, region: str) -> list[dict]:
-    async with httpx.AsyncClient(base_url=notifications.url) as client:
+    async with httpx.AsyncClient(base_url=notifications.url, headers=OPERATOR) as client:
         return (await client.get(f"/feeds/operator:{region}")).json()["items"]
 
 

@@ -26,8 +26,8 @@ def test_same_event_gives_the_same_notification_id():
 
 
 def test_missing_language_falls_back_to_english(tmp_path):
-    (tmp_path / "ekspora.x.y.done.v1.en.txt").write_text("Done: $what")
-    assert Templates(tmp_path).render("ekspora.x.y.done.v1", "nl", {"what": "it"}) == ("Done: it", "en")
+    (tmp_path / "ekspora.x.y.done.v1.owner.en.txt").write_text("Done: $what")
+    assert Templates(tmp_path).render("ekspora.x.y.done.v1.owner", "nl", {"what": "it"}) == ("Done: it", "en")
     with pytest.raises(LookupError):
         Templates(tmp_path).render("ekspora.x.y.other.v1", "id", {})
 
@@ -72,14 +72,22 @@ def assessed(previous, tier="setengah"):
     return new_event(data, region="kota-kediri", producer="registry", correlation_id="c")
 
 
-def test_owners_hear_of_tier_changes_only_in_their_language_with_the_next_step():
-    from ekspora_notifications.domain import owner_message
+def owner_message(event, contact):
+    from ekspora_notifications.domain import Labels, MessageRules, compose, owner_recipient
 
-    message = owner_message(assessed("didorong"), contact(), Templates())
+    recipient = owner_recipient(contact)
+    context = {"business": contact.business_name}
+    return compose(
+        event, "owner", recipient, templates=Templates(), labels=Labels(), rules=MessageRules(), context=context
+    )
+
+
+def test_owners_hear_of_tier_changes_only_in_their_language_with_the_next_step():
+    message = owner_message(assessed("didorong"), contact())
     assert message.subject == "Kesiapan ekspor Keripik Sri: setengah siap"
     assert message.text.endswith("Langkah berikutnya: Ajukan sertifikat halal ke BPJPH.")
-    assert owner_message(assessed("setengah"), contact(), Templates()) is None, "no change, no message"
-    english = owner_message(assessed("didorong"), contact("en"), Templates())
+    assert owner_message(assessed("setengah"), contact()) is None, "no change, no message"
+    english = owner_message(assessed("didorong"), contact("en"))
     assert english.subject == "Export readiness of Keripik Sri: half-ready" and english.language == "en"
 
 
@@ -87,7 +95,6 @@ def test_missing_documents_are_critical_and_named_in_bahasa_indonesia():
     from datetime import date
 
     from ekspora_contracts.shipping import ShipmentDocumentsMissing
-    from ekspora_notifications.domain import owner_message
 
     data = ShipmentDocumentsMissing(
         shipment_id="shp-1",
@@ -97,6 +104,148 @@ def test_missing_documents_are_critical_and_named_in_bahasa_indonesia():
         msme_ids=["msme-1"],
     )
     event = new_event(data, region="kota-kediri", producer="shipping", correlation_id="c")
-    message = owner_message(event, contact(), Templates())
+    message = owner_message(event, contact())
     assert message.critical and message.category == "documents"
     assert "SKE (sertifikat kesehatan)" in message.text and "2026-12-06" in message.text
+
+
+def proposed():
+    from datetime import timedelta
+
+    from ekspora_contracts.matching import MatchProposed, MatchTerms, ScorePart
+
+    terms = MatchTerms(
+        match_id="m-1",
+        region="kota-kediri",
+        product_id="p-1",
+        msme_id="msme-1",
+        product_name="Keripik Tempe",
+        category="snack",
+        hs_code="200899",
+        unit="pack",
+        net_weight_grams=200,
+        partner_id="partner-1",
+        partner_name="Toko Nusantara Amsterdam",
+        demand_id="d-1",
+        destination_country="NL",
+        destination_city="Amsterdam",
+        quantity=600,
+        unit_price_idr=18000,
+        unit_price=180,
+        currency="EUR",
+        incoterm="FOB",
+        documents=["commercial_invoice", "rex_statement_on_origin"],
+    )
+    parts = [
+        ScorePart(criterion="price", points=30, max_points=30, reason_id="harga cocok", reason_en="price fits"),
+        ScorePart(criterion="lead", points=0, max_points=10, reason_id="-", reason_en="slow"),
+    ]
+    data = MatchProposed(
+        terms=terms, score=87.4, breakdown=parts, expires_at=datetime(2026, 12, 5, tzinfo=UTC) + timedelta(hours=1)
+    )
+    return new_event(data, region="kota-kediri", producer="matching", correlation_id="c")
+
+
+def partner(languages):
+    from ekspora_notifications.domain import PartnerContact
+
+    return PartnerContact(
+        partner_id="partner-1",
+        version=1,
+        name="Toko Nusantara Amsterdam",
+        country="NL",
+        city="Amsterdam",
+        languages=languages,
+        contact_email="inkoop@toko.example",
+        api_key_sha256="0" * 64,
+    )
+
+
+@pytest.mark.parametrize(
+    ("languages", "language", "subject", "phrase"),
+    [
+        (["nl", "en", "id"], "nl", "Voorstel: Keripik Tempe van Keripik Sri", "tegen 1.80 EUR (Rp18,000) per stuk"),
+        (["en", "nl"], "en", "Proposal: Keripik Tempe from Keripik Sri", "Why: price fits."),
+        (["id"], "en", "Proposal: Keripik Tempe from Keripik Sri", "REX statement on origin"),
+    ],
+)
+def test_partners_are_told_in_dutch_or_english_with_why_and_in_their_zone(languages, language, subject, phrase):
+    from ekspora_notifications.domain import Labels, MessageRules, compose, partner_recipient
+
+    recipient = partner_recipient(partner(languages), "kota-kediri", Labels())
+    assert recipient.timezone == "Europe/Amsterdam" and recipient.chain == ("email",)
+    message = compose(
+        proposed(),
+        "partner",
+        recipient,
+        templates=Templates(),
+        labels=Labels(),
+        rules=MessageRules(),
+        context={"business": "Keripik Sri"},
+    )
+    assert (message.language, message.subject, message.category) == (language, subject, "matches")
+    assert phrase in message.text
+
+
+def status_changed(status):
+    from ekspora_contracts.shipping import ShipmentStatusChanged
+
+    data = ShipmentStatusChanged(
+        shipment_id="shp-1",
+        region="kota-kediri",
+        previous_status="booked",
+        status=status,
+        location="Tanjung Perak",
+        occurred_at=datetime(2026, 11, 28, tzinfo=UTC),
+        source="carrier",
+    )
+    return new_event(data, region="kota-kediri", producer="shipping", correlation_id="c")
+
+
+@pytest.mark.parametrize(
+    ("status", "told", "critical"),
+    [("picked_up", False, False), ("departed", True, False), ("delivered", True, False), ("customs_hold", True, True)],
+)
+def test_owners_hear_of_departures_deliveries_and_exceptions_which_are_critical(status, told, critical):
+    message = owner_message(status_changed(status), contact())
+    assert (message is not None) == told
+    if message:
+        assert message.critical == critical and message.category == "shipments"
+        assert "shp-1" in message.subject
+
+
+def test_every_template_placeholder_is_filled_for_every_rule_and_language():
+    """A template naming a value the code does not provide would fail at send time; catch it here."""
+    from ekspora_notifications.domain import MessageRules
+
+    templates = Templates()
+    for event_type, roles in MessageRules().events.items():
+        for role in roles:
+            languages = {
+                key.rsplit(".", 1)[1] for key in templates.templates if key.startswith(f"{event_type}.{role}.")
+            }
+            assert "en" in languages, f"{event_type} {role} has no English template"
+            assert role != "owner" or "id" in languages, f"{event_type}: UMKM owners read Bahasa Indonesia"
+
+
+def test_the_digest_is_a_table_of_the_days_figures():
+    from datetime import date
+
+    from ekspora_notifications.digest import day_to_digest, readable
+    from ekspora_notifications.domain import digest_message
+
+    counts = {readable("ekspora.registry.msme.registered.v1"): 3, "messages that could not be delivered": 0}
+    message = digest_message("kota-kediri", date(2026, 11, 27), counts, Templates(), "id")
+    assert message.subject == "Ringkasan harian kota-kediri, 2026-11-27"
+    assert "msme registered" in message.text and message.text.splitlines()[0].rstrip().endswith("3")
+    from datetime import time
+
+    assert day_to_digest(datetime(2026, 11, 28, 1, 0, tzinfo=UTC), "Asia/Jakarta", time(7)) == date(2026, 11, 27)
+    assert day_to_digest(datetime(2026, 11, 27, 23, 0, tzinfo=UTC), "Asia/Jakarta", time(7)) is None
+
+
+def test_parties_of_an_event():
+    from ekspora_notifications.domain import parties
+
+    assert parties(proposed().data) == (["msme-1"], ["partner-1"])
+    assert parties(status_changed("departed").data) == ([], [])

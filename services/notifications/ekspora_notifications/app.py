@@ -4,39 +4,76 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_notifications.api import build_router
-from ekspora_notifications.channels import Mailer, MessagingProvider
-from ekspora_notifications.delivery import ChannelMetrics, OwnerNotifier
-from ekspora_notifications.domain import Templates
+from ekspora_notifications import api, webhook_api
+from ekspora_notifications.channels import Mailer, MessagingProvider, WebhookSender
+from ekspora_notifications.delivery import ChannelMetrics, Notifier
+from ekspora_notifications.digest import DailyDigest
+from ekspora_notifications.domain import Labels, MessageRules, Templates
 from ekspora_notifications.handlers import build_routes
+from ekspora_notifications.preferences import Preferences, QuietHours
 from ekspora_notifications.settings import NotificationsSettings
-from ekspora_notifications.store import DeliveryStore, NotificationsStore
+from ekspora_notifications.store import DeliveryStore, NotificationsStore, WebhookStore
+from ekspora_notifications.webhook_delivery import WebhookDispatcher, WebhookMetrics
+from ekspora_notifications.webhooks import Catalogue
 
 
 def create_app(settings: NotificationsSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
-    store, deliveries, templates = NotificationsStore(runtime.db), DeliveryStore(runtime.db), Templates()
-    notifier = OwnerNotifier(
+    store, deliveries, hooks = NotificationsStore(runtime.db), DeliveryStore(runtime.db), WebhookStore(runtime.db)
+    default_quiet_hours = QuietHours.parse(settings.default_quiet_hours)
+    notifier = Notifier(
         store,
         deliveries,
-        templates,
+        Templates(),
+        Labels(),
+        MessageRules(),
         MessagingProvider(settings.messaging_provider_url, settings.messaging_provider_token),
         Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
         ChannelMetrics(runtime.metrics.registry),
         attempts=settings.send_attempts,
         backoff_seconds=settings.send_backoff_seconds,
+        default_quiet_hours=default_quiet_hours,
     )
-    for routes in build_routes(store, deliveries, templates, notifier, runtime.metrics):
+    catalogue = Catalogue()
+    sender = WebhookSender(allow_loopback=settings.webhook_allow_loopback, timeout=settings.webhook_timeout_seconds)
+    dispatcher = WebhookDispatcher(
+        hooks,
+        catalogue,
+        sender,
+        notifier,
+        WebhookMetrics(runtime.metrics.registry),
+        regions=settings.regions,
+        instance=f"{settings.service}-{settings.instance}",
+        schedule=settings.webhook_retry_schedule,
+        jitter=settings.webhook_retry_jitter,
+        disable_after_seconds=settings.webhook_disable_after_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    digest = DailyDigest(store, deliveries, notifier, settings)
+    for routes in build_routes(store, deliveries, notifier, dispatcher, runtime.metrics, settings.operator_timezone):
         runtime.consume(routes)
+    runtime.alongside("webhook-deliveries", dispatcher.run)
+    runtime.every("quiet-hours", settings.quiet_hours_check_seconds, notifier.release_held)
+    runtime.every("daily-digest", settings.digest_check_seconds, digest.send_due)
 
     async def ensure_indexes() -> None:
         await store.ensure_indexes()
         await deliveries.ensure_indexes()
+        await hooks.ensure_indexes()
 
     return create_http_app(
         runtime,
         title="Ekspora notifications",
-        description="Tells UMKM owners, partners and operators what happened.",
-        routers=[build_router(store, deliveries)],
+        description="Tells UMKM owners, partners and operators what happened, and delivers partner webhooks.",
+        routers=[
+            api.build_router(
+                store,
+                deliveries,
+                digest,
+                operator_tokens=settings.operator_tokens,
+                defaults=Preferences(quiet_hours=default_quiet_hours),
+            ),
+            webhook_api.build_router(hooks, store, catalogue, sender, dispatcher, settings),
+        ],
         on_startup=ensure_indexes,
     )

@@ -1,10 +1,18 @@
-"""Adapters to the outside world: one HTTP provider for WhatsApp and SMS, and SMTP for email."""
+"""Adapters to the outside world: one HTTP provider for WhatsApp and SMS, SMTP for email, and
+partner webhook endpoints."""
 
 import asyncio
+import ipaddress
 import smtplib
+import socket
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import httpx
+
+from ekspora_notifications.webhooks import unsafe_addresses, url_problem
 
 
 class SendFailed(Exception):
@@ -56,3 +64,71 @@ class Mailer:
     def _send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=15) as smtp:
             smtp.send_message(message)
+
+
+class UnsafeUrl(Exception):
+    """The endpoint URL may not be called: it reaches, or resolves to, a non-public address."""
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({info[4][0] for info in infos})
+
+
+class WebhookAttempt(NamedTuple):
+    status: int | None
+    retry_after: str | None
+    error: str
+    address: str
+
+
+class WebhookSender:
+    """POSTs deliveries to partner endpoints without being turned against the platform (SSRF).
+
+    The host is resolved here and *every* address checked; the connection then goes to the
+    checked address (the Host header and TLS name stay the partner's), so a DNS answer that
+    changes between check and connect cannot redirect it. Redirects are never followed."""
+
+    def __init__(
+        self,
+        *,
+        allow_loopback: bool,
+        timeout: float,
+        resolver: Callable[[str, int], Awaitable[list[str]]] = resolve,
+    ) -> None:
+        self.allow_loopback, self.resolver = allow_loopback, resolver
+        self.client = httpx.AsyncClient(follow_redirects=False, timeout=timeout)
+
+    async def checked_address(self, url: str) -> str:
+        if problem := url_problem(url):
+            raise UnsafeUrl(problem)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            ipaddress.ip_address(host)
+            addresses = [host]
+        except ValueError:
+            try:
+                addresses = await self.resolver(host, parts.port or (443 if parts.scheme == "https" else 80))
+            except OSError as error:
+                raise UnsafeUrl(f"{host} does not resolve: {error.strerror or error}") from error
+        if problem := unsafe_addresses(host, addresses, allow_loopback=self.allow_loopback):
+            raise UnsafeUrl(problem)
+        return addresses[0]
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes) -> WebhookAttempt:
+        try:
+            address = await self.checked_address(url)
+        except UnsafeUrl as error:
+            return WebhookAttempt(None, None, str(error), "")
+        parts = urlsplit(url)
+        literal = f"[{address}]" if ":" in address else address
+        pinned = parts._replace(netloc=f"{literal}:{parts.port}" if parts.port else literal).geturl()
+        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        try:
+            response = await self.client.post(
+                pinned, content=body, headers={**headers, "host": parts.netloc}, extensions=extensions
+            )
+        except httpx.HTTPError as error:
+            return WebhookAttempt(None, None, f"{type(error).__name__}: {error}", address)
+        return WebhookAttempt(response.status_code, response.headers.get("retry-after"), response.text[:300], address)

@@ -1,33 +1,51 @@
-"""Telling UMKM owners: WhatsApp, then SMS, then email, each channel at most once per event.
+"""Telling people: UMKM owners on WhatsApp, then SMS, then email; partners and operators by email;
+everyone in their in-app feed. Each (event, recipient, channel) happens at most once.
 
-A channel is skipped when the owner has no address for it, retried with backoff when it fails,
-and given up with the reason recorded, before the next channel is tried. Each send is claimed
-(a unique record per event, recipient and channel) before it is made: a redelivered event, a
-restart or a second instance finds the claim and sends nothing again. A crash after the claim and
-before the provider answered leaves the claim as "sending": that message may be lost, never doubled.
+Before a push, the recipient's preferences decide: skip (opted out), hold until quiet hours end,
+or send; critical messages always go. A channel is skipped when the recipient has no address for
+it, retried with backoff when it fails, and given up with the reason recorded, before the next
+channel is tried. Each send is claimed (a unique record per event, recipient and channel) before
+it is made: a redelivered event, a restart or a second instance finds the claim and sends nothing
+again. A crash after the claim and before the provider answered leaves the claim as "sending":
+that message may be lost, never doubled.
 """
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_notifications import preferences
 from ekspora_notifications.channels import Mailer, MessagingProvider, SendFailed
-from ekspora_notifications.domain import Contact, Message, Templates, owner_message
+from ekspora_notifications.domain import (
+    Labels,
+    Message,
+    MessageRules,
+    Notification,
+    Recipient,
+    Role,
+    Templates,
+    compose,
+    notification_id,
+    owner_recipient,
+    partner_recipient,
+)
+from ekspora_notifications.preferences import QuietHours
 from ekspora_notifications.store import DeliveryStore, NotificationsStore
 
 logger = logging.getLogger(__name__)
-CHAIN = ("whatsapp", "sms", "email")
 
 
 class ChannelMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.outcomes = Counter(
-            "ekspora_notifications_total", "Sends per channel and outcome", ["channel", "outcome"], registry=registry
+            "ekspora_notifications_total",
+            "Sends per channel and outcome: sent, failed, retried, fallen_back, held, skipped",
+            ["channel", "outcome"],
+            registry=registry,
         )
         self.latency = Histogram(
             "ekspora_notification_delivery_seconds", "Time from event to accepted send", ["channel"], registry=registry
@@ -40,35 +58,50 @@ class ChannelMetrics:
         )
 
 
-class OwnerNotifier:
+class Occasion:
+    """What a message is about: the event (or digest, or notice) it is keyed by, for never-twice."""
+
+    def __init__(self, key: str, event_type: str, subject: str, time: datetime) -> None:
+        self.key, self.event_type, self.subject, self.time = key, event_type, subject, time
+
+    @classmethod
+    def of(cls, event: CloudEvent) -> "Occasion":
+        return cls(event.id, event.type, event.subject, event.time)
+
+
+class Notifier:
     def __init__(
         self,
-        contacts: NotificationsStore,
+        store: NotificationsStore,
         deliveries: DeliveryStore,
         templates: Templates,
+        labels: Labels,
+        rules: MessageRules,
         provider: MessagingProvider,
         mailer: Mailer,
         metrics: ChannelMetrics,
         *,
         attempts: int,
         backoff_seconds: float,
+        default_quiet_hours: QuietHours | None,
     ) -> None:
-        self.contacts, self.deliveries, self.templates = contacts, deliveries, templates
+        self.store, self.deliveries, self.templates, self.labels, self.rules = (
+            store,
+            deliveries,
+            templates,
+            labels,
+            rules,
+        )
         self.provider, self.mailer, self.metrics = provider, mailer, metrics
-        self.attempts, self.backoff = attempts, backoff_seconds
+        self.attempts, self.backoff, self.default_quiet_hours = attempts, backoff_seconds, default_quiet_hours
 
-    async def tell_owner(self, event: CloudEvent, msme_id: str) -> None:
-        contact = await self.contacts.contact(msme_id)
+    async def tell_owner(self, event: CloudEvent, msme_id: str, context: dict[str, str] | None = None) -> None:
+        contact = await self.store.contact(msme_id)
         if contact is None:  # the contact travels on another topic and may come later
             await self.deliveries.wait_for_contact(f"{event.id}:{msme_id}", msme_id, event.model_dump(mode="json"))
             return
-        contact = contact.model_copy(update={"business_name": await self.deliveries.business_name(msme_id)})
-        before = dict(self.templates.fallbacks)
-        message = owner_message(event, contact, self.templates)
-        for language, count in self.templates.fallbacks.items():
-            self.metrics.fallbacks.labels(language).inc(count - before.get(language, 0))
-        if message is not None:
-            await self.deliver(event, f"umkm:{msme_id}", contact, message)
+        business = await self.deliveries.business_name(msme_id) or contact.owner_name
+        await self._tell(event, "owner", owner_recipient(contact), {"business": business} | (context or {}))
 
     async def contact_arrived(self, msme_id: str) -> None:
         for key, raw in await self.deliveries.waiting_for(msme_id):
@@ -76,20 +109,114 @@ class OwnerNotifier:
             await self.tell_owner(event, msme_id)
             await self.deliveries.done_waiting(key)
 
-    async def deliver(self, event: CloudEvent, recipient: str, contact: Contact, message: Message) -> str | None:
+    async def tell_partner(self, event: CloudEvent, partner_id: str, context: dict[str, str] | None = None) -> None:
+        recipient = await self.partner(partner_id, event.region)
+        if recipient is None:
+            logger.warning("partner %s unknown to notifications; %s not told", partner_id, event.type)
+            return
+        await self._tell(event, "partner", recipient, context or {})
+
+    async def partner(self, partner_id: str, region: str) -> Recipient | None:
+        partner = await self.store.partner(partner_id)
+        if partner is None:
+            return None
+        return await self.in_chosen_language(partner_recipient(partner, region, self.labels))
+
+    async def in_chosen_language(self, recipient: Recipient) -> Recipient:
+        chosen = await self.store.preferences(recipient.recipient)
+        return recipient.model_copy(update={"language": chosen.language}) if chosen and chosen.language else recipient
+
+    async def _tell(self, event: CloudEvent, role: Role, recipient: Recipient, context: dict[str, str]) -> None:
+        recipient = await self.in_chosen_language(recipient)
+        before = dict(self.templates.fallbacks)
+        message = compose(
+            event, role, recipient, templates=self.templates, labels=self.labels, rules=self.rules, context=context
+        )
+        for language, count in self.templates.fallbacks.items():
+            self.metrics.fallbacks.labels(language).inc(count - before.get(language, 0))
+        if message is not None:
+            await self.notify(Occasion.of(event), recipient, message)
+
+    async def notify(self, occasion: Occasion, recipient: Recipient, message: Message) -> None:
+        """Records the message in the recipient's feed and pushes it as their preferences allow."""
+        chosen = await self.store.preferences(recipient.recipient)
+        wishes = chosen or preferences.Preferences(quiet_hours=self.default_quiet_hours)
+        decision = preferences.decide(
+            category=message.category,
+            critical=message.critical,
+            chain=(*recipient.chain, "in_app"),
+            preferences=wishes,
+            zone=recipient.timezone,
+            now=datetime.now(UTC),
+        )
+        if decision.action == "skip":
+            self.metrics.outcomes.labels("any", "skipped").inc()
+            logger.info("%s not told of %s: %s", recipient.recipient, occasion.event_type, decision.reason)
+            return
+        if "in_app" in decision.channels:
+            await self.store.record([self._feed_item(occasion, recipient, message)])
+        push = tuple(channel for channel in decision.channels if channel != "in_app")
+        if not push:
+            return
+        if decision.action == "hold" and decision.release_at is not None:
+            held = await self.deliveries.hold(
+                f"{occasion.key}:{recipient.recipient}",
+                {
+                    "occasion": vars(occasion),
+                    "recipient": recipient.model_dump(mode="json"),
+                    "message": message.model_dump(),
+                    "channels": list(push),
+                    "release_at": decision.release_at,
+                },
+            )
+            if held:
+                self.metrics.outcomes.labels("any", "held").inc()
+            return
+        await self.deliver(occasion, recipient, message, push)
+
+    async def release_held(self) -> int:
+        """Delivers what quiet hours held back and is now due; returns how many were released."""
+        released = 0
+        for key, held in await self.deliveries.due_held(datetime.now(UTC)):
+            occasion = Occasion(**held["occasion"])
+            recipient, message = Recipient.model_validate(held["recipient"]), Message.model_validate(held["message"])
+            await self.deliver(occasion, recipient, message, tuple(held["channels"]))
+            await self.deliveries.release(key)
+            released += 1
+        return released
+
+    def _feed_item(self, occasion: Occasion, recipient: Recipient, message: Message) -> Notification:
+        return Notification(
+            notification_id=notification_id(occasion.key, recipient.recipient, "in_app"),
+            event_id=occasion.key,
+            event_type=occasion.event_type,
+            subject=occasion.subject,
+            region=recipient.region,
+            recipient=recipient.recipient,
+            channel="in_app",
+            language=message.language,
+            text=f"{message.subject}\n{message.text}",
+            created_at=datetime.now(UTC),
+        )
+
+    async def deliver(
+        self, occasion: Occasion, recipient: Recipient, message: Message, channels: tuple[str, ...]
+    ) -> str | None:
         """Returns the channel that delivered, or None when every channel failed."""
-        addresses = {"whatsapp": contact.whatsapp, "sms": contact.whatsapp, "email": contact.email}
-        for channel in CHAIN:
-            address = addresses[channel]
+        addresses = {"whatsapp": recipient.whatsapp, "sms": recipient.whatsapp, "email": recipient.email}
+        for channel in channels:
+            address = addresses.get(channel)
             if not address:
                 continue
-            key = f"{event.id}:{recipient}:{channel}"
+            key = notification_id(occasion.key, recipient.recipient, channel)
             earlier = await self.deliveries.claim(
                 key,
                 {
-                    "event_id": event.id,
-                    "event_type": event.type,
-                    "recipient": recipient,
+                    "event_id": occasion.key,
+                    "event_type": occasion.event_type,
+                    "recipient": recipient.recipient,
+                    "to": recipient.recipient.partition(":")[0],
+                    "region": recipient.region,
                     "channel": channel,
                     "address": address,
                     "language": message.language,
@@ -106,13 +233,13 @@ class OwnerNotifier:
                 if earlier.get("status") == "failed":
                     continue
                 return channel  # sent before, or possibly sent: never twice
-            if await self._send(key, channel, address, message, event):
+            if await self._send(key, channel, address, message, occasion):
                 return channel
             self.metrics.outcomes.labels(channel, "fallen_back").inc()
-        logger.error("no channel reached %s for %s", recipient, event.type)
+        logger.error("no channel reached %s for %s", recipient.recipient, occasion.event_type)
         return None
 
-    async def _send(self, key: str, channel: str, address: str, message: Message, event: CloudEvent) -> bool:
+    async def _send(self, key: str, channel: str, address: str, message: Message, occasion: Occasion) -> bool:
         reason = ""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -132,7 +259,7 @@ class OwnerNotifier:
                 key, {"status": "sent", "attempts": attempt, "reference": reference, "sent_at": datetime.now(UTC)}
             )
             self.metrics.outcomes.labels(channel, "sent").inc()
-            self.metrics.latency.labels(channel).observe(max(0.0, time.time() - event.time.timestamp()))
+            self.metrics.latency.labels(channel).observe(max(0.0, (datetime.now(UTC) - occasion.time).total_seconds()))
             return True
         await self.deliveries.finish(key, {"status": "failed", "reason": reason})
         self.metrics.outcomes.labels(channel, "failed").inc()

@@ -1,16 +1,23 @@
 """Notifications domain: who is told what, in which language. Pure, no I/O."""
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from string import Template
+from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.matching import PartnerChanged
 from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+DATA_DIR = Path(__file__).parent / "data"
 FALLBACK_LANGUAGE = "en"
+OWNER_CHAIN = ("whatsapp", "sms", "email")
+PARTNER_CHAIN = ("email",)
+Role = Literal["owner", "partner"]
 
 
 class Notification(BaseModel):
@@ -43,8 +50,20 @@ class Contact(BaseModel):
     changed_at: datetime
 
 
+class Message(BaseModel):
+    """What one recipient is told about one event, in the recipient's language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    critical: bool
+    language: str
+    subject: str
+    text: str
+
+
 class Templates:
-    """Template files named `<event type>.<language>.txt`; a missing language falls back to English."""
+    """Template files named `<event type>.<role>.<language>.txt`; a missing language falls back to English."""
 
     def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
         self.templates = {
@@ -52,15 +71,15 @@ class Templates:
         }
         self.fallbacks: dict[str, int] = {}
 
-    def render(self, event_type: str, language: str, values: dict[str, object]) -> tuple[str, str]:
+    def render(self, key: str, language: str, values: dict[str, object]) -> tuple[str, str]:
         """(text, language used); a missing translation falls back to English and is counted."""
         for candidate in (language, FALLBACK_LANGUAGE):
-            template = self.templates.get(f"{event_type}.{candidate}")
+            template = self.templates.get(f"{key}.{candidate}")
             if template:
                 if candidate != language:
                     self.fallbacks[language] = self.fallbacks.get(language, 0) + 1
                 return template.substitute(values), candidate
-        raise LookupError(f"no template for {event_type}")
+        raise LookupError(f"no template for {key}")
 
 
 def operator_recipient(region: str) -> str:
@@ -74,7 +93,7 @@ def notification_id(event_id: str, recipient: str, channel: str) -> str:
 
 def for_msme_registered(event: CloudEvent[MsmeRegistered], templates: Templates, now: datetime) -> list[Notification]:
     recipient = operator_recipient(event.region)
-    text, language = templates.render(event.type, "id", event.data.model_dump())
+    text, language = templates.render(f"{event.type}.operator", "id", event.data.model_dump())
     return [
         Notification(
             notification_id=notification_id(event.id, recipient, "in_app"),
@@ -105,56 +124,107 @@ def contact_from(event: CloudEvent[MsmeContactChanged]) -> Contact:
     )
 
 
-TIER_LABELS = {
-    "id": {"siap": "siap ekspor", "setengah": "setengah siap", "didorong": "perlu didorong"},
-    "en": {"siap": "export-ready", "setengah": "half-ready", "didorong": "needs a push"},
-}
-DOCUMENT_NAMES = {
-    "commercial_invoice": "invoice komersial",
-    "packing_list": "packing list",
-    "peb_export_declaration": "PEB",
-    "ia_cepa_origin_declaration": "deklarasi asal IA-CEPA",
-    "rex_statement_on_origin": "pernyataan asal REX",
-    "ske_health_certificate": "SKE (sertifikat kesehatan)",
-    "phytosanitary_certificate": "sertifikat fitosanitasi",
-    "svlk_v_legal": "dokumen V-Legal (SVLK)",
-    "treatment_certificate": "sertifikat perlakuan (fumigasi)",
-    "transport_document": "bill of lading / air waybill",
-}
-
-
-class Message(BaseModel):
-    """What one recipient is told about one event, in the recipient's language."""
+class PartnerContact(BaseModel):
+    """What notifications keeps of a partner (from the global partners topic)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    category: str
-    critical: bool
+    partner_id: str
+    version: int
+    name: str
+    country: str
+    city: str
+    languages: list[str]
+    contact_email: str
+    api_key_sha256: str
+
+
+class Recipient(BaseModel):
+    """Anyone told anything: an UMKM owner, a partner or a region's operators."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recipient: str
+    region: str
+    name: str
+    whatsapp: str | None = None
+    email: str | None = None
     language: str
-    subject: str
-    text: str
+    timezone: str
+    chain: tuple[str, ...]
 
 
-def owner_message(event: CloudEvent, contact: Contact, templates: Templates) -> Message | None:
-    """The message for an UMKM owner about `event`, or None when it is not worth telling."""
-    data = event.data
+class Labels:
+    """Words the templates fill in, per language, and partners' time zones (a data file)."""
+
+    def __init__(self, path: Path = DATA_DIR / "labels.yaml") -> None:
+        data = yaml.safe_load(path.read_text())
+        self.tiers: dict[str, dict[str, str]] = data["tiers"]
+        self.statuses: dict[str, dict[str, str]] = data["statuses"]
+        self.documents: dict[str, dict[str, str]] = data["documents"]
+        self.city_zones: dict[str, str] = data["zones"]["cities"]
+        self.country_zones: dict[str, str] = data["zones"]["countries"]
+
+    def word(self, table: dict[str, dict[str, str]], language: str, key: str) -> str:
+        return table.get(language, {}).get(key) or table[FALLBACK_LANGUAGE].get(key, key)
+
+    def document_list(self, language: str, codes: list[str]) -> str:
+        return ", ".join(self.word(self.documents, language, code.split("@")[0]) for code in codes)
+
+
+class MessageRules:
+    """Who is told about which event, in which category, and what is critical (a data file)."""
+
+    def __init__(self, path: Path = DATA_DIR / "messages.yaml") -> None:
+        data = yaml.safe_load(path.read_text())
+        self.events: dict[str, dict[str, dict[str, Any]]] = data["events"]
+        self.critical_statuses: set[str] = set(data["critical_statuses"])
+
+    def rule(self, event_type: str, role: Role) -> dict[str, Any] | None:
+        return self.events.get(event_type, {}).get(role)
+
+
+def owner_recipient(contact: Contact) -> Recipient:
     language = contact.preferred_language if contact.preferred_language in ("id", "en") else "id"
-    values: dict[str, object] = {"owner": contact.owner_name, "business": contact.business_name or contact.owner_name}
-    critical = False
-    if event.type == "ekspora.registry.readiness.assessed.v1":
-        if data.previous_tier == data.tier:
-            return None
-        step = data.gaps[0] if data.gaps else None
-        next_step = (
-            ""
-            if step is None
-            else (
-                f"Langkah berikutnya: {step.next_step_id}." if language == "id" else f"Next step: {step.next_step_en}."
-            )
-        )
-        values |= {"tier_label": TIER_LABELS[language][data.tier], "score": data.score, "next_step": next_step}
-        category = "readiness"
-    elif event.type == "ekspora.matching.match.proposed.v1":
+    return Recipient(
+        recipient=f"umkm:{contact.msme_id}",
+        region=contact.region,
+        name=contact.owner_name,
+        whatsapp=contact.whatsapp,
+        email=contact.email,
+        language=language,
+        timezone=contact.timezone,
+        chain=OWNER_CHAIN,
+    )
+
+
+def partner_recipient(partner: PartnerContact, region: str, labels: Labels, language: str | None = None) -> Recipient:
+    """Partners read English, or Dutch when they list it first."""
+    spoken = next((code for code in partner.languages if code in ("en", "nl")), FALLBACK_LANGUAGE)
+    return Recipient(
+        recipient=f"partner:{partner.partner_id}",
+        region=region,
+        name=partner.name,
+        email=partner.contact_email,
+        language=language or spoken,
+        timezone=labels.city_zones.get(partner.city) or labels.country_zones.get(partner.country, "UTC"),
+        chain=PARTNER_CHAIN,
+    )
+
+
+def partner_from(event: CloudEvent[PartnerChanged]) -> PartnerContact:
+    return PartnerContact.model_validate(event.data.model_dump(include=set(PartnerContact.model_fields)))
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    return f"Rp{amount_minor:,}" if currency == "IDR" else f"{amount_minor / 100:,.2f} {currency}"
+
+
+def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str, str]) -> dict[str, object]:
+    """What the templates of `event` fill in, in `language`."""
+    data = event.data
+    values: dict[str, object] = dict(context)
+    if hasattr(data, "terms"):
         terms = data.terms
         values |= {
             "product": terms.product_name,
@@ -162,21 +232,103 @@ def owner_message(event: CloudEvent, contact: Contact, templates: Templates) -> 
             "city": terms.destination_city,
             "quantity": terms.quantity,
             "unit": terms.unit,
-            "score": f"{data.score:.0f}",
-            "price": f"{terms.unit_price / 100:.2f} {terms.currency} (Rp{terms.unit_price_idr:,})",
-            "documents": ", ".join(DOCUMENT_NAMES.get(d, d) for d in terms.documents),
-            "expires": f"{data.expires_at:%Y-%m-%d}",
+            "price": f"{_money(terms.unit_price, terms.currency)} (Rp{terms.unit_price_idr:,})",
+            "documents": labels.document_list(language, terms.documents),
         }
-        category = "matches"
-    elif event.type == "ekspora.shipping.shipment.documents_missing.v1":
-        values |= {
-            "shipment": data.shipment_id,
-            "cutoff": data.cutoff_on.isoformat(),
-            "missing": ", ".join(DOCUMENT_NAMES.get(m.split("@")[0], m) for m in data.missing),
-        }
-        category, critical = "documents", True
-    else:
+    match event.type:
+        case "ekspora.registry.readiness.assessed.v1":
+            step = data.gaps[0] if data.gaps else None
+            next_step = {"id": f"Langkah berikutnya: {step.next_step_id}.", "en": f"Next step: {step.next_step_en}."}
+            values |= {
+                "tier_label": labels.word(labels.tiers, language, data.tier),
+                "score": data.score,
+                "next_step": next_step.get(language, next_step["en"]) if step else "",
+            }
+        case "ekspora.registry.incubation.graduated.v1":
+            values |= {"days": data.days_in_incubation, "score": data.score}
+        case "ekspora.matching.match.proposed.v1":
+            values |= {
+                "score": f"{data.score:.0f}",
+                "expires": f"{data.expires_at:%Y-%m-%d}",
+                "why": "; ".join(part.reason_en for part in data.breakdown if part.points > 0) or "-",
+            }
+        case "ekspora.matching.sales.reported.v1":
+            reorder = {"id": "Mitra akan memesan lagi. ", "en": "The partner will reorder. "}
+            values |= {
+                "units": data.units_sold,
+                "revenue": _money(data.revenue_amount, data.revenue_currency),
+                "returns": data.returns,
+                "rating": data.rating,
+                "reorder": reorder.get(language, reorder["en"]) if data.will_reorder else "",
+                "comment": f"\u201c{data.comment}\u201d" if data.comment else "",
+            }
+        case "ekspora.shipping.shipment.status_changed.v1":
+            values |= {
+                "shipment": data.shipment_id,
+                "status_label": labels.word(labels.statuses, language, data.status),
+                "location": data.location,
+                "note": data.message,
+            }
+        case "ekspora.shipping.shipment.documents_missing.v1":
+            values |= {
+                "shipment": data.shipment_id,
+                "cutoff": data.cutoff_on.isoformat(),
+                "missing": labels.document_list(language, data.missing),
+            }
+        case "ekspora.shipping.feedback.requested.v1":
+            values |= {"product": data.product_name, "order": data.order_id, "match": data.match_id}
+    return values
+
+
+def compose(
+    event: CloudEvent,
+    role: Role,
+    recipient: Recipient,
+    *,
+    templates: Templates,
+    labels: Labels,
+    rules: MessageRules,
+    context: dict[str, str],
+) -> Message | None:
+    """The message `recipient` gets about `event` in their role, or None when it is not theirs to get."""
+    rule = rules.rule(event.type, role)
+    if rule is None:
         return None
-    text, used = templates.render(event.type, language, values)
+    status = getattr(event.data, "status", None)
+    if rule.get("when") == "tier_changed" and event.data.previous_tier == event.data.tier:
+        return None
+    if "statuses" in rule and status not in rule["statuses"]:
+        return None
+    critical = bool(rule.get("critical")) or status in rules.critical_statuses
+    values = _values(event, recipient.language, labels, {"owner": recipient.name} | context)
+    text, used = templates.render(f"{event.type}.{role}", recipient.language, values)
     subject, _, body = text.partition("\n")
-    return Message(category=category, critical=critical, language=used, subject=subject, text=body or subject)
+    return Message(category=rule["category"], critical=critical, language=used, subject=subject, text=body or subject)
+
+
+def endpoint_disabled_message(
+    recipient: Recipient, templates: Templates, *, url: str, endpoint_id: str, reason: str
+) -> Message:
+    values = {"owner": recipient.name, "url": url, "endpoint": endpoint_id, "reason": reason}
+    text, used = templates.render("ekspora.webhook.endpoint.disabled.partner", recipient.language, values)
+    subject, _, body = text.partition("\n")
+    return Message(category="webhooks", critical=True, language=used, subject=subject, text=body)
+
+
+def digest_message(region: str, day: date, counts: dict[str, int], templates: Templates, language: str) -> Message:
+    """The operators' daily digest: what happened in the region on `day`, a line per figure."""
+    width = max((len(name) for name in counts), default=0)
+    lines = "\n".join(f"  {name.ljust(width)}  {count:>6}" for name, count in counts.items()) or "  -"
+    text, used = templates.render(
+        "ekspora.digest.daily.operator", language, {"region": region, "day": day.isoformat(), "lines": lines}
+    )
+    subject, _, body = text.partition("\n")
+    return Message(category="digest", critical=False, language=used, subject=subject, text=body)
+
+
+def parties(data: Any) -> tuple[list[str], list[str]]:
+    """(UMKM ids, partner ids) named in an event's data."""
+    source = getattr(data, "terms", None) or getattr(data, "order", None) or data
+    msme_ids = list(getattr(data, "msme_ids", None) or ([source.msme_id] if getattr(source, "msme_id", None) else []))
+    partner_ids = [source.partner_id] if getattr(source, "partner_id", None) else []
+    return msme_ids, partner_ids

@@ -1,46 +1,79 @@
-"""Event handlers: thin, they decide who is told and hand over to the domain and the notifier."""
+"""Event handlers: thin. Each consumed event is noted for the digest, queued for the partner
+webhooks that subscribed to it, and told to the UMKM owners and partners it concerns."""
 
 import logging
 from datetime import UTC, datetime
 
+from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import MatchProposed
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, ReadinessAssessed
-from ekspora_contracts.shipping import ShipmentDocumentsMissing
-from ekspora_contracts.topics import MATCHING_MATCH, REGISTRY_CONTACTS, REGISTRY_MSME, SHIPPING_SHIPMENT
+from ekspora_contracts.matching import PartnerChanged
+from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
+from ekspora_contracts.shipping import OrderCreated
+from ekspora_contracts.topics import (
+    MATCHING_MATCH,
+    MATCHING_PARTNERS,
+    MATCHING_SALES,
+    REGISTRY_CONTACTS,
+    REGISTRY_MSME,
+    REGISTRY_PRODUCT,
+    SHIPPING_SHIPMENT,
+    Stream,
+)
 from ekspora_kit.consumer import EventRoutes
 from ekspora_kit.metrics import KitMetrics
 from ekspora_notifications import domain
-from ekspora_notifications.delivery import OwnerNotifier
+from ekspora_notifications.delivery import Notifier
+from ekspora_notifications.digest import local_day
 from ekspora_notifications.store import DeliveryStore, NotificationsStore
+from ekspora_notifications.webhook_delivery import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
+REGIONAL_STREAMS = (REGISTRY_MSME, REGISTRY_PRODUCT, MATCHING_MATCH, MATCHING_SALES, SHIPPING_SHIPMENT)
 
 
 def build_routes(
     store: NotificationsStore,
     deliveries: DeliveryStore,
-    templates: domain.Templates,
-    notifier: OwnerNotifier,
+    notifier: Notifier,
+    webhooks: WebhookDispatcher,
     metrics: KitMetrics,
+    operator_timezone: str,
 ) -> list[EventRoutes]:
-    msme_events = EventRoutes(REGISTRY_MSME)
-    contact_events = EventRoutes(REGISTRY_CONTACTS)
-    match_events = EventRoutes(MATCHING_MATCH)
-    shipment_events = EventRoutes(SHIPPING_SHIPMENT)
+    async def concerned(event: CloudEvent) -> tuple[list[str], list[str]]:
+        """(UMKM ids, partner ids) an event is about; shipments learn theirs from their orders."""
+        if isinstance(event.data, OrderCreated):
+            line = event.data.order
+            await store.add_party(event.data.shipment_id, line.msme_id, line.partner_id)
+        msme_ids, partner_ids = domain.parties(event.data)
+        if event.type.startswith("ekspora.shipping.") and not (msme_ids and partner_ids):
+            shipment_msmes, shipment_partners = await store.shipment_parties(event.data.shipment_id)
+            msme_ids, partner_ids = msme_ids or shipment_msmes, partner_ids or shipment_partners
+        return msme_ids, partner_ids
 
-    @msme_events.on(MsmeRegistered)
+    async def on_any(event: CloudEvent) -> None:
+        await store.note_activity(event.id, event.region, event.type, local_day(event.time, operator_timezone))
+        msme_ids, partner_ids = await concerned(event)
+        await webhooks.enqueue(event, partner_ids)
+        for msme_id in msme_ids if notifier.rules.rule(event.type, "owner") else []:
+            partner = await store.partner(partner_ids[0]) if len(partner_ids) == 1 else None
+            await notifier.tell_owner(event, msme_id, {"partner_name": partner.name if partner else "-"})
+        for partner_id in partner_ids if notifier.rules.rule(event.type, "partner") else []:
+            business = await deliveries.business_name(msme_ids[0]) if len(msme_ids) == 1 else None
+            await notifier.tell_partner(event, partner_id, {"business": business or "-"})
+
     async def on_msme_registered(event: CloudEvent[MsmeRegistered]) -> None:
         await deliveries.remember_name(event.data.msme_id, event.data.business_name)
-        notifications = domain.for_msme_registered(event, templates, datetime.now(UTC))
+        notifications = domain.for_msme_registered(event, notifier.templates, datetime.now(UTC))
         duplicates = await store.record(notifications)
         if duplicates:
             metrics.duplicates_skipped.labels(metrics.service, event.type).inc(duplicates)
             logger.info("redelivered %s: %d notification(s) already recorded", event.id, duplicates)
+        await on_any(event)
 
-    @msme_events.on(ReadinessAssessed)
-    async def on_readiness_assessed(event: CloudEvent[ReadinessAssessed]) -> None:
-        await notifier.tell_owner(event, event.data.msme_id)
+    routes = [_every_event_of(stream, on_any) for stream in REGIONAL_STREAMS]
+    routes[0].on(MsmeRegistered)(on_msme_registered)
+
+    contact_events = EventRoutes(REGISTRY_CONTACTS)
 
     @contact_events.on(MsmeContactChanged)
     async def on_contact_changed(event: CloudEvent[MsmeContactChanged]) -> None:
@@ -48,13 +81,18 @@ def build_routes(
             metrics.duplicates_skipped.labels(metrics.service, event.type).inc()
         await notifier.contact_arrived(event.data.msme_id)
 
-    @match_events.on(MatchProposed)
-    async def on_match_proposed(event: CloudEvent[MatchProposed]) -> None:
-        await notifier.tell_owner(event, event.data.terms.msme_id)
+    partner_events = EventRoutes(MATCHING_PARTNERS)
 
-    @shipment_events.on(ShipmentDocumentsMissing)
-    async def on_documents_missing(event: CloudEvent[ShipmentDocumentsMissing]) -> None:
-        for msme_id in event.data.msme_ids:
-            await notifier.tell_owner(event, msme_id)
+    @partner_events.on(PartnerChanged)
+    async def on_partner_changed(event: CloudEvent[PartnerChanged]) -> None:
+        await store.save_partner(domain.partner_from(event))
 
-    return [msme_events, contact_events, match_events, shipment_events]
+    return [*routes, contact_events, partner_events]
+
+
+def _every_event_of(stream: Stream, handler) -> EventRoutes:
+    routes = EventRoutes(stream)
+    for model in EVENT_TYPES.values():
+        if model.stream == stream:
+            routes.on(model)(handler)
+    return routes

@@ -1,6 +1,12 @@
-from pydantic import Field
+from datetime import time
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from ekspora_kit.settings import ServiceSettings
+
+STANDARD_WEBHOOKS_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 
 
 class NotificationsSettings(ServiceSettings):
@@ -13,3 +19,38 @@ class NotificationsSettings(ServiceSettings):
     smtp_sender: str = "Ekspora <noreply@ekspora.id>"
     send_attempts: int = Field(default=3, ge=1, description="Tries per channel before falling back")
     send_backoff_seconds: float = Field(default=0.5, ge=0)
+    default_quiet_hours: str = Field(
+        default="21:00-06:00",
+        pattern=r"^$|^\d\d:\d\d(:\d\d)?-\d\d:\d\d(:\d\d)?$",
+        description="Local quiet hours for recipients who chose none; empty for none",
+    )
+    quiet_hours_check_seconds: float = Field(default=30, gt=0)
+    operator_emails: str = Field(default="", description="region=address pairs, comma-separated, for digests")
+    operator_language: str = Field(default="id", pattern="^(id|en)$")
+    operator_timezone: str = "Asia/Jakarta"
+    digest_at: time = Field(default=time(7, 0), description="Operators' local time the daily digest goes out")
+    digest_check_seconds: float = Field(default=60, gt=0)
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default=STANDARD_WEBHOOKS_SCHEDULE,
+        description="Seconds before each attempt, comma-separated; the first is normally 0 (at once)",
+    )
+    webhook_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
+    webhook_timeout_seconds: float = Field(default=15, gt=0, le=30)
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 86400, gt=0, description="A failure run this long disables the endpoint and tells its owner"
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_allow_loopback: bool = Field(
+        default=False, description="Tests only: lets endpoints on 127.0.0.1/::1 through the SSRF guard"
+    )
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    def operator_email(self, region: str) -> str | None:
+        pairs = (item.split("=", 1) for item in self.operator_emails.split(",") if "=" in item)
+        return {r.strip(): address.strip() for r, address in pairs}.get(region)

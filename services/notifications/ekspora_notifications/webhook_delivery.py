@@ -1,0 +1,216 @@
+"""Delivering events to partner webhook endpoints: at least once, in order per aggregate.
+
+Each consumed event the endpoint subscribed to becomes one delivery record per endpoint (a
+redelivered event adds none). One dispatcher at a time works an (endpoint, region), under a lease,
+so two instances never send the same delivery together. Within it deliveries go out in arrival
+order; while one is waiting for its retry, later deliveries *of the same aggregate* wait behind it,
+and other aggregates carry on. A 410 disables the endpoint, and so does a failure run longer than
+the configured limit; either way its owner is told.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.leases import Leases, aware
+from ekspora_notifications import webhooks
+from ekspora_notifications.channels import WebhookSender
+from ekspora_notifications.delivery import Notifier, Occasion
+from ekspora_notifications.domain import endpoint_disabled_message
+from ekspora_notifications.store import WebhookStore
+from ekspora_notifications.webhooks import Endpoint
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.attempts = Counter(
+            "ekspora_webhook_attempts_total",
+            "Webhook delivery attempts by outcome: delivered, retried, failed, gone, blocked",
+            ["outcome"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "ekspora_webhook_delivery_seconds",
+            "Time from the event to the partner endpoint's 2xx",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+            registry=registry,
+        )
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        store: WebhookStore,
+        catalogue: webhooks.Catalogue,
+        sender: WebhookSender,
+        notifier: Notifier,
+        metrics: WebhookMetrics,
+        *,
+        regions: list[str],
+        instance: str,
+        schedule: list[float],
+        jitter: float,
+        disable_after_seconds: float,
+        poll_seconds: float,
+    ) -> None:
+        self.store, self.catalogue, self.sender = store, catalogue, sender
+        self.notifier, self.metrics = notifier, metrics
+        self.regions, self.schedule, self.jitter = regions, schedule, jitter
+        self.disable_after = timedelta(seconds=disable_after_seconds)
+        self.poll_seconds = poll_seconds
+        self.leases = Leases(store.leases, holder=instance, seconds=60)
+        self.rng = random.Random()
+        self._wake = asyncio.Event()
+
+    async def enqueue(self, event: CloudEvent, partners_concerned: list[str]) -> int:
+        """Queues `event` for every endpoint that subscribed to it and may see it."""
+        audience = self.catalogue.audiences.get(event.type)
+        if audience is None:
+            return 0
+        now, seq = datetime.now(UTC), time.time_ns()
+        deliveries = [
+            {
+                "_id": f"{endpoint.endpoint_id}:{event.id}",
+                "endpoint_id": endpoint.endpoint_id,
+                "partner_id": endpoint.partner_id,
+                "region": event.region,
+                "subject": event.subject,
+                "seq": seq,
+                "message_id": webhooks.message_id(event.id),
+                "event_type": event.type,
+                "event_time": event.time,
+                "body": webhooks.body(event),
+                "status": "pending" if endpoint.enabled else "skipped",
+                "next_at": now,
+                "attempts": [],
+                "created_at": now,
+            }
+            for endpoint in await self.store.subscribed_to(event.type)
+            if endpoint.wants(event.type, event.region)
+            and (audience == "everyone" or endpoint.partner_id in partners_concerned)
+        ]
+        queued = await self.store.enqueue(deliveries)
+        if queued:
+            self._wake.set()
+        return queued
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("webhook round failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def deliver_due(self) -> None:
+        """Works every (endpoint, region) with something due, each on its own so one slow
+        endpoint holds no other back."""
+        due = await self.store.due(self.regions, datetime.now(UTC))
+        await asyncio.gather(*(self._work(endpoint_id, region) for endpoint_id, region in due))
+
+    async def _work(self, endpoint_id: str, region: str) -> None:
+        lease_id = f"{endpoint_id}:{region}"
+        if not await self.leases.take(lease_id):
+            return
+        try:
+            await self._deliver_in_order(endpoint_id, region)
+        finally:
+            await self.leases.release(lease_id)
+
+    async def _deliver_in_order(self, endpoint_id: str, region: str) -> None:
+        waiting: set[str] = set()
+        for delivery in await self.store.pending(endpoint_id, region):
+            endpoint = await self.store.endpoint(endpoint_id)
+            if endpoint is None or not endpoint.enabled:
+                return
+            if delivery["subject"] in waiting:
+                continue
+            if aware(delivery["next_at"]) > datetime.now(UTC):
+                waiting.add(delivery["subject"])
+                continue
+            if not await self._attempt(endpoint, delivery):
+                waiting.add(delivery["subject"])
+
+    async def _attempt(self, endpoint: Endpoint, delivery: dict) -> bool:
+        now = datetime.now(UTC)
+        body = delivery["body"].encode()
+        timestamp = int(now.timestamp())
+        headers = webhooks.headers(endpoint.valid_secrets(now), delivery["message_id"], timestamp, body)
+        started = time.monotonic()
+        answer = await self.sender.post(endpoint.url, headers, body)
+        outcome = webhooks.classify(answer.status) if answer.address else "blocked"
+        attempt = {
+            "at": now,
+            "status": answer.status,
+            "address": answer.address,
+            "duration_ms": round((time.monotonic() - started) * 1000),
+            "response": answer.error,
+        }
+        if outcome == "delivered":
+            await self.store.record_attempt(delivery["_id"], attempt, {"status": "delivered", "delivered_at": now})
+            self.metrics.attempts.labels("delivered").inc()
+            self.metrics.latency.observe(max(0.0, (now - aware(delivery["event_time"])).total_seconds()))
+            if endpoint.failing_since:
+                await self.store.save_endpoint(endpoint.model_copy(update={"failing_since": None}))
+            return True
+        if outcome == "gone":
+            await self.store.record_attempt(delivery["_id"], attempt, {"status": "failed", "reason": "410 Gone"})
+            self.metrics.attempts.labels("gone").inc()
+            await self._disable(endpoint, "it answered 410 Gone")
+            return False
+        made = len(delivery["attempts"]) + 1
+        next_at = webhooks.next_attempt_at(
+            attempts_made=made,
+            schedule=self.schedule,
+            now=now,
+            retry_after=webhooks.parse_retry_after(answer.retry_after, now),
+            jitter=self.jitter,
+            rng=self.rng,
+        )
+        reason = f"HTTP {answer.status}" if answer.status else answer.error
+        if next_at is None:
+            fields = {"status": "failed", "reason": f"gave up after {made} attempts; last: {reason}"}
+            self.metrics.attempts.labels("failed").inc()
+        else:
+            fields = {"next_at": next_at, "reason": reason}
+            self.metrics.attempts.labels("retried" if outcome == "retry" else "blocked").inc()
+        await self.store.record_attempt(delivery["_id"], attempt, fields)
+        failing_since = endpoint.failing_since or now
+        if not endpoint.failing_since:
+            await self.store.save_endpoint(endpoint.model_copy(update={"failing_since": now}))
+        if now - aware(failing_since) >= self.disable_after:
+            await self._disable(endpoint, f"every delivery failed since {failing_since:%Y-%m-%d %H:%M} UTC ({reason})")
+        return False
+
+    async def _disable(self, endpoint: Endpoint, reason: str) -> None:
+        logger.warning("webhook endpoint %s disabled: %s", endpoint.endpoint_id, reason)
+        current = await self.store.endpoint(endpoint.endpoint_id) or endpoint
+        await self.store.save_endpoint(current.model_copy(update={"enabled": False, "disabled_reason": reason}))
+        recipient = await self.notifier.partner(endpoint.partner_id, "global")
+        if recipient is None:
+            return
+        message = endpoint_disabled_message(
+            recipient, self.notifier.templates, url=endpoint.url, endpoint_id=endpoint.endpoint_id, reason=reason
+        )
+        occasion = Occasion(
+            f"endpoint-disabled:{endpoint.endpoint_id}:{datetime.now(UTC):%Y%m%dT%H%M%S}",
+            "ekspora.webhook.endpoint.disabled",
+            endpoint.endpoint_id,
+            datetime.now(UTC),
+        )
+        await self.notifier.notify(occasion, recipient, message)

@@ -34,3 +34,74 @@ def msme_registered(region: str = "kota-kediri", msme_id: str = "msme-1", **over
 def registered_event(region: str = "kota-kediri", msme_id: str = "msme-1", **overrides: str) -> CloudEvent:
     data = msme_registered(region, msme_id, **overrides)
     return new_event(data, region=region, producer="registry", correlation_id="test")
+
+
+def export_ready_event(region: str, product_id: str, msme_id: str = "msme-1") -> CloudEvent:
+    from ekspora_contracts.registry import ProductExportReady, ProductFacts
+
+    facts = ProductFacts(
+        product_id=product_id,
+        msme_id=msme_id,
+        region=region,
+        name="Keripik Tempe Sri",
+        description_id="Keripik tempe renyah khas Kediri",
+        description_en="Crispy tempeh chips from Kediri",
+        category="snack",
+        hs_code="200899",
+        unit="pack 200 g",
+        unit_price_idr=18_000,
+        minimum_order_quantity=100,
+        monthly_capacity=2_000,
+        net_weight_grams=200,
+        shelf_life_days=180,
+        english_label=True,
+        certificates=[],
+    )
+    return new_event(
+        ProductExportReady(product=facts, score=82), region=region, producer="registry", correlation_id="t"
+    )
+
+
+def readiness_lost_event(region: str, product_id: str, msme_id: str = "msme-1") -> CloudEvent:
+    from ekspora_contracts.registry import ProductExportReadinessLost
+
+    data = ProductExportReadinessLost(product_id=product_id, msme_id=msme_id, region=region, reasons=["halal expired"])
+    return new_event(data, region=region, producer="registry", correlation_id="t")
+
+
+def partner_changed_event(partner_id: str, api_key: str, languages: list[str], email: str) -> CloudEvent:
+    import hashlib
+
+    from ekspora_contracts.matching import PartnerChanged
+
+    data = PartnerChanged(
+        partner_id=partner_id,
+        version=1,
+        kind="diaspora_business",
+        name="Toko Nusantara Amsterdam",
+        country="NL",
+        city="Amsterdam",
+        categories=["snack"],
+        min_order_units=50,
+        max_order_units=5000,
+        languages=languages,
+        contact_email=email,
+        verified=True,
+        api_key_sha256=hashlib.sha256(api_key.encode()).hexdigest(),
+    )
+    return new_event(data, region="global", producer="matching", correlation_id="t")
+
+
+def contact_changed_event(region: str, msme_id: str, whatsapp: str | None, email: str | None) -> CloudEvent:
+    from ekspora_contracts.registry import MsmeContactChanged
+
+    data = MsmeContactChanged(
+        msme_id=msme_id,
+        region=region,
+        owner_name="Sri Wahyuni",
+        whatsapp=whatsapp,
+        email=email,
+        preferred_language="id",
+        timezone="Asia/Jakarta",
+    )
+    return new_event(data, region=region, producer="registry", correlation_id="t")

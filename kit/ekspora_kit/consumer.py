@@ -10,7 +10,7 @@ write itself fails is the message nacked, and Kafka redelivers it.
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -168,20 +168,41 @@ def _summarise(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
 
 
-def subscribe(broker: KafkaBroker, dispatcher: Dispatcher, *, description: str = "") -> Any:
-    stream = dispatcher.routes.stream
-    topic = stream.topic(dispatcher.region)
-    # Compacted reference data (partners, demand) is read whole from the start on every start, with no
-    # consumer group: every instance rebuilds its view, however many there are and whatever its
-    # database holds. The view writes keep the newest version, so reading again changes nothing.
-    reference_data = stream.compacted
+def subscribe_group(broker: KafkaBroker, dispatchers: Sequence[Dispatcher], *, group: str) -> Any:
+    """One consumer in `group` for all the regional topics a service reads for one region.
+
+    One member per instance and region (not one per topic) keeps a start or a scale-out to a
+    single rebalance of the group, and each record still goes to the routes of its own topic."""
+    by_topic = {d.routes.stream.topic(d.region): d for d in dispatchers}
+    subscriber = broker.subscriber(
+        *by_topic,
+        group_id=group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=group,
+        description="; ".join(f"{topic}: {sorted(d.routes.routes)}" for topic, d in by_topic.items()),
+    )
+
+    @subscriber
+    async def consume(message: KafkaMessage) -> None:
+        record = message.raw_message
+        await by_topic[record.topic].dispatch(record)  # type: ignore[union-attr]
+
+    return subscriber
+
+
+def subscribe_reference_data(broker: KafkaBroker, dispatcher: Dispatcher) -> Any:
+    """Compacted reference data (partners, demand) is read whole from the start on every start,
+    with no consumer group: every instance rebuilds its view, however many there are and whatever
+    its database holds. The view writes keep the newest version, so reading again changes nothing."""
+    topic = dispatcher.routes.stream.topic(dispatcher.region)
     subscriber = broker.subscriber(
         topic,
-        group_id=None if reference_data else dispatcher.group,
+        group_id=None,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK_FIRST if reference_data else AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.ACK_FIRST,
         title=f"{dispatcher.group}:{topic}",
-        description=description or f"{dispatcher.group} consumes {sorted(dispatcher.routes.routes)}",
+        description=f"every instance of {dispatcher.group} reads {sorted(dispatcher.routes.routes)}",
     )
 
     @subscriber

@@ -62,6 +62,8 @@ def create_http_app(
     routers: Sequence[APIRouter],
     on_startup: Callable[[], object] | None = None,
 ) -> FastAPI:
+    runtime.subscribe()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if on_startup:

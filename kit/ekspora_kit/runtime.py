@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ekspora_contracts.envelope import CONTENT_TYPE
 from ekspora_contracts.topics import CATALOGUE, Stream
 from ekspora_kit.clock import Clock
-from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe
+from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe_group, subscribe_reference_data
 from ekspora_kit.faults import FaultPoints
 from ekspora_kit.metrics import KitMetrics
 from ekspora_kit.outbox import OutboxRelay
@@ -57,6 +57,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._background: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        self._routes: list[tuple[str, EventRoutes]] = []
         self._tasks: list[asyncio.Task] = []
 
     def consume(self, routes: EventRoutes) -> None:
@@ -66,17 +67,33 @@ class ServiceRuntime:
     def consume_per_region(self, build: Callable[[str], Sequence[EventRoutes]]) -> None:
         """Like consume, for handlers that need the region they run for (e.g. on global topics)."""
         for region in self.settings.regions:
-            for routes in build(region):
-                dispatcher = Dispatcher(
+            self._routes += [(region, routes) for routes in build(region)]
+
+    def subscribe(self) -> None:
+        """Turns what the service consumes into subscribers, once, when the app is built: per
+        region one consumer in group `<service>.<region>` for its regional topics, and one
+        group-less reader per compacted reference-data topic."""
+        for region in self.settings.regions:
+            group = f"{self.settings.service}.{region}"
+            dispatchers = [
+                Dispatcher(
                     routes,
                     region=region,
-                    group=f"{self.settings.service}.{region}",
+                    group=group,
                     publisher=self.publisher,
                     metrics=self.metrics,
                     max_attempts=self.settings.consumer_max_attempts,
                     backoff_seconds=self.settings.consumer_retry_backoff_seconds,
                 )
-                subscribe(self.broker, dispatcher)
+                for routes_region, routes in self._routes
+                if routes_region == region
+            ]
+            regional = [d for d in dispatchers if not d.routes.stream.compacted]
+            if regional:
+                subscribe_group(self.broker, regional, group=group)
+            for dispatcher in dispatchers:
+                if dispatcher.routes.stream.compacted:
+                    subscribe_reference_data(self.broker, dispatcher)
 
     def relay_outboxes_of(self, collections: Sequence[AsyncCollection]) -> None:
         self.relay = OutboxRelay(

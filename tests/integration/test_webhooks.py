@@ -1,0 +1,212 @@
+"""Partner webhooks on the real broker and store: Standard Webhooks signatures an independent
+implementation verifies, an outage that loses nothing and doubles nothing, 410, replay, rotation,
+and the SSRF guard. A local HTTP server plays the partner's endpoint."""
+
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_PRODUCT
+from tests.factories import export_ready_event, partner_changed_event, readiness_lost_event
+from tests.integration.support import eventually, free_port, publish
+
+EXPORT_READY = "ekspora.registry.product.export_ready.v1"
+READINESS_LOST = "ekspora.registry.product.export_readiness_lost.v1"
+FAST_RETRIES = {
+    "EKSPORA_WEBHOOK_ALLOW_LOOPBACK": "true",
+    "EKSPORA_WEBHOOK_RETRY_SCHEDULE": ",".join(["0", "0.3", "0.6"] + ["1"] * 60),
+    "EKSPORA_WEBHOOK_POLL_SECONDS": "0.2",
+}
+
+
+class PartnerEndpoint:
+    """Plays a partner's webhook endpoint: answers `status` and records what arrived."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.refused = 0
+        self.status = 204
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = endpoint.status
+                if 200 <= status < 300:
+                    endpoint.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                else:
+                    endpoint.refused += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/ekspora"
+
+    def payloads(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.received]
+
+
+@pytest.fixture
+def partner_endpoint():
+    running = PartnerEndpoint()
+    yield running
+    running.server.shutdown()
+
+
+async def known_partner(notifications, region: str, languages=("en", "nl")) -> tuple[str, httpx.AsyncClient]:
+    partner_id, api_key = f"ptn-{region}", f"ptk_{region}_secret"
+    event = partner_changed_event(partner_id, api_key, list(languages), f"hooks@{region}.example")
+    await publish(MATCHING_PARTNERS.topic(region), partner_id.encode(), event.model_dump_json().encode())
+    client = httpx.AsyncClient(base_url=notifications.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
+
+    async def recognised():
+        return (await client.get("/webhooks/endpoints")).status_code == 200
+
+    await eventually(recognised, what="the partner from the compacted partners topic")
+    return partner_id, client
+
+
+async def publish_product_events(platform, events) -> None:
+    for event in events:
+        await publish(platform.topic(REGISTRY_PRODUCT), event.subject.encode(), event.model_dump_json().encode())
+
+
+async def test_an_outage_loses_nothing_doubles_nothing_keeps_order_and_410_disables(platform, partner_endpoint):
+    notifications = platform.start("notifications", env=FAST_RETRIES)
+    _, partner = await known_partner(notifications, platform.region)
+    created = await partner.post(
+        "/webhooks/endpoints", json={"url": partner_endpoint.url, "event_types": [EXPORT_READY, READINESS_LOST]}
+    )
+    assert created.status_code == 201, created.text
+    endpoint_id, secret = created.json()["endpoint_id"], created.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert "secret" not in (await partner.get(f"/webhooks/endpoints/{endpoint_id}")).json(), "shown once only"
+
+    partner_endpoint.status = 503  # the partner's system is down
+    products = [f"prd-{n}" for n in range(3)]
+    sent = []
+    for product_id in products:
+        sent += [
+            export_ready_event(platform.region, product_id),
+            readiness_lost_event(platform.region, product_id),
+            export_ready_event(platform.region, product_id),
+        ]
+    await publish_product_events(platform, sent)
+
+    async def retried() -> list[dict] | None:
+        log = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries")).json()
+        firsts = [d for d in log if d["message_id"] in {f"msg_{e.id}" for e in sent[::3]}]
+        return log if len(log) == len(sent) and all(len(d["attempts"]) >= 2 for d in firsts) else None
+
+    log = await eventually(retried, what="deliveries retried while the endpoint is down")
+    assert partner_endpoint.received == []
+    waiting = [d for d in log if d["message_id"] not in {f"msg_{e.id}" for e in sent[::3]}]
+    assert all(d["attempts"] == [] for d in waiting), "later events of a product wait behind its first"
+    assert {a["status"] for d in log for a in d["attempts"]} == {503}
+
+    partner_endpoint.status = 204  # recovered
+    await eventually(lambda: _at_least(partner_endpoint.received, len(sent)), what="every event after recovery")
+    await _quiet(1.5)
+    ids = [headers["webhook-id"] for headers, _ in partner_endpoint.received]
+    assert len(ids) == len(sent) == len(set(ids)), "every event exactly once"
+    assert set(ids) == {f"msg_{e.id}" for e in sent}
+    for product_id in products:
+        arrived = [
+            p["type"]
+            for p in partner_endpoint.payloads()
+            if p["data"].get("product", {}).get("product_id") == product_id or p["data"].get("product_id") == product_id
+        ]
+        assert arrived == [EXPORT_READY, READINESS_LOST, EXPORT_READY], f"order of {product_id}"
+
+    verifier = Webhook(secret)
+    for headers, body in partner_endpoint.received:
+        assert verifier.verify(body, headers)["type"] in (EXPORT_READY, READINESS_LOST)
+    headers, body = partner_endpoint.received[0]
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(body.replace(b"prd-", b"prx-"), headers)
+
+    partner_endpoint.status = 410  # the partner retired the endpoint
+    gone = export_ready_event(platform.region, "prd-gone")
+    await publish_product_events(platform, [gone])
+
+    async def disabled():
+        endpoint = (await partner.get(f"/webhooks/endpoints/{endpoint_id}")).json()
+        return endpoint if not endpoint["enabled"] else None
+
+    endpoint = await eventually(disabled, what="the endpoint disabled after 410")
+    assert "410" in endpoint["disabled_reason"]
+    refused = partner_endpoint.refused
+    after = export_ready_event(platform.region, "prd-after")
+    await publish_product_events(platform, [after])
+    await _quiet(2)
+    assert partner_endpoint.refused == refused and len(partner_endpoint.received) == len(sent), "nothing more sent"
+    skipped = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries", params={"status": "skipped"})).json()
+    assert [d["message_id"] for d in skipped] == [f"msg_{after.id}"]
+
+    partner_endpoint.status = 204  # fixed: enable, rotate the secret, replay what it missed
+    assert (await partner.patch(f"/webhooks/endpoints/{endpoint_id}", json={"enabled": True})).json()["enabled"]
+    rotated = (await partner.post(f"/webhooks/endpoints/{endpoint_id}/secret/rotate", json={})).json()
+    assert rotated["signing_secrets"] == 2 and rotated["secret"] != secret
+    replay = await partner.post(f"/webhooks/endpoints/{endpoint_id}/replay", json={"since": _started(sent)})
+    assert replay.status_code == 202 and replay.json() == {"replayed": 2}
+    await eventually(lambda: _at_least(partner_endpoint.received, len(sent) + 2), what="the replayed deliveries")
+    replayed = partner_endpoint.received[len(sent) :]
+    assert {h["webhook-id"] for h, _ in replayed} == {f"msg_{gone.id}", f"msg_{after.id}"}
+    for headers, body in replayed:  # both the old and the new secret verify during the rotation
+        Webhook(secret).verify(body, headers)
+        Webhook(rotated["secret"]).verify(body, headers)
+
+
+async def test_urls_reaching_private_addresses_are_refused_unless_the_test_setting_allows_loopback(platform):
+    guarded = platform.start("notifications", name="guarded")
+    _, partner = await known_partner(guarded, platform.region)
+    for url, reason in [
+        ("http://127.0.0.1/hooks", "127.0.0.1 is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a cloud metadata address"),
+        ("http://10.0.0.1/hooks", "10.0.0.1 is a private address"),
+        ("http://localhost:8080/hooks", "localhost resolves to"),
+        ("http://[::ffff:127.0.0.1]/hooks", "IPv4-mapped"),
+    ]:
+        refused = await partner.post("/webhooks/endpoints", json={"url": url, "event_types": [EXPORT_READY]})
+        assert refused.status_code == 422, (url, refused.text)
+        [error] = refused.json()["errors"]
+        assert error["field"] == "url" and reason in error["message"], (url, error)
+
+    testing = platform.start("notifications", name="loopback-allowed", env={"EKSPORA_WEBHOOK_ALLOW_LOOPBACK": "true"})
+    _, partner = await known_partner(testing, platform.region)
+    accepted = await partner.post(
+        "/webhooks/endpoints", json={"url": "http://127.0.0.1:9/h", "event_types": [EXPORT_READY]}
+    )
+    assert accepted.status_code == 201, accepted.text
+    still = await partner.post(
+        "/webhooks/endpoints", json={"url": "http://169.254.169.254/", "event_types": [EXPORT_READY]}
+    )
+    assert still.status_code == 422, "the test setting lets loopback through, nothing else"
+    unknown = await partner.post("/webhooks/endpoints", json={"url": "http://127.0.0.1:9/h", "event_types": ["x.y"]})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "event_types"
+    stranger = httpx.AsyncClient(base_url=testing.url, headers={"Authorization": "Bearer ptk_nobody"})
+    assert (await stranger.get("/webhooks/endpoints")).status_code == 401
+
+
+async def _at_least(items: list, count: int) -> bool:
+    return len(items) >= count
+
+
+async def _quiet(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def _started(events) -> str:
+    return min(e.time for e in events).astimezone(UTC).isoformat() if events else datetime.now(UTC).isoformat()

@@ -1,6 +1,6 @@
-"""Pydantic models to MongoDB documents and back. BSON has datetimes but no bare dates."""
+"""Pydantic models to MongoDB documents and back. BSON has datetimes but no bare dates or times."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,7 +17,7 @@ def _bson_safe(value: Any) -> Any:
         return {key: _bson_safe(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_bson_safe(item) for item in value]
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if isinstance(value, time) or (isinstance(value, date) and not isinstance(value, datetime)):
         return value.isoformat()
     return value
 

@@ -165,3 +165,147 @@ def _match_proposed(region: str, msme_id: str) -> bytes:
     )
     data = MatchProposed(terms=terms, score=90, breakdown=[], expires_at=datetime.now(UTC) + timedelta(days=7))
     return new_event(data, region=region, producer="matching", correlation_id="t").model_dump_json().encode()
+
+
+async def _publish_event(topic: str, event) -> None:
+    await publish(topic, event.subject.encode(), event.model_dump_json().encode())
+
+
+def _documents_missing(region: str, msme_id: str):
+    from datetime import date
+
+    from ekspora_contracts.shipping import ShipmentDocumentsMissing
+
+    data = ShipmentDocumentsMissing(
+        shipment_id=f"shp-{msme_id}",
+        region=region,
+        cutoff_on=date.today() + timedelta(days=2),
+        missing=["ske_health_certificate"],
+        msme_ids=[msme_id],
+    )
+    return new_event(data, region=region, producer="shipping", correlation_id="t")
+
+
+def _proposal_event(region: str, msme_id: str, partner_id: str, match_id: str):
+    raw = json.loads(_match_proposed(region, msme_id))
+    raw["data"]["terms"] |= {"partner_id": partner_id, "match_id": match_id}
+    raw["id"], raw["subject"] = f"evt-{match_id}", match_id
+    return raw
+
+
+async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platform, provider, inbox):
+    from zoneinfo import ZoneInfo
+
+    from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_CONTACTS, SHIPPING_SHIPMENT
+    from tests.factories import contact_changed_event, partner_changed_event
+
+    mail, smtp_port = inbox
+    env = notifications_env(provider, smtp_port) | {"EKSPORA_QUIET_HOURS_CHECK_SECONDS": "0.5"}
+    notifications = platform.start("notifications", env=env)
+    region = platform.region
+    partner_id, api_key = f"ptn-{region}", f"ptk_{region}"
+    await _publish_event(
+        MATCHING_PARTNERS.topic(region), partner_changed_event(partner_id, api_key, ["nl", "en"], "inkoop@toko.example")
+    )
+    quiet_sri, opted_out_budi = f"{region}-sri", f"{region}-budi"
+    for msme_id, number in ((quiet_sri, "+6285712340011"), (opted_out_budi, "+6285712340012")):
+        await _publish_event(platform.topic(REGISTRY_CONTACTS), contact_changed_event(region, msme_id, number, None))
+    operator = httpx.AsyncClient(base_url=notifications.url, headers=OPERATOR, timeout=10)
+
+    async def contact_known(msme_id: str):
+        return (await operator.get(f"/preferences/umkm:{msme_id}")).status_code == 200
+
+    for msme_id in (quiet_sri, opted_out_budi):
+        await eventually(lambda m=msme_id: contact_known(m), what="the contact from the private topic")
+
+    refused = await operator.put(f"/preferences/umkm:{opted_out_budi}", json={"opted_out_categories": ["spam"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"].startswith("opted_out_categories")
+    opted_out = await operator.put(f"/preferences/umkm:{opted_out_budi}", json={"opted_out_categories": ["matches"]})
+    assert opted_out.status_code == 200, opted_out.text
+    now_in_kediri = datetime.now(ZoneInfo("Asia/Jakarta"))
+    quiet = {
+        "start": (now_in_kediri - timedelta(minutes=1)).strftime("%H:%M:%S"),
+        "end": (now_in_kediri + timedelta(seconds=8)).strftime("%H:%M:%S"),
+    }
+    assert (await operator.put(f"/preferences/umkm:{quiet_sri}", json={"quiet_hours": quiet})).status_code == 200
+
+    match_topic = platform.topic(MATCHING_MATCH)
+    await publish(
+        match_topic, b"m-budi", json.dumps(_proposal_event(region, opted_out_budi, partner_id, "m-budi")).encode()
+    )
+    await publish(match_topic, b"m-sri", json.dumps(_proposal_event(region, quiet_sri, partner_id, "m-sri")).encode())
+    await _publish_event(platform.topic(SHIPPING_SHIPMENT), _documents_missing(region, opted_out_budi))
+
+    def to(number: str) -> list[dict]:
+        return [r for r in provider.sent("whatsapp") if r["to"] == number]
+
+    [critical] = await eventually(lambda: _has_value(to("+6285712340012")), what="the critical message")
+    assert critical["text"].startswith("PENTING: dokumen ekspor belum lengkap"), "critical bypasses the opt-out"
+    partner_mail = await eventually(lambda: _has_value(mail.messages), what="the partner's emails")
+    assert partner_mail[0]["To"] == "inkoop@toko.example"
+    assert partner_mail[0]["Subject"].startswith("Voorstel: Tahu Takwa"), "the partner listed Dutch first"
+    assert to("+6285712340011") == [], "quiet hours hold the proposal back"
+    [held] = await eventually(lambda: _has_value(to("+6285712340011")), timeout=20, what="delivery after quiet hours")
+    assert held["text"].startswith("Ada calon pembeli untuk Tahu Takwa")
+    assert datetime.now(ZoneInfo("Asia/Jakarta")).strftime("%H:%M:%S") >= quiet["end"] or quiet["end"] < quiet["start"]
+    await _pause(1.5)
+    assert [r["text"].split("\n")[0] for r in to("+6285712340012")] == ["PENTING: dokumen ekspor belum lengkap"], (
+        "the opted-out proposal was never sent"
+    )
+    assert len(to("+6285712340011")) == 1, "released once"
+    assert len(mail.messages) == 2, "one email per proposal to the partner, none twice"
+
+    feed = (await operator.get(f"/feeds/umkm:{quiet_sri}")).json()
+    assert feed["unread"] == 1 and feed["items"][0]["text"].startswith("Ada calon pembeli")
+    item = feed["items"][0]["notification_id"]
+    assert (await operator.post(f"/feeds/umkm:{quiet_sri}/{item}/read")).status_code == 204
+    assert (await operator.get(f"/feeds/umkm:{quiet_sri}")).json()["unread"] == 0
+    partner = httpx.AsyncClient(base_url=notifications.url, headers={"Authorization": f"Bearer {api_key}"})
+    assert (await partner.get(f"/feeds/partner:{partner_id}")).json()["unread"] == 2
+    assert (await partner.get(f"/feeds/umkm:{quiet_sri}")).status_code == 403, "partners read their own feed only"
+
+
+async def test_operators_get_one_daily_digest_per_region_by_email_and_in_app(platform, provider, inbox):
+    from zoneinfo import ZoneInfo
+
+    mail, smtp_port = inbox
+    region = platform.region
+    env = notifications_env(provider, smtp_port) | {
+        "EKSPORA_DIGEST_AT": "00:00",
+        "EKSPORA_DIGEST_CHECK_SECONDS": "0.5",
+        "EKSPORA_OPERATOR_EMAILS": f"{region}=ops@{region}.example",
+    }
+    notifications = platform.start("notifications", env=env)
+    yesterday = (datetime.now(ZoneInfo("Asia/Jakarta")) - timedelta(days=1)).date()
+    [digest] = await eventually(lambda: _has_value(mail.messages), what="the daily digest email")
+    assert digest["To"] == f"ops@{region}.example"
+    assert digest["Subject"] == f"Ringkasan harian {region}, {yesterday.isoformat()}"
+    notifications.stop()
+    again = platform.start("notifications", name="notifications-again", env=env)
+    await _pause(3)
+    assert len(mail.messages) == 1, "a restart does not send the day's digest twice"
+
+    operator = httpx.AsyncClient(base_url=again.url, headers=OPERATOR, timeout=10)
+    feed = (await operator.get(f"/feeds/operator:{region}")).json()
+    assert [i["event_type"] for i in feed["items"]] == ["ekspora.digest.daily"]
+    await publish(platform.topic(REGISTRY_MSME), b"m-1", registered_event_json(region))
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+
+    async def counted():
+        figures = (await operator.get(f"/digests/{region}/{today}")).json()["figures"]
+        return figures if figures.get("msme registered") == 1 else None
+
+    figures = await eventually(counted, what="today's figures in the digest preview")
+    assert figures["messages that could not be delivered"] == 0
+    other = await operator.get(f"/digests/elsewhere/{today}")
+    assert other.status_code == 403
+
+
+def registered_event_json(region: str) -> bytes:
+    from tests.factories import registered_event
+
+    return registered_event(region=region, msme_id=f"{region}-m1").model_dump_json().encode()
+
+
+async def _has_value(items):
+    return list(items) if items else None

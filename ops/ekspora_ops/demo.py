@@ -10,11 +10,12 @@ reached its expected end state; otherwise exits 1 and names the step.
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ class Registry:
         return None
 
 
-def play(services: dict[str, ServiceProcess]) -> None:
+def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None:
     registry = Registry(services["registry"].url)
     notifications = services["notifications"].url
     seed_file = seed.read_seed(seed.KOTA_KEDIRI)
@@ -110,7 +111,13 @@ def play(services: dict[str, ServiceProcess]) -> None:
     if dict(before_tiers) != seed_file["expected_tiers"]:
         raise StepFailed(f"seeded tiers {dict(before_tiers)} differ from the expected {seed_file['expected_tiers']}")
 
-    step("2/9 Not-ready UMKM enter the 'UMKM Kita Bisa' incubation cohort")
+    trade = Trade(services["matching"].url, services["shipping"].url, REGION)
+    step("2/9 Partners abroad (diaspora shops, the embassy's trade office, ITPC Sydney, a Melbourne grocer) join")
+    trade.seed_partners()
+    secrets = subscribe_webhooks(notifications, trade, messaging)
+    print(f"  {len(secrets)} partner systems subscribed signed webhooks (Standard Webhooks) to export events")
+
+    step("3/9 Not-ready UMKM enter the 'UMKM Kita Bisa' incubation cohort")
     cohort = registry.call(
         "POST",
         "/cohorts",
@@ -127,7 +134,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
         )
     )
 
-    step("3/9 Coaching: the half-ready close their gaps with real evidence")
+    step("4/9 Coaching: the half-ready close their gaps with real evidence")
     rows = []
     for msme in not_ready:
         if msme["assessment"]["tier"] != "setengah":
@@ -149,7 +156,7 @@ def play(services: dict[str, ServiceProcess]) -> None:
         )
     print(table(("UMKM", "before", "after", "tier", "what was done"), rows))
 
-    step("4/9 Incubation results")
+    step("5/9 Incubation results")
     view = registry.call("GET", f"/cohorts/{cohort['cohort_id']}")
     graduates = [m for m in view["members"] if m["graduated"]]
     print(
@@ -163,9 +170,6 @@ def play(services: dict[str, ServiceProcess]) -> None:
     after_tiers = tier_counts(registry.all_msmes())
     print(table(("tier", "before", "after"), [(t, before_tiers[t], after_tiers[t]) for t in TIERS]))
 
-    trade = Trade(services["matching"].url, services["shipping"].url, REGION)
-    step("5/9 Partners abroad: diaspora shops, the embassy's trade office, ITPC Sydney, a Melbourne grocer")
-    trade.seed_partners()
     step("6/9 Partners post requests for quotation")
     trade.post_demand()
     step("7/9 Matching proposes export-ready products (explained); both sides accept")
@@ -229,6 +233,8 @@ def play(services: dict[str, ServiceProcess]) -> None:
     print(table(("channel", "language", "status", "to", "notifications"), rows))
     if not any(row[0] == "whatsapp" and row[2] == "sent" for row in rows):
         raise StepFailed("no UMKM owner was told anything on WhatsApp")
+    print()
+    webhook_summary(trade, messaging, secrets)
     platform_state(services)
 
 
@@ -251,6 +257,68 @@ def platform_state(services: dict[str, ServiceProcess]) -> None:
     print(table(("service", "url", "state", "published", "handled", "dead letters"), rows))
     if any(row[5] != 0 for row in rows):
         raise StepFailed("dead letters were produced; expected none")
+
+
+WEBHOOK_TYPES = [
+    "ekspora.registry.product.export_ready.v1",
+    "ekspora.matching.match.proposed.v1",
+    "ekspora.matching.match.confirmed.v1",
+    "ekspora.shipping.shipment.status_changed.v1",
+    "ekspora.shipping.feedback.requested.v1",
+]
+
+
+def subscribe_webhooks(notifications: str, trade: Trade, messaging: LocalMessaging) -> dict[str, str]:
+    """Each partner's system subscribes an endpoint with its own API key; returns partner id -> secret."""
+    secrets = {}
+    for partner in trade.partners.values():
+        client = httpx.Client(
+            base_url=notifications, headers={"Authorization": f"Bearer {partner['api_key']}"}, timeout=10
+        )
+        body = {"url": messaging.webhook_url(partner["partner_id"]), "event_types": WEBHOOK_TYPES}
+        subscribed: list[dict] = []
+
+        def subscribe(client: httpx.Client = client, body: dict = body, subscribed: list = subscribed) -> bool:
+            response = client.post("/webhooks/endpoints", json=body)
+            if response.status_code == 201:
+                subscribed.append(response.json())
+            return bool(subscribed)
+
+        # notifications learns of the partner from the compacted partners topic, shortly after it is made
+        wait_for(f"{partner['name']}'s webhook subscription", subscribe)
+        secrets[partner["partner_id"]] = subscribed[0]["secret"]
+    return secrets
+
+
+def webhook_summary(trade: Trade, messaging: LocalMessaging, secrets: dict[str, str]) -> None:
+    """What partner systems received, verified with the independent `standardwebhooks` package."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    names = {p["partner_id"]: p["name"] for p in trade.partners.values()}
+    counts: Counter = Counter()
+    latencies: list[float] = []
+    seen: set[tuple[str, str]] = set()
+    for call in messaging.webhooks:
+        try:
+            payload = Webhook(secrets[call.partner]).verify(call.body, call.headers)
+        except WebhookVerificationError as error:
+            raise StepFailed(f"a webhook to {names[call.partner]} failed verification: {error}") from None
+        if (call.partner, call.headers["webhook-id"]) in seen:
+            raise StepFailed(f"{names[call.partner]} received {call.headers['webhook-id']} twice")
+        seen.add((call.partner, call.headers["webhook-id"]))
+        counts[(names[call.partner], payload["type"].split(".")[3])] += 1
+        if payload["type"] == "ekspora.registry.product.export_ready.v1":
+            happened = datetime.fromisoformat(payload["timestamp"]).timestamp()
+            latencies.append(call.received_at - happened)
+    print(
+        table(("partner system", "webhook", "deliveries (all verified)"), [(*k, n) for k, n in sorted(counts.items())])
+    )
+    if not latencies:
+        raise StepFailed("no product.export_ready reached a partner's webhook")
+    print(
+        f"  product.export_ready -> partner webhook: median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} deliveries"
+    )
 
 
 def metric_sum(text: str, name: str) -> int:
@@ -296,10 +364,10 @@ def main(argv: list[str]) -> int:
             )
             for name in SERVICES
         }
-        return run(services, keep_running)
+        return run(services, keep_running, messaging)
 
 
-def run(services: dict[str, ServiceProcess], keep_running: bool) -> int:
+def run(services: dict[str, ServiceProcess], keep_running: bool, messaging: LocalMessaging) -> int:
     started = time.monotonic()
     try:
         step("Starting registry, matching, shipping and notifications")
@@ -308,7 +376,7 @@ def run(services: dict[str, ServiceProcess], keep_running: bool) -> int:
         for name, service in services.items():
             service.wait_ready()
             print(f"  {name:<14} ready on {service.url}  (OpenAPI: {service.url}/docs)")
-        play(services)
+        play(services, messaging)
         print(f"\nDONE in {time.monotonic() - started:.0f}s: every step reached its expected state.")
         if keep_running:
             print("Services keep running; press Ctrl-C to stop them.")

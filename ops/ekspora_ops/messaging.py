@@ -1,9 +1,12 @@
-"""Stand-ins for the outside world in local runs: a WhatsApp/SMS provider and an SMTP server that
-accept every message and keep it, so the demo can show what UMKM owners were told."""
+"""Stand-ins for the outside world in local runs: a WhatsApp/SMS provider, an SMTP server and the
+partners' webhook endpoints, which accept everything and keep it, so the demo can show who was
+told what."""
 
 import json
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -15,15 +18,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class WebhookCall:
+    partner: str
+    received_at: float
+    headers: dict[str, str]
+    body: bytes
+
+
 class LocalMessaging:
     def __init__(self) -> None:
         self.texts: list[dict] = []
         self.emails: list[bytes] = []
+        self.webhooks: list[WebhookCall] = []
         sink = self
 
         class Provider(BaseHTTPRequestHandler):
             def do_POST(self):
-                sink.texts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path.startswith("/hooks/"):  # a partner system's webhook endpoint
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    sink.webhooks.append(WebhookCall(self.path.removeprefix("/hooks/"), time.time(), headers, body))
+                    self.send_response(204)
+                    self.end_headers()
+                    return
+                sink.texts.append(json.loads(body))
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -49,10 +68,14 @@ class LocalMessaging:
         self.http.shutdown()
         self.smtp.stop()
 
+    def webhook_url(self, partner_id: str) -> str:
+        return f"http://127.0.0.1:{self.http.server_port}/hooks/{partner_id}"
+
     def env(self) -> dict[str, str]:
         return {
             "EKSPORA_MESSAGING_PROVIDER_URL": f"http://127.0.0.1:{self.http.server_port}",
             "EKSPORA_MESSAGING_PROVIDER_TOKEN": "local",
             "EKSPORA_SMTP_HOST": "127.0.0.1",
             "EKSPORA_SMTP_PORT": str(self.smtp.port),
+            "EKSPORA_WEBHOOK_ALLOW_LOOPBACK": "true",  # the partners' endpoints are stand-ins on this machine
         }

@@ -210,3 +210,58 @@ async def _quiet(seconds: float) -> None:
 
 def _started(events) -> str:
     return min(e.time for e in events).astimezone(UTC).isoformat() if events else datetime.now(UTC).isoformat()
+
+
+async def test_a_long_failure_run_disables_the_endpoint_and_tells_its_owner_who_replays_one(platform, partner_endpoint):
+    from aiosmtpd.controller import Controller
+
+    from tests.integration.test_notifications import Inbox
+
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        env = FAST_RETRIES | {
+            "EKSPORA_WEBHOOK_DISABLE_AFTER_SECONDS": "2",
+            "EKSPORA_SMTP_HOST": "127.0.0.1",
+            "EKSPORA_SMTP_PORT": str(smtp.port),
+        }
+        notifications = platform.start("notifications", env=env)
+        _, partner = await known_partner(notifications, platform.region, languages=("en",))
+        created = await partner.post(
+            "/webhooks/endpoints", json={"url": partner_endpoint.url, "event_types": [EXPORT_READY]}
+        )
+        endpoint_id = created.json()["endpoint_id"]
+        partner_endpoint.status = 500
+        event = export_ready_event(platform.region, "prd-long")
+        await publish_product_events(platform, [event])
+
+        [notice] = await eventually(
+            lambda: _value(inbox.messages), what="the owner's email about the disabled endpoint"
+        )
+        assert notice["To"] == f"hooks@{platform.region}.example"
+        assert notice["Subject"] == f"Webhook endpoint disabled: {partner_endpoint.url}"
+        assert "every delivery failed since" in notice.get_content()
+        endpoint = (await partner.get(f"/webhooks/endpoints/{endpoint_id}")).json()
+        assert not endpoint["enabled"] and "HTTP 500" in endpoint["disabled_reason"]
+        metrics = (await httpx.AsyncClient().get(f"{notifications.url}/metrics")).text
+        assert 'ekspora_webhook_attempts_total{outcome="retried"}' in metrics
+
+        partner_endpoint.status = 204
+        await partner.patch(f"/webhooks/endpoints/{endpoint_id}", json={"enabled": True})
+        [delivery] = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries")).json()
+        assert delivery["status"] == "pending" and all(a["status"] == 500 for a in delivery["attempts"])
+        await eventually(lambda: _value(partner_endpoint.received), what="the pending delivery after re-enabling")
+        replay = await partner.post(f"/webhooks/endpoints/{endpoint_id}/deliveries/{delivery['delivery_id']}/replay")
+        assert replay.json() == {"replayed": 1}
+        await eventually(lambda: _at_least(partner_endpoint.received, 2), what="the replayed delivery")
+        ids = [h["webhook-id"] for h, _ in partner_endpoint.received]
+        assert ids == [f"msg_{event.id}"] * 2, "a replay sends the same webhook-id, so receivers can de-duplicate"
+        missing = await partner.post(f"/webhooks/endpoints/{endpoint_id}/deliveries/nope/replay")
+        assert missing.status_code == 404
+    finally:
+        smtp.stop()
+
+
+async def _value(items):
+    return list(items) if items else None

@@ -75,6 +75,7 @@ def create_http_app(
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.broker = runtime.broker  # for the AsyncAPI document generated from the apps
 
     @app.middleware("http")
     async def carry_correlation_id(request: Request, call_next: Callable) -> Response:

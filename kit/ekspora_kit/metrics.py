@@ -1,6 +1,7 @@
-"""The kit's own Prometheus metrics, one registry per service process."""
+"""The kit's own Prometheus metrics, one registry per service process, and business state counts."""
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from pymongo.asynchronous.collection import AsyncCollection
 
 
 class KitMetrics:
@@ -56,3 +57,37 @@ class KitMetrics:
             **labels,
         )
         self.service = service
+
+
+class StateCounts:
+    """Business figures for dashboards: how many aggregates are in each state, per region,
+    recounted from the service's own store (so the gauge is right after any restart)."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        collection: AsyncCollection,
+        *,
+        name: str,
+        documentation: str,
+        region_field: str,
+        state_field: str,
+        state_label: str,
+    ) -> None:
+        self.collection, self.region_field, self.state_field = collection, region_field, state_field
+        self.gauge = Gauge(name, documentation, ["region", state_label], registry=registry)
+        self.seen: set[tuple[str, str]] = set()
+
+    async def recount(self) -> None:
+        pipeline = [
+            {"$group": {"_id": {"region": f"${self.region_field}", "state": f"${self.state_field}"}, "n": {"$sum": 1}}}
+        ]
+        counts = {
+            (str(d["_id"].get("region")), str(d["_id"].get("state"))): d["n"]
+            async for d in await self.collection.aggregate(pipeline)
+        }
+        for labels in self.seen - counts.keys():
+            self.gauge.labels(*labels).set(0)
+        for labels, count in counts.items():
+            self.gauge.labels(*labels).set(count)
+        self.seen |= counts.keys()

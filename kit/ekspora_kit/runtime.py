@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Union
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -13,12 +14,13 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ekspora_contracts.envelope import CONTENT_TYPE
-from ekspora_contracts.topics import CATALOGUE, Stream
+from ekspora_contracts.catalog import EVENT_TYPES
+from ekspora_contracts.envelope import CONTENT_TYPE, CloudEvent
+from ekspora_contracts.topics import CATALOGUE, DEAD_LETTER, Stream
 from ekspora_kit.clock import Clock
 from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe_group, subscribe_reference_data
 from ekspora_kit.faults import FaultPoints
-from ekspora_kit.metrics import KitMetrics
+from ekspora_kit.metrics import KitMetrics, StateCounts
 from ekspora_kit.outbox import OutboxRelay
 from ekspora_kit.settings import ServiceSettings
 
@@ -88,12 +90,38 @@ class ServiceRuntime:
                 for routes_region, routes in self._routes
                 if routes_region == region
             ]
+            self._document_what_is_published(region)
             regional = [d for d in dispatchers if not d.routes.stream.compacted]
             if regional:
                 subscribe_group(self.broker, regional, group=group)
             for dispatcher in dispatchers:
                 if dispatcher.routes.stream.compacted:
                     subscribe_reference_data(self.broker, dispatcher)
+
+    def _document_what_is_published(self, region: str) -> None:
+        """Declares the streams this service produces (the outbox relay publishes the bytes), so the
+        AsyncAPI document generated from the app shows each topic with its events' schema."""
+        for stream in CATALOGUE:
+            models = [m for m in EVENT_TYPES.values() if m.stream == stream]
+            if stream == DEAD_LETTER and self._routes:
+                self.broker.publisher(
+                    stream.topic(region),
+                    title=f"{stream.topic(region)}:publish",
+                    description=(
+                        f"{stream.description} The value is the original record's bytes; headers dlt-reason, "
+                        "dlt-error, dlt-original-topic, dlt-original-partition, dlt-original-offset, "
+                        "dlt-consumer-group, dlt-failed-at."
+                    ),
+                )
+            if stream.producer != self.settings.service or not models:
+                continue
+            payload = models[0] if len(models) == 1 else Union[tuple(models)]  # noqa: UP007
+            self.broker.publisher(
+                stream.topic(region),
+                title=f"{stream.topic(region)}:publish",
+                description=f"{stream.description} Visibility: {stream.visibility}.",
+                schema=CloudEvent[payload],  # type: ignore[valid-type]
+            )
 
     def relay_outboxes_of(self, collections: Sequence[AsyncCollection]) -> None:
         self.relay = OutboxRelay(
@@ -113,6 +141,21 @@ class ServiceRuntime:
     def alongside(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """Runs a long-lived job (a loop of its own, e.g. a delivery worker) while the service runs."""
         self._background.append((name, job))
+
+    def count_states(
+        self, collection: AsyncCollection, *, name: str, documentation: str, region: str, state: str, label: str
+    ) -> None:
+        """A gauge `name{region, label}` of the aggregates per state, recounted every 30 seconds."""
+        counts = StateCounts(
+            self.metrics.registry,
+            collection,
+            name=name,
+            documentation=documentation,
+            region_field=region,
+            state_field=state,
+            state_label=label,
+        )
+        self.every(f"count {name}", 30, counts.recount)
 
     def wake_relay(self) -> None:
         if self.relay:

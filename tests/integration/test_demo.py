@@ -20,11 +20,14 @@ def test_the_kota_kediri_story_reaches_its_expected_end_state():
     assert "DONE in" in run.stdout
     for heading in (
         "1/9 Seeding",
-        "4/9 Incubation results",
+        "2/9 Partners abroad",
+        "5/9 Incubation results",
         "7/9 Matching",
         "8/9 Shipping",
         "9/9 Partners report",
         "export value (IDR)",
         "dead letters",
+        "deliveries (all verified)",
+        "product.export_ready -> partner webhook: median",
     ):
         assert heading in run.stdout

@@ -32,3 +32,69 @@ def test_each_service_has_its_own_database_port_and_module():
     for name in SERVICES:
         assert services[name]["command"] == ["python", "-m", f"ekspora_{name}"]
         assert (ROOT / "services" / name / f"ekspora_{name}" / "__main__.py").exists()
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification_schema():
+    """compose-spec.json comes from github.com/compose-spec/compose-go v2.16.2 (schema/compose-spec.json)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "deploy" / "schemas" / "compose-spec.json").read_text())
+    errors = sorted(Draft202012Validator(schema).iter_errors(compose()), key=lambda e: list(e.path))
+    assert not errors, [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors]
+
+
+def test_the_schema_check_catches_a_broken_compose_file():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((ROOT / "deploy" / "schemas" / "compose-spec.json").read_text())
+    broken = compose()
+    broken["services"]["registry"]["depends_on"] = {"kafka": {"condition": "when_it_feels_like_it"}}
+    broken["services"]["matching"]["ports"] = [{"target": "not-a-port"}]
+    assert len(list(Draft202012Validator(schema).iter_errors(broken))) >= 2
+
+
+def test_prometheus_scrapes_every_service_and_grafana_is_provisioned():
+    services = compose()["services"]
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in prometheus["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    for name in SERVICES:
+        assert f"{name}:{services[name]['environment']['EKSPORA_HTTP_PORT']}" in targets
+    for service in ("prometheus", "grafana"):
+        for volume in services[service]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), volume
+    assert services["grafana"]["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+
+
+def test_the_dashboard_shows_what_operators_asked_for_with_metrics_the_code_exports():
+    import json
+    import re
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "ekspora.json").read_text())
+    titles = " | ".join(panel["title"].lower() for panel in dashboard["panels"])
+    for wanted in (
+        "events in",
+        "events out",
+        "handler latency",
+        "outbox lag",
+        "dead letters",
+        "umkm per",
+        "matches",
+        "shipments per status",
+        "notifications per channel",
+    ):
+        assert wanted in titles, wanted
+    used = {
+        m for panel in dashboard["panels"] for t in panel["targets"] for m in re.findall(r"ekspora_[a-z_]+", t["expr"])
+    }
+    source = "\n".join(
+        p.read_text() for p in [*ROOT.glob("kit/ekspora_kit/*.py"), *ROOT.glob("services/*/ekspora_*/*.py")]
+    )
+    defined = set(re.findall(r'"(ekspora_[a-z_]+)"', source)) | set(re.findall(r'name="(ekspora_[a-z_]+)"', source))
+    exported = {m.removesuffix("_bucket") for m in used}
+    assert exported <= defined, exported - defined

@@ -29,6 +29,14 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         on_saved=runtime.wake_relay,
     )
     runtime.relay_outboxes_of(store.outboxes)
+    runtime.count_states(
+        store.pairs,
+        name="ekspora_matches",
+        documentation="Product-demand pairs per match status",
+        region="region",
+        state="current_status",
+        label="status",
+    )
     runtime.consume_per_region(lambda region: build_routes(service, region))
     runtime.every("proposal-expiry", settings.expiry_check_seconds, service.expire_due)
     return create_http_app(

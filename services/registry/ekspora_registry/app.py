@@ -18,6 +18,14 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     rubric = load_rubric()
     service = RegistryService(store, rubric, runtime.clock, on_saved=runtime.wake_relay)
     runtime.relay_outboxes_of([store.msmes])
+    runtime.count_states(
+        store.msmes,
+        name="ekspora_umkm",
+        documentation="UMKM per readiness tier",
+        region="profile.region",
+        state="assessment.tier",
+        label="tier",
+    )
     for routes in build_routes(service):
         runtime.consume(routes)
     runtime.every("certificate-expiry", settings.expiry_check_seconds, service.expire_due_certificates)

@@ -19,6 +19,14 @@ def create_app(settings: ShippingSettings) -> FastAPI:
         store, lanes=load_lanes(), tracking=load_tracking(), clock=runtime.clock, on_saved=runtime.wake_relay
     )
     runtime.relay_outboxes_of([store.shipments])
+    runtime.count_states(
+        store.shipments,
+        name="ekspora_shipments",
+        documentation="Shipments per tracking status",
+        region="region",
+        state="status",
+        label="status",
+    )
     for routes in build_routes(service):
         runtime.consume(routes)
     runtime.every("document-reminders", settings.reminder_check_seconds, service.remind_missing_documents)

@@ -13,11 +13,13 @@ unique insert has exactly one winner on FerretDB and MongoDB alike.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.results import UpdateResult
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.faults import FaultPoints
@@ -53,6 +55,44 @@ def new_document_with_outbox(document: Document, events: Sequence[CloudEvent]) -
     if not events:
         return document
     return document | {"outbox": outbox_entries(events), "outbox_since": datetime.now(UTC)}
+
+
+class WrittenAggregates:
+    """Which aggregates this process just wrote events for, so its relay publishes them at once by
+    `_id` instead of sweeping the collection (a sweep reads every document: ~75 ms for 32 UMKM on
+    FerretDB, which filters nothing in SQLite). The sweep stays, as the safety net after a crash."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, set[object]] = {}
+        self.listeners: list[Callable[[], None]] = []
+
+    def add(self, collection: AsyncCollection, key: object) -> None:
+        self.pending.setdefault(collection.full_name, set()).add(key)
+        for wake in self.listeners:
+            wake()
+
+    def take(self, collection: AsyncCollection) -> set[object]:
+        return self.pending.pop(collection.full_name, set())
+
+
+WRITTEN = WrittenAggregates()
+
+
+async def insert_with_outbox(collection: AsyncCollection, document: Document, events: Sequence[CloudEvent]) -> None:
+    """Inserts a new aggregate with the events its creation caused, in one write."""
+    await collection.insert_one(new_document_with_outbox(document, events))
+    if events:
+        WRITTEN.add(collection, document["_id"])
+
+
+async def update_with_outbox_where(
+    collection: AsyncCollection, where: Document, update: Document, events: Sequence[CloudEvent]
+) -> UpdateResult:
+    """Updates the aggregate `where` selects (by `_id`) with its events, in one write."""
+    result = await collection.update_one(where, update_with_outbox(update, events))
+    if events and result.matched_count:
+        WRITTEN.add(collection, where["_id"])
+    return result
 
 
 def update_with_outbox(update: Document, events: Sequence[CloudEvent]) -> Document:
@@ -93,9 +133,15 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        WRITTEN.listeners.append(self.wake)
+        last_sweep = 0.0
         while True:
             try:
-                published = await self.drain_once()
+                published = await self.publish_written()
+                # sweep when idle, at most once a poll under load, at least every ten polls
+                if time.monotonic() - last_sweep >= self.poll_seconds * (10 if published else 1):
+                    published += await self.drain_once()
+                    last_sweep = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -106,6 +152,14 @@ class OutboxRelay:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def publish_written(self) -> int:
+        """Publishes the aggregates this process just wrote, each found by `_id`."""
+        published = 0
+        for collection in self.collections:
+            for key in WRITTEN.take(collection):
+                published += await self._publish_leased(collection, key)
+        return published
 
     async def ensure_indexes(self) -> None:
         for collection in self.collections:
@@ -143,19 +197,30 @@ class OutboxRelay:
             await leases.release(lease_id)
 
     async def _publish_document(self, collection: AsyncCollection, document: Document) -> int:
-        count = 0
-        for entry in document.get("outbox", []):
+        entries = document.get("outbox", [])
+        for entry in entries:
             self.faults.reach("relay.before_publish")
             await self.publisher.publish_record(
                 entry["topic"], entry["key"], entry["value"].encode(), {"ce_type": entry["type"]}
             )
             self.faults.reach("relay.after_publish")
-            await collection.update_one({"_id": document["_id"], "outbox.0.id": entry["id"]}, {"$pop": {"outbox": -1}})
             self.metrics.outbox_published.labels(self.metrics.service, entry["topic"]).inc()
             logger.debug("published", extra=log_fields(event_id=entry["id"], topic=entry["topic"]))
-            count += 1
-        await collection.update_one(
-            {"_id": document["_id"], "outbox.0": {"$exists": False}},
+        if not entries:
+            return 0
+        # One write for the whole batch: rewriting a large aggregate costs as much as the publishes.
+        # It matches only when nothing was appended meanwhile; otherwise pop what went out, one by one.
+        emptied = await collection.update_one(
+            {"_id": document["_id"], "outbox.0.id": entries[0]["id"], f"outbox.{len(entries)}": {"$exists": False}},
             {"$unset": {"outbox_since": "", "outbox": ""}},
         )
-        return count
+        if emptied.matched_count == 0:
+            for entry in entries:
+                await collection.update_one(
+                    {"_id": document["_id"], "outbox.0.id": entry["id"]}, {"$pop": {"outbox": -1}}
+                )
+            await collection.update_one(
+                {"_id": document["_id"], "outbox.0": {"$exists": False}},
+                {"$unset": {"outbox_since": "", "outbox": ""}},
+            )
+        return len(entries)

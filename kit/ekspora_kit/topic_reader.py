@@ -1,8 +1,9 @@
-"""Reading a whole topic from its beginning, without a consumer group (tools and tests)."""
+"""Reading a whole topic from its beginning, without a consumer group, and a group's lag (tools and tests)."""
 
 import time
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def read_from_beginning(
@@ -26,3 +27,21 @@ async def read_from_beginning(
                 return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:
         await consumer.stop()
+
+
+async def group_lag(bootstrap: str, group: str) -> dict[str, int]:
+    """Records not yet handled by consumer group `group`, per topic (0 when caught up)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        ends = await consumer.end_offsets(list(committed))
+        lag: dict[str, int] = {}
+        for partition, offset in committed.items():
+            lag[partition.topic] = lag.get(partition.topic, 0) + max(0, ends[partition] - max(offset.offset, 0))
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -9,6 +9,7 @@ reached its expected end state; otherwise exits 1 and names the step.
 """
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -23,6 +24,7 @@ import httpx
 from pymongo import MongoClient
 
 from ekspora_kit.table import table
+from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
@@ -50,6 +52,24 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
             return
         time.sleep(0.5)
     raise StepFailed(f"timed out after {timeout}s waiting for {what}")
+
+
+def notifications_catch_up(messaging: LocalMessaging, timeout: float = 240) -> None:
+    """Waits until notifications has handled every event of the story (its consumer group has no
+    lag) and its webhook deliveries have gone out, so the figures below are final."""
+    kafka = os.environ.get("EKSPORA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    deadline, shown = time.monotonic() + timeout, -1
+    while (behind := sum(asyncio.run(group_lag(kafka, f"notifications.{REGION}")).values())) > 0:
+        if time.monotonic() > deadline:
+            raise StepFailed(f"notifications still {behind} events behind after {timeout:.0f}s")
+        if behind != shown:
+            print(f"  notifications catching up: {behind} events to go", flush=True)
+            shown = behind
+        time.sleep(1)
+    delivered = -1
+    while delivered != len(messaging.webhooks):  # the webhook queue drains within a poll or two
+        delivered = len(messaging.webhooks)
+        time.sleep(2)
 
 
 def tier_counts(msmes: list[dict[str, Any]]) -> Counter:
@@ -219,11 +239,17 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
         return [item for item in items if item["subject"] in ids]
 
     print()
+    notifications_catch_up(messaging)
     wait_for("an operator notification per registered UMKM", lambda: len(notified()) >= len(ids))
     mine = notified()
     if len(mine) != len(ids):
         raise StepFailed(f"expected {len(ids)} operator notifications, found {len(mine)}")
-    summary = httpx.get(f"{notifications}/feeds/-/deliveries/summary", timeout=5).json()
+
+    def settled_summary() -> list[dict]:
+        return httpx.get(f"{notifications}/feeds/-/deliveries/summary", timeout=5).json()
+
+    wait_for("every message in flight to be sent", lambda: all(s["status"] != "sending" for s in settled_summary()))
+    summary = settled_summary()
     rows = [("in_app", "id", "recorded", f"operator:{REGION}", len(mine))]
     audiences = {"umkm": "UMKM owners", "partner": "partners", "operator": "operators"}
     rows += [

@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.documents import keep_newest, to_document
-from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
+from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
 from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
 
 STATE_ONLY = {"outbox": 0, "outbox_since": 0}
@@ -61,7 +61,7 @@ class MatchingStore:
     async def add(
         self, collection: AsyncCollection, key: str, model: Partner | Demand, events: Sequence[CloudEvent]
     ) -> None:
-        await collection.insert_one(new_document_with_outbox(to_document(model, _id=key), events))
+        await insert_with_outbox(collection, to_document(model, _id=key), events)
 
     async def replace(
         self,
@@ -71,8 +71,8 @@ class MatchingStore:
         expected_version: int,
         events: Sequence[CloudEvent],
     ) -> None:
-        result = await collection.update_one(
-            {"_id": key, "version": expected_version}, update_with_outbox({"$set": to_document(model)}, events)
+        result = await update_with_outbox_where(
+            collection, {"_id": key, "version": expected_version}, {"$set": to_document(model)}, events
         )
         if result.matched_count != 1:
             raise VersionConflict(key)
@@ -165,14 +165,14 @@ class MatchingStore:
         if expected_version is None:
             document = to_document(pair.model_copy(update={"version": 1}), _id=pair.pair_id, **derived)
             try:
-                await self.pairs.insert_one(new_document_with_outbox(document, events))
+                await insert_with_outbox(self.pairs, document, events)
             except DuplicateKeyError:
                 raise VersionConflict(pair.pair_id) from None
             return
         state = to_document(pair, **derived)
         state["version"] = expected_version + 1
-        result = await self.pairs.update_one(
-            {"_id": pair.pair_id, "version": expected_version}, update_with_outbox({"$set": state}, events)
+        result = await update_with_outbox_where(
+            self.pairs, {"_id": pair.pair_id, "version": expected_version}, {"$set": state}, events
         )
         if result.matched_count != 1:
             raise VersionConflict(pair.pair_id)

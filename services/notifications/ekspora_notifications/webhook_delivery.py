@@ -95,6 +95,7 @@ class WebhookDispatcher:
             }
             for endpoint in await self.store.subscribed_to(event.type)
             if endpoint.wants(event.type, event.region)
+            and event.time >= endpoint.created_at  # a subscription covers what happens from then on
             and (audience == "everyone" or endpoint.partner_id in partners_concerned)
         ]
         queued = await self.store.enqueue(deliveries)

@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.registry import Tier
 from ekspora_kit.documents import to_document
-from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
+from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
 from ekspora_registry.domain import Assessment, Change, Cohort, Msme
 
 STATE_ONLY = {"outbox": 0, "outbox_since": 0, "assessments": 0}
@@ -47,7 +47,7 @@ class RegistryStore:
         history = [to_document(change.new_assessment)] if change.new_assessment else []
         document = to_document(msme, _id=msme.msme_id, assessments=history)
         try:
-            await self.msmes.insert_one(new_document_with_outbox(document, events))
+            await insert_with_outbox(self.msmes, document, events)
         except DuplicateKeyError as error:
             raise DuplicateNib(msme.profile.nib) from error
 
@@ -57,8 +57,8 @@ class RegistryStore:
         update: dict = {"$set": state, "$inc": {"version": 1}}
         if change.new_assessment:
             update["$push"] = {"assessments": to_document(change.new_assessment)}
-        result = await self.msmes.update_one(
-            {"_id": change.msme.msme_id, "version": expected_version}, update_with_outbox(update, events)
+        result = await update_with_outbox_where(
+            self.msmes, {"_id": change.msme.msme_id, "version": expected_version}, update, events
         )
         if result.matched_count != 1:
             raise VersionConflict(change.msme.msme_id)

@@ -9,7 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.documents import keep_newest, to_document
-from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
+from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
 from ekspora_shipping.domain import Shipment
 
 STATE_ONLY = {"outbox": 0, "outbox_since": 0}
@@ -43,14 +43,14 @@ class ShippingStore:
         if expected_version is None:
             document = to_document(shipment.model_copy(update={"version": 1}), _id=shipment.shipment_id)
             try:
-                await self.shipments.insert_one(new_document_with_outbox(document, events))
+                await insert_with_outbox(self.shipments, document, events)
             except DuplicateKeyError:
                 raise VersionConflict(shipment.shipment_id) from None
             return
         state = to_document(shipment)
         state["version"] = expected_version + 1
-        result = await self.shipments.update_one(
-            {"_id": shipment.shipment_id, "version": expected_version}, update_with_outbox({"$set": state}, events)
+        result = await update_with_outbox_where(
+            self.shipments, {"_id": shipment.shipment_id, "version": expected_version}, {"$set": state}, events
         )
         if result.matched_count != 1:
             raise VersionConflict(shipment.shipment_id)

@@ -2,11 +2,14 @@
 partners hold an API key (`ptk_…`), of which services keep only the SHA-256."""
 
 import hashlib
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Header
 
 from ekspora_kit.http import ApiError
+
+T = TypeVar("T")
 
 
 class Unauthorized(ApiError):
@@ -43,3 +46,18 @@ def operator_region(tokens: dict[str, str]):
 
 def api_key_sha256(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def operator_or_partner(tokens: dict[str, str], partner_by_key: Callable[[str], Awaitable[T | None]]):
+    """A FastAPI dependency: (operator region, None) for an operator's token, (None, partner) for
+    a partner's API key, found by its SHA-256 with `partner_by_key`; 401 otherwise."""
+
+    async def identify(authorization: Annotated[str | None, Header()] = None) -> tuple[str | None, T | None]:
+        secret = bearer(authorization)
+        if secret in tokens:
+            return tokens[secret], None
+        if secret.startswith("ptk_") and (partner := await partner_by_key(api_key_sha256(secret))):
+            return None, partner
+        raise Unauthorized("unknown operator token or partner API key")
+
+    return identify

@@ -1,7 +1,7 @@
 """The AsyncAPI 3 document of Ekspora's Kafka traffic, generated from the four service apps.
 
     python -m ekspora_ops.asyncapi --write   # rewrites contracts/asyncapi.yaml
-    python -m ekspora_ops.asyncapi --check   # exit 1 when the committed document is stale
+    python -m ekspora_ops.asyncapi           # exit 1 when the committed document is stale
 
 Each app declares what it consumes (its subscribers, one consumer group per region) and what it
 produces (a publisher per stream, with the CloudEvents schema of its events), so the document
@@ -9,15 +9,14 @@ follows the code. It is generated for the reference region kota-kediri: every ot
 the same channels with its own slug in the topic name (see contracts/README.md).
 """
 
-import argparse
 import os
 import sys
-from pathlib import Path
 
 import yaml
 from faststream.specification import AsyncAPI
 
-ROOT = Path(__file__).resolve().parents[2]
+from ekspora_ops.generated import ROOT, write_or_check
+
 DOCUMENT = ROOT / "contracts" / "asyncapi.yaml"
 REFERENCE_REGION = "kota-kediri"
 
@@ -69,23 +68,12 @@ def _generate() -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Generate or check contracts/asyncapi.yaml")
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    document = generate()
-    if args.write:
-        DOCUMENT.write_text(document)
-        print(f"wrote {DOCUMENT.relative_to(ROOT)} ({len(document.splitlines())} lines)")
-        return 0
-    if args.check:
-        if DOCUMENT.read_text() != document:
-            print(f"{DOCUMENT.relative_to(ROOT)} is stale: run python -m ekspora_ops.asyncapi --write")
-            return 1
-        print(f"{DOCUMENT.relative_to(ROOT)} matches the apps")
-        return 0
-    sys.stdout.write(document)
-    return 0
+    return write_or_check(
+        argv,
+        description="Generate or check contracts/asyncapi.yaml",
+        module="ekspora_ops.asyncapi",
+        render=lambda: {DOCUMENT: generate()},
+    )
 
 
 if __name__ == "__main__":

@@ -1,20 +1,20 @@
 """Kubernetes manifests per region, rendered from deploy/kubernetes/regions.yaml.
 
     python -m ekspora_ops.kubernetes --write   # rewrites deploy/kubernetes/manifests/<region>.yaml
-    python -m ekspora_ops.kubernetes --check   # exit 1 when a committed manifest is stale
+    python -m ekspora_ops.kubernetes           # exit 1 when a committed manifest is stale
 
 A region gets a ConfigMap, and per service a Deployment, a Service and a KEDA ScaledObject on
 the lag of its consumer group `<service>.<region>`: a busy region grows, the others do not.
 """
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from ekspora_ops.generated import ROOT, write_or_check
+
 CONFIG = ROOT / "deploy" / "kubernetes" / "regions.yaml"
 DIRECTORY = ROOT / "deploy" / "kubernetes" / "manifests"
 PARTITIONS = 6
@@ -157,21 +157,12 @@ def rendered() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Render or check the per-region Kubernetes manifests")
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
-    files = rendered()
-    if args.write:
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {path.relative_to(ROOT)}")
-        return 0
-    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-    for path in stale:
-        print(f"{path.relative_to(ROOT)} is stale: run python -m ekspora_ops.kubernetes --write")
-    return 1 if stale and args.check else 0
+    return write_or_check(
+        argv,
+        description="Render or check the per-region Kubernetes manifests",
+        module="ekspora_ops.kubernetes",
+        render=rendered,
+    )
 
 
 if __name__ == "__main__":

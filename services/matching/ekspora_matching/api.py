@@ -6,11 +6,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
 from ekspora_contracts.matching import MatchTerms, PartnerKind, ScorePart, Side
-from ekspora_kit.auth import Forbidden, Unauthorized, api_key_sha256, bearer, parse_operator_tokens
+from ekspora_kit.auth import Forbidden, operator_or_partner, parse_operator_tokens
 from ekspora_kit.http import NotFound, Unprocessable, refusals
 from ekspora_matching import domain
 from ekspora_matching.rules import DestinationRules, Verdict, load_rules
@@ -120,13 +120,11 @@ def build_router(
     router = APIRouter()
     tokens = parse_operator_tokens(settings.operator_tokens)
 
-    async def caller(authorization: Annotated[str | None, Header()] = None) -> Caller:
-        secret = bearer(authorization)
-        if secret in tokens:
-            return Caller(operator_region=tokens[secret])
-        if secret.startswith("ptk_") and (partner := await store.partner_by_key(api_key_sha256(secret))):
-            return Caller(partner=partner)
-        raise Unauthorized("unknown token or API key")
+    identify = operator_or_partner(tokens, store.partner_by_key)
+
+    async def caller(found: Annotated[tuple, Depends(identify)]) -> Caller:
+        region, partner = found
+        return Caller(operator_region=region, partner=partner)
 
     Authenticated = Annotated[Caller, Depends(caller)]
 

@@ -7,10 +7,10 @@ a partner (API key `ptk_…`) reads and sets its own."""
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from ekspora_kit.auth import Forbidden, Unauthorized, api_key_sha256, bearer, parse_operator_tokens
+from ekspora_kit.auth import Forbidden, operator_or_partner, parse_operator_tokens
 from ekspora_kit.http import NotFound
 from ekspora_notifications.digest import DailyDigest
 from ekspora_notifications.domain import Notification
@@ -37,27 +37,24 @@ def build_router(
     router = APIRouter()
     tokens = parse_operator_tokens(operator_tokens)
 
-    async def may_read(recipient: str, authorization: str | None) -> str:
-        """The recipient, when the caller may read and set its notifications; 401/403 otherwise."""
-        secret = bearer(authorization)
+    identify = operator_or_partner(tokens, store.partner_with_key)
+    Identified = Annotated[tuple, Depends(identify)]
+
+    async def may_read(recipient: str, region: str | None, partner_id: str | None) -> str:
+        """The recipient, when the caller may read and set its notifications; 403 otherwise."""
         kind, _, who = recipient.partition(":")
-        if secret in tokens:
-            region = tokens[secret]
+        if region is not None:
             if kind == "operator" and who == region:
                 return recipient
             if kind == "umkm" and (contact := await store.contact(who)) and contact.region == region:
                 return recipient
             raise Forbidden(f"an operator of {region} may not read {recipient}")
-        if secret.startswith("ptk_") and (partner_id := await store.partner_with_key(api_key_sha256(secret))):
-            if recipient == f"partner:{partner_id}":
-                return recipient
-            raise Forbidden("a partner reads its own notifications only")
-        raise Unauthorized("unknown operator token or partner API key")
+        if recipient == f"partner:{partner_id}":
+            return recipient
+        raise Forbidden("a partner reads its own notifications only")
 
-    async def allowed(
-        recipient: Annotated[str, RECIPIENT], authorization: Annotated[str | None, Header()] = None
-    ) -> str:
-        return await may_read(recipient, authorization)
+    async def allowed(recipient: Annotated[str, RECIPIENT], found: Identified) -> str:
+        return await may_read(recipient, *found)
 
     Allowed = Annotated[str, Depends(allowed)]
 
@@ -102,8 +99,8 @@ def build_router(
         return body
 
     @router.get("/digests/{region}/{day}", tags=["digest"], summary="Preview a day's operator digest for a region")
-    async def preview_digest(region: str, day: date, authorization: Annotated[str | None, Header()] = None) -> dict:
-        await may_read(f"operator:{region}", authorization)
+    async def preview_digest(region: str, day: date, found: Identified) -> dict:
+        await may_read(f"operator:{region}", *found)
         return {"region": region, "day": day.isoformat(), "figures": await digest.figures(region, day)}
 
     return router

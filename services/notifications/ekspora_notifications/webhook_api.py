@@ -8,10 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ekspora_kit.auth import Forbidden, Unauthorized, api_key_sha256, bearer, parse_operator_tokens
+from ekspora_kit.auth import Forbidden, operator_or_partner, parse_operator_tokens
 from ekspora_kit.http import NotFound, Unprocessable
 from ekspora_notifications import webhooks
 from ekspora_notifications.channels import UnsafeUrl, WebhookSender
@@ -96,13 +96,11 @@ def build_router(
     router = APIRouter(prefix="/webhooks", tags=["partner webhooks"])
     operator_tokens = parse_operator_tokens(settings.operator_tokens)
 
-    async def caller(authorization: Annotated[str | None, Header()] = None) -> Caller:
-        secret = bearer(authorization)
-        if secret in operator_tokens:
-            return Caller(operator_region=operator_tokens[secret])
-        if secret.startswith("ptk_") and (partner_id := await recipients.partner_with_key(api_key_sha256(secret))):
-            return Caller(partner_id=partner_id)
-        raise Unauthorized("unknown operator token or partner API key")
+    identify = operator_or_partner(operator_tokens, recipients.partner_with_key)
+
+    async def caller(found: Annotated[tuple, Depends(identify)]) -> Caller:
+        region, partner_id = found
+        return Caller(operator_region=region, partner_id=partner_id)
 
     Who = Annotated[Caller, Depends(caller)]
 

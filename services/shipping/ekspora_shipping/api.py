@@ -13,7 +13,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from ekspora_contracts.shipping import DocumentStatus, OrderLine
-from ekspora_kit.auth import Unauthorized, api_key_sha256, bearer, operator_region, parse_operator_tokens
+from ekspora_kit.auth import (
+    Unauthorized,
+    operator_or_partner,
+    operator_region,
+    parse_operator_tokens,
+)
 from ekspora_kit.http import NotFound, Unprocessable, refusals
 from ekspora_shipping import domain
 from ekspora_shipping.config import Lanes
@@ -95,16 +100,8 @@ def build_router(service: ShippingService, store: ShippingStore, settings: Shipp
     tokens = parse_operator_tokens(settings.operator_tokens)
     Operator = Annotated[str, Depends(operator_region(tokens))]
 
-    async def viewer(authorization: Annotated[str | None, Header()] = None) -> tuple[str | None, str | None]:
-        """(operator region, None) for an operator; (None, partner id) for a partner's API key."""
-        secret = bearer(authorization)
-        if secret in tokens:
-            return tokens[secret], None
-        if secret.startswith("ptk_") and (partner_id := await store.partner_with_key(api_key_sha256(secret))):
-            return None, partner_id
-        raise Unauthorized("unknown operator token or partner API key")
-
-    Viewer = Annotated[tuple[str | None, str | None], Depends(viewer)]
+    # (operator region, None) for an operator; (None, partner id) for a partner's API key
+    Viewer = Annotated[tuple[str | None, str | None], Depends(operator_or_partner(tokens, store.partner_with_key))]
 
     async def in_region(shipment_id: str, region: str) -> domain.Shipment:
         shipment = await store.get(shipment_id)

@@ -98,3 +98,21 @@ def test_the_dashboard_shows_what_operators_asked_for_with_metrics_the_code_expo
     defined = set(re.findall(r'"(ekspora_[a-z_]+)"', source)) | set(re.findall(r'name="(ekspora_[a-z_]+)"', source))
     exported = {m.removesuffix("_bucket") for m in used}
     assert exported <= defined, exported - defined
+
+
+def test_every_data_file_of_a_service_ships_in_its_image():
+    """The image pip-installs each service (not editable): a rubric, rule or template file that no
+    package-data pattern names would be missing in production only."""
+    import fnmatch
+    import tomllib
+
+    for name in SERVICES:
+        project = ROOT / "services" / name
+        patterns = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+        package = project / f"ekspora_{name}"
+        for path in package.rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
+                relative = str(path.relative_to(package))
+                assert any(fnmatch.fnmatch(relative, p) and relative.count("/") == p.count("/") for p in patterns), (
+                    f"{name}: {relative} is not package data"
+                )

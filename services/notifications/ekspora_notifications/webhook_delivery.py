@@ -27,6 +27,7 @@ from ekspora_notifications.store import WebhookStore
 from ekspora_notifications.webhooks import Endpoint
 
 logger = logging.getLogger(__name__)
+LEASE_SECONDS = 60
 
 
 class WebhookMetrics:
@@ -66,7 +67,7 @@ class WebhookDispatcher:
         self.regions, self.schedule, self.jitter = regions, schedule, jitter
         self.disable_after = timedelta(seconds=disable_after_seconds)
         self.poll_seconds = poll_seconds
-        self.leases = Leases(store.leases, holder=instance, seconds=60)
+        self.leases = Leases(store.leases, holder=instance, seconds=LEASE_SECONDS)
         self.rng = random.Random()
         self._wake = asyncio.Event()
 
@@ -135,7 +136,11 @@ class WebhookDispatcher:
 
     async def _deliver_in_order(self, endpoint_id: str, region: str) -> None:
         waiting: set[str] = set()
+        # stay well inside the lease: a slow endpoint (15 s a try) must not outlive it mid-batch
+        budget = time.monotonic() + LEASE_SECONDS / 4
         for delivery in await self.store.pending(endpoint_id, region):
+            if time.monotonic() > budget:
+                return
             endpoint = await self.store.endpoint(endpoint_id)
             if endpoint is None or not endpoint.enabled:
                 return

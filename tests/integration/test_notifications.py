@@ -17,7 +17,8 @@ from aiosmtpd.controller import Controller
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import MatchProposed, MatchTerms
 from ekspora_contracts.topics import MATCHING_MATCH, REGISTRY_MSME
-from tests.integration.support import OPERATOR, eventually, free_port, publish, read_topic
+from ekspora_contracts.topics import SHIPPING_SHIPMENT as SHIPPING_SHIPMENT_STREAM
+from tests.integration.support import OPERATOR, eventually, free_port, metric, publish, read_topic
 from tests.integration.test_skeleton_flow import new_umkm
 
 
@@ -309,3 +310,35 @@ def registered_event_json(region: str) -> bytes:
 
 async def _has_value(items):
     return list(items) if items else None
+
+
+async def test_two_instances_handling_the_same_event_send_it_once(platform, provider, inbox):
+    """Two instances in one group split the partitions; the same event arriving on partitions both
+    own (as after a rebalance mid-event) is still sent once: the claim is a unique insert."""
+    from ekspora_contracts.topics import REGISTRY_CONTACTS
+    from tests.factories import contact_changed_event
+
+    _, smtp_port = inbox
+    env = notifications_env(provider, smtp_port)
+    first = platform.start("notifications", name="notifications-a", env=env)
+    second = platform.start("notifications", name="notifications-b", env=env)
+    region, msme_id = platform.region, f"{platform.region}-twice"
+    contact = contact_changed_event(region, msme_id, "+6285712340099", None)
+    await _publish_event(platform.topic(REGISTRY_CONTACTS), contact)
+    operator = httpx.AsyncClient(base_url=first.url, headers=OPERATOR, timeout=10)
+
+    async def contact_known():
+        return (await operator.get(f"/preferences/umkm:{msme_id}")).status_code == 200
+
+    await eventually(contact_known, what="the contact")
+    await _pause(6)  # both instances have joined the group and own partitions
+    critical = _documents_missing(region, msme_id).model_dump_json().encode()
+    for key in range(12):  # one event, on every partition: each instance receives it
+        await publish(platform.topic(SHIPPING_SHIPMENT_STREAM), f"k{key}".encode(), critical)
+    await eventually(lambda: _has(provider.sent("whatsapp")), what="the message")
+    await _pause(3)
+    assert len(provider.sent("whatsapp")) == 1, "sent once, whichever instance claimed it first"
+    missing = "ekspora.shipping.shipment.documents_missing.v1"
+    for instance in (first, second):
+        text = (await httpx.AsyncClient().get(f"{instance.url}/metrics")).text
+        assert metric(text, "ekspora_events_handled_total", event_type=missing) > 0, "both instances handled it"

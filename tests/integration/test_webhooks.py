@@ -31,6 +31,7 @@ class PartnerEndpoint:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.refused = 0
         self.status = 204
+        self.retry_after: str | None = None
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,8 @@ class PartnerEndpoint:
                 else:
                     endpoint.refused += 1
                 self.send_response(status)
+                if endpoint.retry_after and status in (429, 503):
+                    self.send_header("Retry-After", endpoint.retry_after)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -265,3 +268,24 @@ async def test_a_long_failure_run_disables_the_endpoint_and_tells_its_owner_who_
 
 async def _value(items):
     return list(items) if items else None
+
+
+async def test_a_slow_down_answer_is_honoured_with_its_retry_after(platform, partner_endpoint):
+    notifications = platform.start("notifications", env=FAST_RETRIES)
+    _, partner = await known_partner(notifications, platform.region)
+    subscription = {"url": partner_endpoint.url, "event_types": [EXPORT_READY]}
+    endpoint_id = (await partner.post("/webhooks/endpoints", json=subscription)).json()["endpoint_id"]
+    partner_endpoint.status, partner_endpoint.retry_after = 429, "3"
+    await publish_product_events(platform, [export_ready_event(platform.region, "prd-slow")])
+
+    async def refused_once():
+        [delivery] = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries")).json() or [None]
+        return delivery if delivery and delivery["attempts"] else None
+
+    await eventually(refused_once, what="the first, refused attempt")
+    partner_endpoint.status = 204
+    await eventually(lambda: _value(partner_endpoint.received), what="the delivery after Retry-After")
+    [delivery] = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries")).json()
+    first, second = (datetime.fromisoformat(a["at"]) for a in delivery["attempts"][:2])
+    assert delivery["attempts"][0]["status"] == 429
+    assert (second - first).total_seconds() >= 3, "the schedule said 0.3 s; the endpoint asked for 3"

@@ -31,6 +31,7 @@ from ekspora_notifications.domain import (
     compose,
     notification_id,
     owner_recipient,
+    parties,
     partner_recipient,
 )
 from ekspora_notifications.preferences import QuietHours
@@ -95,13 +96,16 @@ class Notifier:
         self.provider, self.mailer, self.metrics = provider, mailer, metrics
         self.attempts, self.backoff, self.default_quiet_hours = attempts, backoff_seconds, default_quiet_hours
 
-    async def tell_owner(self, event: CloudEvent, msme_id: str, context: dict[str, str] | None = None) -> None:
+    async def tell_owner(self, event: CloudEvent, msme_id: str) -> None:
         contact = await self.store.contact(msme_id)
         if contact is None:  # the contact travels on another topic and may come later
             await self.deliveries.wait_for_contact(f"{event.id}:{msme_id}", msme_id, event.model_dump(mode="json"))
             return
         business = await self.deliveries.business_name(msme_id) or contact.owner_name
-        await self._tell(event, "owner", owner_recipient(contact), {"business": business} | (context or {}))
+        _, partner_ids = parties(event.data)
+        partner = await self.store.partner(partner_ids[0]) if partner_ids else None
+        context = {"business": business, "partner_name": partner.name if partner else "-"}
+        await self._tell(event, "owner", owner_recipient(contact), context)
 
     async def contact_arrived(self, msme_id: str) -> None:
         for key, raw in await self.deliveries.waiting_for(msme_id):
@@ -109,12 +113,13 @@ class Notifier:
             await self.tell_owner(event, msme_id)
             await self.deliveries.done_waiting(key)
 
-    async def tell_partner(self, event: CloudEvent, partner_id: str, context: dict[str, str] | None = None) -> None:
+    async def tell_partner(self, event: CloudEvent, partner_id: str, msme_ids: list[str]) -> None:
         recipient = await self.partner(partner_id, event.region)
         if recipient is None:
             logger.warning("partner %s unknown to notifications; %s not told", partner_id, event.type)
             return
-        await self._tell(event, "partner", recipient, context or {})
+        business = await self.deliveries.business_name(msme_ids[0]) if len(msme_ids) == 1 else None
+        await self._tell(event, "partner", recipient, {"business": business or "-"})
 
     async def partner(self, partner_id: str, region: str) -> Recipient | None:
         partner = await self.store.partner(partner_id)

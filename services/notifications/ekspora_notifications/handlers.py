@@ -55,11 +55,9 @@ def build_routes(
         msme_ids, partner_ids = await concerned(event)
         await webhooks.enqueue(event, partner_ids)
         for msme_id in msme_ids if notifier.rules.rule(event.type, "owner") else []:
-            partner = await store.partner(partner_ids[0]) if len(partner_ids) == 1 else None
-            await notifier.tell_owner(event, msme_id, {"partner_name": partner.name if partner else "-"})
+            await notifier.tell_owner(event, msme_id)
         for partner_id in partner_ids if notifier.rules.rule(event.type, "partner") else []:
-            business = await deliveries.business_name(msme_ids[0]) if len(msme_ids) == 1 else None
-            await notifier.tell_partner(event, partner_id, {"business": business or "-"})
+            await notifier.tell_partner(event, partner_id, msme_ids)
 
     async def on_msme_registered(event: CloudEvent[MsmeRegistered]) -> None:
         await deliveries.remember_name(event.data.msme_id, event.data.business_name)

@@ -210,3 +210,14 @@ def test_the_webhook_catalogue_names_only_known_event_types():
     assert set(catalogue.audiences) <= set(EVENT_TYPES)
     assert catalogue.audiences["ekspora.registry.product.export_ready.v1"] == "everyone"
     assert catalogue.unknown(["ekspora.registry.contact.changed.v1"]) == ["ekspora.registry.contact.changed.v1"]
+
+
+def test_each_delivery_checks_again_so_a_name_that_now_resolves_inside_is_never_called():
+    """DNS rebinding: the name was public at registration; at delivery it points inside."""
+    answers = {"shop.example": ["93.184.216.34"]}
+    sender = sender_resolving(answers)
+    assert asyncio.run(sender.checked_address("https://shop.example/hook")) == "93.184.216.34"
+    answers["shop.example"] = ["169.254.169.254"]
+    attempt = asyncio.run(sender.post("https://shop.example/hook", {}, b"{}"))
+    assert attempt.status is None and attempt.address == ""
+    assert "cloud metadata" in attempt.error

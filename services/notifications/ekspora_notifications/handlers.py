@@ -2,6 +2,7 @@
 webhooks that subscribed to it, and told to the UMKM owners and partners it concerns."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from ekspora_contracts.catalog import EVENT_TYPES
@@ -68,8 +69,8 @@ def build_routes(
             logger.info("redelivered %s: %d notification(s) already recorded", event.id, duplicates)
         await on_any(event)
 
-    routes = [_every_event_of(stream, on_any) for stream in REGIONAL_STREAMS]
-    routes[0].on(MsmeRegistered)(on_msme_registered)
+    routes = {stream: _every_event_of(stream, on_any) for stream in REGIONAL_STREAMS}
+    routes[REGISTRY_MSME].on(MsmeRegistered)(on_msme_registered)
 
     contact_events = EventRoutes(REGISTRY_CONTACTS)
 
@@ -85,10 +86,10 @@ def build_routes(
     async def on_partner_changed(event: CloudEvent[PartnerChanged]) -> None:
         await store.save_partner(domain.partner_from(event))
 
-    return [*routes, contact_events, partner_events]
+    return [*routes.values(), contact_events, partner_events]
 
 
-def _every_event_of(stream: Stream, handler) -> EventRoutes:
+def _every_event_of(stream: Stream, handler: Callable[[CloudEvent], Awaitable[None]]) -> EventRoutes:
     routes = EventRoutes(stream)
     for model in EVENT_TYPES.values():
         if model.stream == stream:

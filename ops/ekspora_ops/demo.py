@@ -289,6 +289,7 @@ WEBHOOK_TYPES = [
     "ekspora.registry.product.export_ready.v1",
     "ekspora.matching.match.proposed.v1",
     "ekspora.matching.match.confirmed.v1",
+    "ekspora.shipping.shipment.planned.v1",
     "ekspora.shipping.shipment.status_changed.v1",
     "ekspora.shipping.feedback.requested.v1",
 ]
@@ -336,9 +337,13 @@ def webhook_summary(trade: Trade, messaging: LocalMessaging, secrets: dict[str, 
         if payload["type"] == "ekspora.registry.product.export_ready.v1":
             happened = datetime.fromisoformat(payload["timestamp"]).timestamp()
             latencies.append(call.received_at - happened)
-    print(
-        table(("partner system", "webhook", "deliveries (all verified)"), [(*k, n) for k, n in sorted(counts.items())])
-    )
+    kinds = [t.split(".")[3] for t in WEBHOOK_TYPES]
+    rows = [
+        (name, *(counts[(name, kind)] for kind in kinds), sum(counts[(name, kind)] for kind in kinds))
+        for name in sorted(names.values())
+    ]
+    print("  signed webhooks received by partner systems, each verified with `standardwebhooks`:")
+    print(table(("partner system", *kinds, "total"), rows))
     if not latencies:
         raise StepFailed("no product.export_ready reached a partner's webhook")
     print(

@@ -27,7 +27,7 @@ def test_the_kota_kediri_story_reaches_its_expected_end_state():
         "9/9 Partners report",
         "export value (IDR)",
         "dead letters",
-        "deliveries (all verified)",
+        "each verified with `standardwebhooks`",
         "product.export_ready -> partner webhook: median",
     ):
         assert heading in run.stdout

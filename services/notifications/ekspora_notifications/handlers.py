@@ -9,7 +9,7 @@ from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import PartnerChanged
 from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
-from ekspora_contracts.shipping import OrderCreated
+from ekspora_contracts.shipping import OrderCreated, ShipmentPlanned
 from ekspora_contracts.topics import (
     MATCHING_MATCH,
     MATCHING_PARTNERS,
@@ -42,9 +42,15 @@ def build_routes(
 ) -> list[EventRoutes]:
     async def concerned(event: CloudEvent) -> tuple[list[str], list[str]]:
         """(UMKM ids, partner ids) an event is about; shipments learn theirs from their orders."""
+        if isinstance(event.data, ShipmentPlanned):
+            await store.remember_plan(event.data.shipment_id, event.model_dump(mode="json"))
         if isinstance(event.data, OrderCreated):
             line = event.data.order
+            _, partners_before = await store.shipment_parties(event.data.shipment_id)
             await store.add_party(event.data.shipment_id, line.msme_id, line.partner_id)
+            planned = await store.plan(event.data.shipment_id)
+            if planned and line.partner_id not in partners_before:  # its webhooks learn the plan first
+                await webhooks.enqueue(CloudEvent[ShipmentPlanned].model_validate(planned), [line.partner_id])
         msme_ids, partner_ids = domain.parties(event.data)
         if event.type.startswith("ekspora.shipping.") and not (msme_ids and partner_ids):
             shipment_msmes, shipment_partners = await store.shipment_parties(event.data.shipment_id)

@@ -53,6 +53,14 @@ class NotificationsStore:
             {"_id": shipment_id}, {"$addToSet": {"msme_ids": msme_id, "partner_ids": partner_id}}, upsert=True
         )
 
+    async def remember_plan(self, shipment_id: str, planned_event: dict) -> None:
+        """The shipment's plan, for partners whose orders join it later (they are told it first)."""
+        await self.parties.update_one({"_id": shipment_id}, {"$set": {"planned": planned_event}}, upsert=True)
+
+    async def plan(self, shipment_id: str) -> dict | None:
+        document = await self.parties.find_one({"_id": shipment_id}, {"planned": 1}) or {}
+        return document.get("planned")
+
     async def shipment_parties(self, shipment_id: str) -> tuple[list[str], list[str]]:
         """(UMKM ids, partner ids) with orders in the shipment."""
         document = await self.parties.find_one({"_id": shipment_id}) or {}

@@ -289,3 +289,56 @@ async def test_a_slow_down_answer_is_honoured_with_its_retry_after(platform, par
     first, second = (datetime.fromisoformat(a["at"]) for a in delivery["attempts"][:2])
     assert delivery["attempts"][0]["status"] == 429
     assert (second - first).total_seconds() >= 3, "the schedule said 0.3 s; the endpoint asked for 3"
+
+
+async def test_a_partner_whose_order_joins_a_shipment_is_sent_its_plan_first(platform, partner_endpoint):
+    from datetime import date
+
+    from ekspora_contracts.envelope import new_event
+    from ekspora_contracts.shipping import OrderCreated, OrderLine, ShipmentPlanned
+    from ekspora_contracts.topics import SHIPPING_SHIPMENT
+
+    notifications = platform.start("notifications", env=FAST_RETRIES)
+    partner_id, partner = await known_partner(notifications, platform.region)
+    planned_type, created_type = ShipmentPlanned.event_type, OrderCreated.event_type
+    subscription = {"url": partner_endpoint.url, "event_types": [planned_type, created_type]}
+    assert (await partner.post("/webhooks/endpoints", json=subscription)).status_code == 201
+
+    def order(number: int, buyer: str) -> OrderCreated:
+        line = OrderLine(
+            order_id=f"ord-{number}",
+            match_id=f"m-{number}",
+            msme_id=f"msme-{number}",
+            partner_id=buyer,
+            product_id=f"p-{number}",
+            product_name="Keripik Tempe",
+            quantity=100,
+            unit_price=180,
+            currency="EUR",
+            unit_price_idr=18_000,
+            incoterm="FOB",
+            gross_kg=25.0,
+            cbm=0.2,
+        )
+        return OrderCreated(shipment_id="shp-1", region=platform.region, order=line, assignment_reason="consolidated")
+
+    plan = ShipmentPlanned(
+        shipment_id="shp-1",
+        region=platform.region,
+        destination_country="NL",
+        destination_port="Rotterdam",
+        mode="sea_lcl",
+        departure_on=date(2026, 12, 20),
+        cutoff_on=date(2026, 12, 14),
+    )
+    events = [
+        new_event(data, region=platform.region, producer="shipping", correlation_id="t")
+        for data in (plan, order(1, "someone-else"), order(2, partner_id))
+    ]
+    for event in events:
+        await publish(platform.topic(SHIPPING_SHIPMENT), b"shp-1", event.model_dump_json().encode())
+
+    await eventually(lambda: _at_least(partner_endpoint.received, 2), what="the plan and the partner's own order")
+    await _quiet(1.5)
+    assert [p["type"] for p in partner_endpoint.payloads()] == [planned_type, created_type]
+    assert partner_endpoint.payloads()[1]["data"]["order"]["order_id"] == "ord-2", "not the other partner's order"

@@ -249,3 +249,77 @@ def test_parties_of_an_event():
 
     assert parties(proposed().data) == (["msme-1"], ["partner-1"])
     assert parties(status_changed("departed").data) == ([], [])
+
+
+def every_message_event():
+    """One realistic event of every type a rule in data/messages.yaml tells someone about."""
+    from datetime import date
+
+    from ekspora_contracts.matching import MatchConfirmed, SalesReported
+    from ekspora_contracts.registry import IncubationGraduated
+    from ekspora_contracts.shipping import SalesFeedbackRequested, ShipmentDocumentsMissing
+
+    terms = proposed().data.terms
+    data = [
+        MatchConfirmed(terms=terms, confirmed_at=datetime(2026, 11, 28, tzinfo=UTC)),
+        IncubationGraduated(msme_id="msme-1", region="kota-kediri", cohort_id="c-1", score=82, days_in_incubation=40),
+        SalesReported(
+            report_id="r-1",
+            match_id="m-1",
+            msme_id="msme-1",
+            product_id="p-1",
+            partner_id="partner-1",
+            region="kota-kediri",
+            units_sold=580,
+            revenue_amount=162_000,
+            revenue_currency="EUR",
+            returns=2,
+            rating=5,
+            comment="Laris manis",
+            will_reorder=True,
+            reported_at=datetime(2026, 11, 28, tzinfo=UTC),
+        ),
+        ShipmentDocumentsMissing(
+            shipment_id="shp-1",
+            region="kota-kediri",
+            cutoff_on=date(2026, 12, 6),
+            missing=["packing_list"],
+            msme_ids=["msme-1"],
+        ),
+        SalesFeedbackRequested(
+            shipment_id="shp-1",
+            region="kota-kediri",
+            order_id="ord-1",
+            match_id="m-1",
+            partner_id="partner-1",
+            msme_id="msme-1",
+            product_name="Keripik Tempe",
+        ),
+    ]
+    events = [new_event(d, region="kota-kediri", producer="test", correlation_id="c") for d in data]
+    return [assessed("didorong"), proposed(), status_changed("customs_hold"), *events]
+
+
+@pytest.mark.parametrize("language", ["id", "en", "nl"])
+def test_every_rule_renders_every_template_with_real_events_and_no_placeholder_left(language):
+    from ekspora_notifications.domain import Labels, MessageRules, Recipient, compose
+
+    rules, labels, templates = MessageRules(), Labels(), Templates()
+    events = {event.type: event for event in every_message_event()}
+    assert set(events) == set(rules.events), "a sample event for every rule"
+    for event_type, roles in rules.events.items():
+        for role in roles:
+            recipient = Recipient(
+                recipient=f"{role}:x",
+                region="kota-kediri",
+                name="Sri",
+                language=language,
+                timezone="Asia/Jakarta",
+                chain=("email",),
+            )
+            context = {"business": "Keripik Sri", "partner_name": "Toko Nusantara Amsterdam"}
+            message = compose(
+                events[event_type], role, recipient, templates=templates, labels=labels, rules=rules, context=context
+            )
+            assert message is not None, (event_type, role)
+            assert "$" not in message.subject + message.text, (event_type, role, message)

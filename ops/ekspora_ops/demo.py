@@ -246,7 +246,7 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
         raise StepFailed(f"expected {len(ids)} operator notifications, found {len(mine)}")
 
     def settled_summary() -> list[dict]:
-        return httpx.get(f"{notifications}/feeds/-/deliveries/summary", timeout=5).json()
+        return httpx.get(f"{notifications}/feeds/-/deliveries/summary", headers=OPERATOR, timeout=5).json()
 
     wait_for("every message in flight to be sent", lambda: all(s["status"] != "sending" for s in settled_summary()))
     summary = settled_summary()

@@ -58,9 +58,16 @@ def build_router(
 
     Allowed = Annotated[str, Depends(allowed)]
 
-    @router.get("/feeds/-/deliveries/summary", tags=["deliveries"], summary="Sends per channel, language and status")
-    async def delivery_summary() -> list[dict]:
-        return await deliveries.summary()
+    @router.get(
+        "/feeds/-/deliveries/summary",
+        tags=["deliveries"],
+        summary="The operator's region: sends per kind of recipient, channel, language and status",
+    )
+    async def delivery_summary(found: Identified) -> list[dict]:
+        region, _ = found
+        if region is None:
+            raise Forbidden("operators only")
+        return await deliveries.summary(region)
 
     @router.get(
         "/feeds/{recipient}/deliveries",

@@ -154,15 +154,16 @@ class DeliveryStore:
         cursor = self.deliveries.find({"recipient": recipient}).sort("created_at", -1).limit(limit)
         return [{k: v for k, v in d.items() if k != "_id"} | {"delivery_id": d["_id"]} async for d in cursor]
 
-    async def summary(self) -> list[dict]:
+    async def summary(self, region: str) -> list[dict]:
         """Sends per kind of recipient, channel, language and status (FerretDB-safe: $group, $sum)."""
         pipeline = [
+            {"$match": {"region": region}},
             {
                 "$group": {
                     "_id": {"to": "$to", "channel": "$channel", "language": "$language", "status": "$status"},
                     "count": {"$sum": 1},
                 }
-            }
+            },
         ]
         return [d["_id"] | {"count": d["count"]} async for d in await self.deliveries.aggregate(pipeline)]
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from ekspora_contracts.envelope import Region
 from ekspora_kit.auth import Forbidden, operator_or_partner, parse_operator_tokens
 from ekspora_kit.http import NotFound, Unprocessable
 from ekspora_notifications import webhooks
@@ -31,7 +32,7 @@ class NewEndpoint(BaseModel):
 
     url: str = Field(max_length=2000, examples=["https://shop.example.nl/hooks/ekspora"])
     event_types: list[str] = Field(min_length=1, examples=[["ekspora.registry.product.export_ready.v1"]])
-    regions: list[str] = Field(default_factory=list, description="Only these regions' events; empty for all")
+    regions: list[Region] = Field(default_factory=list, description="Only these regions' events; empty for all")
     description: str = Field(default="", max_length=500)
     partner_id: str | None = Field(default=None, description="Operators only: the partner it belongs to")
 
@@ -41,7 +42,7 @@ class EndpointChange(BaseModel):
 
     url: str | None = Field(default=None, max_length=2000)
     event_types: list[str] | None = Field(default=None, min_length=1)
-    regions: list[str] | None = None
+    regions: list[Region] | None = None
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
 

@@ -15,9 +15,12 @@ import gc
 import random
 import time
 import tracemalloc
+from collections.abc import Iterable
 from datetime import date
+from typing import Literal
 
-from ekspora_contracts.registry import Certificate, ProductFacts
+from ekspora_contracts.matching import Country
+from ekspora_contracts.registry import Certificate, CertificateKind, ProductFacts
 from ekspora_kit.table import table
 from ekspora_matching import domain
 from ekspora_matching.rules import load_rules, load_scoring
@@ -33,6 +36,7 @@ CATEGORIES = {  # category: HS codes seen in it
     "handicraft": ["460219", "460292", "442090"],
 }
 RULES, SCORING = load_rules(), load_scoring()
+COUNTRIES: list[Country] = ["NL", "AU"]
 RATES = domain.Rates({"EUR": 17_500, "AUD": 10_400})
 TODAY = date(2026, 11, 28)
 
@@ -42,7 +46,8 @@ def make_products(count: int, rng: random.Random) -> list[domain.Offer]:
     for n in range(count):
         category = rng.choice(list(CATEGORIES))
         food = category in ("processed_food", "snack", "coffee")
-        kinds = (["pirt"] if rng.random() < 0.9 else []) + (["halal"] if food and rng.random() < 0.6 else [])
+        kinds: list[CertificateKind] = ["pirt"] if rng.random() < 0.9 else []
+        kinds += ["halal"] if food and rng.random() < 0.6 else []
         facts = ProductFacts(
             product_id=f"prd-{n:07d}",
             msme_id=f"msme-{n // 2:07d}",
@@ -68,8 +73,8 @@ def make_demands(count: int, rng: random.Random) -> list[tuple[domain.Demand, do
     result = []
     for n in range(count):
         category = rng.choice(list(CATEGORIES))
-        country = rng.choice(["NL", "AU"])
-        currency = "EUR" if country == "NL" else "AUD"
+        country: Country = rng.choice(COUNTRIES)
+        currency: Literal["EUR", "AUD"] = "EUR" if country == "NL" else "AUD"
         hs = rng.choice(CATEGORIES[category])[: rng.choice([4, 6])] if rng.random() < 0.4 else None
         food = category in ("processed_food", "snack", "coffee")
         demand = domain.Demand(
@@ -105,7 +110,7 @@ def make_demands(count: int, rng: random.Random) -> list[tuple[domain.Demand, do
     return result
 
 
-def match(candidates: list[domain.Offer], demand: domain.Demand, partner: domain.Partner) -> list[str]:
+def match(candidates: Iterable[domain.Offer], demand: domain.Demand, partner: domain.Partner) -> list[str]:
     best = domain.best_for_demand(
         candidates,
         demand,

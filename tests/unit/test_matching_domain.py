@@ -203,7 +203,9 @@ def test_best_for_demand_keeps_the_best_few_above_the_minimum():
 
 
 def proposed() -> domain.Change:
-    return domain.propose(None, evaluate(), "kota-kediri", NOW, timedelta(days=7))
+    change = domain.propose(None, evaluate(), "kota-kediri", NOW, timedelta(days=7))
+    assert change is not None, "a first proposal for a new pair"
+    return change
 
 
 def test_one_open_proposal_per_pair_and_confirmation_needs_both_sides_once():

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, time
 import pytest
 from pydantic import ValidationError
 
-from ekspora_notifications.preferences import Preferences, QuietHours, decide, quiet_until
+from ekspora_notifications.preferences import Channel, Preferences, QuietHours, decide, quiet_until
 
 OVERNIGHT = QuietHours(start=time(21), end=time(6))
-CHAIN = ("whatsapp", "sms", "email", "in_app")
+CHAIN: tuple[Channel, ...] = ("whatsapp", "sms", "email", "in_app")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ekspora_contracts.registry import Certificate
+from ekspora_contracts.registry import Certificate, CertificateKind
 from ekspora_registry.domain import Listing, Msme, Product, Profile, TrackRecord, score_product
 from ekspora_registry.rubric import RUBRIC_PATH, load_rubric
 
@@ -17,7 +17,7 @@ TODAY = date(2026, 11, 28)
 VALID, EXPIRES_TODAY = date(2028, 1, 1), TODAY
 
 
-def cert(kind: str, expires_on: date = VALID) -> Certificate:
+def cert(kind: CertificateKind, expires_on: date = VALID) -> Certificate:
     return Certificate(kind=kind, number=f"{kind.upper()}-001", expires_on=expires_on)
 
 

@@ -46,7 +46,7 @@ def types(change: domain.Change) -> list[type]:
 
 
 def registered() -> domain.Msme:
-    return domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-1", NOW, RUBRIC).msme
+    return domain.register(domain.RegisterMsme.model_validate(VALID_REGISTRATION), "msme-1", NOW, RUBRIC).msme
 
 
 def setengah_with_pirt() -> domain.Msme:
@@ -55,7 +55,7 @@ def setengah_with_pirt() -> domain.Msme:
     msme = domain.verify_nib(msme, NOW, RUBRIC).msme
     msme = domain.list_product(msme, TAHU, "prd-1", NOW, RUBRIC).msme
     for n in range(2):
-        listing = domain.AddListing(platform="shopee", url=f"https://shopee.co.id/tahu{n}")
+        listing = domain.AddListing.model_validate({"platform": "shopee", "url": f"https://shopee.co.id/tahu{n}"})
         msme = domain.add_listing(msme, listing, NOW, RUBRIC).msme
     pirt = domain.AddCertificate(kind="pirt", number="P-IRT 2063571010123-28", expires_on=date(2028, 5, 1))
     return domain.add_certificate(msme, "prd-1", pirt, NOW, RUBRIC).msme

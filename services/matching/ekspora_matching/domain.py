@@ -19,6 +19,7 @@ from ekspora_contracts.matching import (
     DemandChanged,
     DemandKind,
     DemandStatus,
+    DocumentCode,
     Incoterm,
     MatchConfirmed,
     MatchDeclined,
@@ -31,7 +32,7 @@ from ekspora_contracts.matching import (
     ScorePart,
     Side,
 )
-from ekspora_contracts.registry import ProductFacts
+from ekspora_contracts.registry import CertificateKind, ProductFacts
 from ekspora_kit.domain import Model, NotAllowed
 from ekspora_matching.rules import DestinationRules, Scoring
 
@@ -139,7 +140,7 @@ class Evaluation:
     partner: Partner
     score: float
     parts: list[ScorePart]
-    documents: list[str]
+    documents: list[DocumentCode]
     unit_price: int
 
 
@@ -262,7 +263,7 @@ def _price(unit_price: int, demand: Demand, weight: int, tolerance: float) -> Sc
     )
 
 
-def _certificates(held: set[str], demand: Demand, favoured: list[str], weight: int) -> ScorePart:
+def _certificates(held: set[CertificateKind], demand: Demand, favoured: list[str], weight: int) -> ScorePart:
     if demand.required_certificates:
         listed = ", ".join(sorted(demand.required_certificates))
         return _part(

@@ -112,7 +112,9 @@ class MatchingStore:
         query = {"partner_id": partner_id} if partner_id else {}
         return [Demand.model_validate(_strip(d)) async for d in self.demand_view.find(query).sort("_id", 1)]
 
-    async def open_demands_for(self, category: str, hs_prefixes: list[str], countries: list[str]) -> list[Demand]:
+    async def open_demands_for(
+        self, category: str, hs_prefixes: Sequence[str], countries: Sequence[str]
+    ) -> list[Demand]:
         query = {
             "status": "open",
             "destination_country": {"$in": countries},

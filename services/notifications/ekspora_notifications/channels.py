@@ -72,7 +72,7 @@ class UnsafeUrl(Exception):
 
 async def resolve(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 class WebhookAttempt(NamedTuple):

@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import PartnerChanged
 from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
+from ekspora_notifications.preferences import Channel
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DATA_DIR = Path(__file__).parent / "data"
 FALLBACK_LANGUAGE = "en"
-OWNER_CHAIN = ("whatsapp", "sms", "email")
-PARTNER_CHAIN = ("email",)
+OWNER_CHAIN: tuple[Channel, ...] = ("whatsapp", "sms", "email")
+PARTNER_CHAIN: tuple[Channel, ...] = ("email",)
 Role = Literal["owner", "partner"]
 
 
@@ -151,7 +152,7 @@ class Recipient(BaseModel):
     email: str | None = None
     language: str
     timezone: str
-    chain: tuple[str, ...]
+    chain: tuple[Channel, ...]
 
 
 class Labels:
@@ -237,12 +238,15 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
         }
     match event.type:
         case "ekspora.registry.readiness.assessed.v1":
-            step = data.gaps[0] if data.gaps else None
-            next_step = {"id": f"Langkah berikutnya: {step.next_step_id}.", "en": f"Next step: {step.next_step_en}."}
+            next_step = ""
+            if data.gaps:  # a full score leaves no gap, and no next step to name
+                step = data.gaps[0]
+                steps = {"id": f"Langkah berikutnya: {step.next_step_id}.", "en": f"Next step: {step.next_step_en}."}
+                next_step = steps.get(language, steps["en"])
             values |= {
                 "tier_label": labels.word(labels.tiers, language, data.tier),
                 "score": data.score,
-                "next_step": next_step.get(language, next_step["en"]) if step else "",
+                "next_step": next_step,
             }
         case "ekspora.registry.incubation.graduated.v1":
             values |= {"days": data.days_in_incubation, "score": data.score}
@@ -309,7 +313,7 @@ def compose(
 def endpoint_disabled_message(
     recipient: Recipient, templates: Templates, *, url: str, endpoint_id: str, reason: str
 ) -> Message:
-    values = {"owner": recipient.name, "url": url, "endpoint": endpoint_id, "reason": reason}
+    values: dict[str, object] = {"owner": recipient.name, "url": url, "endpoint": endpoint_id, "reason": reason}
     text, used = templates.render("ekspora.webhook.endpoint.disabled.partner", recipient.language, values)
     subject, _, body = text.partition("\n")
     return Message(category="webhooks", critical=True, language=used, subject=subject, text=body)

@@ -3,6 +3,7 @@
 import contextlib
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -74,7 +75,7 @@ class NotificationsStore:
             )
 
     async def activity_on(self, region: str, day: date) -> dict[str, int]:
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"region": region, "day": day.isoformat()}},
             {"$group": {"_id": "$type", "n": {"$sum": 1}}},
         ]
@@ -156,7 +157,7 @@ class DeliveryStore:
 
     async def summary(self, region: str) -> list[dict]:
         """Sends per kind of recipient, channel, language and status (FerretDB-safe: $group, $sum)."""
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"region": region}},
             {
                 "$group": {

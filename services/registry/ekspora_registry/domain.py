@@ -780,7 +780,7 @@ def _reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Ch
     unchanged = previous is not None and _readiness(
         previous.score, previous.tier, previous.gaps, previous.criteria
     ) == (_readiness(best.score, best.tier, best.gaps, best.criteria))
-    if unchanged and previous.criteria != best.criteria:
+    if unchanged and previous is not None and previous.criteria != best.criteria:
         # Same readiness in new words (a new price, say): refresh the wording without an event or history entry.
         msme = msme.model_copy(update={"assessment": previous.model_copy(update={"criteria": best.criteria})})
     elif not unchanged:

@@ -1,5 +1,6 @@
 """The readiness rubric, loaded from data/readiness_rubric.yaml and checked for consistency."""
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
@@ -85,7 +86,7 @@ class GapText(Strict):
     milestone: MilestoneSpec
 
 
-def certificate_gap_code(group: list[str]) -> str:
+def certificate_gap_code(group: Sequence[str]) -> str:
     return "certificate." + "|".join(group)
 
 

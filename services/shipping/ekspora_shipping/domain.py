@@ -124,7 +124,7 @@ def new_order(terms: MatchTerms, lanes: Lanes, now: datetime) -> Order:
         gross_kg=gross_kg,
         cbm=round(gross_kg / density, 3),
     )
-    documents = {
+    documents: dict[str, DocumentStatus] = {
         code: ("uploaded" if code in GENERATED else "missing") for code in terms.documents if code not in SHIPMENT_LEVEL
     }
     return Order(

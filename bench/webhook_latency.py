@@ -27,6 +27,7 @@ from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import PartnerChanged
 from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_PRODUCT
 from ekspora_kit.auth import api_key_sha256
+from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
 from ekspora_ops import seed
 from ekspora_ops.messaging import LocalMessaging
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KAFKA = "127.0.0.1:9092"
 TOKEN = "bench-operator"
 EXPORT_READY = "ekspora.registry.product.export_ready.v1"
+CLOCK = Clock.from_environment()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -50,7 +52,7 @@ async def watch_bus(topic: str, seen: dict[str, float], happened: dict[str, floa
         async for record in consumer:
             event = json.loads(record.value)
             if event["type"] == EXPORT_READY:
-                seen[event["id"]] = time.time()
+                seen[event["id"]] = CLOCK.now().timestamp()
                 happened[event["id"]] = datetime.fromisoformat(event["time"]).timestamp()
     finally:
         await consumer.stop()
@@ -103,7 +105,7 @@ async def measure(region: str, services: dict, outside: LocalMessaging, umkm_cou
         verified=True,
         api_key_sha256=api_key_sha256(api_key),
     )
-    event = new_event(partner_data, region="global", producer="bench", correlation_id="bench")
+    event = new_event(partner_data, region="global", producer="bench", correlation_id="bench", time=CLOCK.now())
     await producer.send_and_wait(
         MATCHING_PARTNERS.topic(region), event.model_dump_json().encode(), key=partner_id.encode()
     )

@@ -2,6 +2,9 @@
 
 from ekspora_contracts.envelope import CloudEvent, new_event
 from ekspora_contracts.registry import MsmeRegistered
+from ekspora_kit.clock import Clock
+
+CLOCK = Clock.from_environment()  # shifted like the services the tests start
 
 VALID_REGISTRATION = {
     "region": "kota-kediri",
@@ -28,12 +31,12 @@ def msme_registered(region: str = "kota-kediri", msme_id: str = "msme-1", **over
         "kecamatan": "Mojoroto",
         "preferred_language": "id",
     }
-    return MsmeRegistered(**(fields | overrides))
+    return MsmeRegistered.model_validate(fields | overrides)
 
 
 def registered_event(region: str = "kota-kediri", msme_id: str = "msme-1", **overrides: str) -> CloudEvent:
     data = msme_registered(region, msme_id, **overrides)
-    return new_event(data, region=region, producer="registry", correlation_id="test")
+    return new_event(data, region=region, producer="registry", correlation_id="test", time=CLOCK.now())
 
 
 def export_ready_event(region: str, product_id: str, msme_id: str = "msme-1") -> CloudEvent:
@@ -58,7 +61,11 @@ def export_ready_event(region: str, product_id: str, msme_id: str = "msme-1") ->
         certificates=[],
     )
     return new_event(
-        ProductExportReady(product=facts, score=82), region=region, producer="registry", correlation_id="t"
+        ProductExportReady(product=facts, score=82),
+        region=region,
+        producer="registry",
+        correlation_id="t",
+        time=CLOCK.now(),
     )
 
 
@@ -66,7 +73,7 @@ def readiness_lost_event(region: str, product_id: str, msme_id: str = "msme-1") 
     from ekspora_contracts.registry import ProductExportReadinessLost
 
     data = ProductExportReadinessLost(product_id=product_id, msme_id=msme_id, region=region, reasons=["halal expired"])
-    return new_event(data, region=region, producer="registry", correlation_id="t")
+    return new_event(data, region=region, producer="registry", correlation_id="t", time=CLOCK.now())
 
 
 def partner_changed_event(partner_id: str, api_key: str, languages: list[str], email: str) -> CloudEvent:
@@ -89,7 +96,7 @@ def partner_changed_event(partner_id: str, api_key: str, languages: list[str], e
         verified=True,
         api_key_sha256=hashlib.sha256(api_key.encode()).hexdigest(),
     )
-    return new_event(data, region="global", producer="matching", correlation_id="t")
+    return new_event(data, region="global", producer="matching", correlation_id="t", time=CLOCK.now())
 
 
 def contact_changed_event(region: str, msme_id: str, whatsapp: str | None, email: str | None) -> CloudEvent:
@@ -104,4 +111,4 @@ def contact_changed_event(region: str, msme_id: str, whatsapp: str | None, email
         preferred_language="id",
         timezone="Asia/Jakarta",
     )
-    return new_event(data, region=region, producer="registry", correlation_id="t")
+    return new_event(data, region=region, producer="registry", correlation_id="t", time=CLOCK.now())

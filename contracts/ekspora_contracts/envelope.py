@@ -7,7 +7,7 @@ CloudEvents extension names must be lower-case alphanumerics, hence `correlation
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, ClassVar, Generic, Literal, TypeVar
 from uuid import uuid4
 
@@ -60,6 +60,11 @@ class CloudEvent(BaseModel, Generic[DataT]):
     data: DataT
 
 
+def event_model(data_type: type[EventData]) -> type[CloudEvent]:
+    """CloudEvent of a payload type known only at run time, so its data validates and serialises as that type."""
+    return CloudEvent[data_type]  # type: ignore[valid-type]
+
+
 def new_event(
     data: EventData,
     *,
@@ -67,15 +72,16 @@ def new_event(
     producer: str,
     correlation_id: str,
     causation_id: str | None = None,
+    time: datetime,
     event_id: str | None = None,
-    time: datetime | None = None,
 ) -> CloudEvent:
+    """An event of `data` at `time`, which the producer takes from its clock (never the wall clock)."""
     region = data.stream.event_region(region)
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    return event_model(type(data))(
         id=event_id or str(uuid4()),
         source=f"/ekspora/{producer}/{region}",
         type=data.event_type,
-        time=time or datetime.now(UTC),
+        time=time,
         subject=data.aggregate_id(),
         region=region,
         correlationid=correlation_id,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ekspora_contracts.catalog import EVENT_TYPES
-from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.envelope import event_model
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 Schema = dict[str, Any]
@@ -25,7 +25,7 @@ Schema = dict[str, Any]
 def generate() -> dict[str, Schema]:
     schemas = {}
     for event_type, model in sorted(EVENT_TYPES.items()):
-        schema = CloudEvent[model].model_json_schema()  # type: ignore[valid-type]
+        schema = event_model(model).model_json_schema()
         schema["title"] = event_type
         schema["$id"] = f"https://ekspora.id/schemas/{event_type}.json"
         schemas[event_type] = schema

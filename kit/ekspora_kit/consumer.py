@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -21,8 +20,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
-from ekspora_contracts.envelope import CloudEvent, EventData
+from ekspora_contracts.envelope import CloudEvent, EventData, event_model
 from ekspora_contracts.topics import DEAD_LETTER, Stream
+from ekspora_kit.clock import Clock
 from ekspora_kit.logs import correlation_id, log_fields
 from ekspora_kit.metrics import KitMetrics
 from ekspora_kit.outbox import RecordPublisher
@@ -76,6 +76,7 @@ class Dispatcher:
         metrics: KitMetrics,
         max_attempts: int,
         backoff_seconds: float,
+        clock: Clock,
     ) -> None:
         self.routes = routes
         self.region = region
@@ -84,6 +85,7 @@ class Dispatcher:
         self.metrics = metrics
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.clock = clock
 
     async def dispatch(self, record: ConsumerRecord) -> None:
         outcome = await self._handle(record)
@@ -101,7 +103,7 @@ class Dispatcher:
             self.metrics.events_ignored.labels(self.metrics.service, record.topic).inc()
             return None
         try:
-            event = CloudEvent[route.model].model_validate(raw)  # type: ignore[name-defined]
+            event = event_model(route.model).model_validate(raw)
         except ValidationError as error:
             return DeadLetter("invalid", _summarise(error))
         expected_region = self.routes.stream.event_region(self.region)
@@ -149,7 +151,7 @@ class Dispatcher:
             "dlt-original-partition": str(record.partition),
             "dlt-original-offset": str(record.offset),
             "dlt-consumer-group": self.group,
-            "dlt-failed-at": datetime.now(UTC).isoformat(),
+            "dlt-failed-at": self.clock.now().isoformat(),
         }
         key = record.key.decode(errors="replace") if record.key else ""
         await self.publisher.publish_record(DEAD_LETTER.topic(self.region), key, record.value or b"", headers)

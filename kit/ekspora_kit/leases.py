@@ -8,19 +8,21 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from ekspora_kit.clock import Clock
+
 
 def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Leases:
-    def __init__(self, collection: AsyncCollection, *, holder: str, seconds: float) -> None:
-        self.collection, self.holder, self.duration = collection, holder, timedelta(seconds=seconds)
+    def __init__(self, collection: AsyncCollection, *, holder: str, seconds: float, clock: Clock) -> None:
+        self.collection, self.holder, self.duration, self.clock = collection, holder, timedelta(seconds=seconds), clock
 
     async def take(self, lease_id: str) -> bool:
         """True if this holder now holds the lease. An expired lease, or one this holder held
         before a restart (same holder name), is taken over instead of waited for."""
-        now = datetime.now(UTC)
+        now = self.clock.now()
         lease = {"_id": lease_id, "holder": self.holder, "until": now + self.duration}
         try:
             await self.collection.insert_one(lease)

@@ -7,54 +7,59 @@ from pymongo.asynchronous.collection import AsyncCollection
 class KitMetrics:
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        labels = {"registry": self.registry}
         self.outbox_pending = Gauge(
             "ekspora_outbox_pending_events",
             "Events stored in outboxes and not yet published",
             ["service"],
-            **labels,
+            registry=self.registry,
         ).labels(service)
         self.outbox_lag = Gauge(
             "ekspora_outbox_lag_seconds",
             "Age of the oldest unpublished outbox event",
             ["service"],
-            **labels,
+            registry=self.registry,
         ).labels(service)
         self.outbox_published = Counter(
             "ekspora_outbox_published_total",
             "Events published by the outbox relay",
             ["service", "topic"],
-            **labels,
+            registry=self.registry,
         )
         self.dead_letters = Counter(
             "ekspora_dead_letters_total",
             "Messages sent to the dead-letter topic",
             ["service", "topic", "reason"],
-            **labels,
+            registry=self.registry,
         )
         self.duplicates_skipped = Counter(
             "ekspora_duplicates_skipped_total",
             "Redelivered events whose effect already existed",
             ["service", "event_type"],
-            **labels,
+            registry=self.registry,
         )
         self.events_handled = Counter(
             "ekspora_events_handled_total",
             "Events handled successfully",
             ["service", "event_type"],
-            **labels,
+            registry=self.registry,
         )
         self.events_ignored = Counter(
             "ekspora_events_ignored_total",
             "Events of types this service does not consume",
             ["service", "topic"],
-            **labels,
+            registry=self.registry,
         )
         self.handler_retries = Counter(
             "ekspora_handler_retries_total",
             "Handler attempts that failed and were retried",
             ["service", "event_type"],
-            **labels,
+            registry=self.registry,
+        )
+        self.periodic_runs = Counter(
+            "ekspora_periodic_runs_total",
+            "Rounds of a periodic job (expiry, reminders, digest, quiet hours), by outcome: ok or failed",
+            ["service", "job", "outcome"],
+            registry=self.registry,
         )
         self.service = service
 

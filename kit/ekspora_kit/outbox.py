@@ -15,13 +15,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.results import UpdateResult
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.clock import Clock
 from ekspora_kit.faults import FaultPoints
 from ekspora_kit.leases import Leases, aware
 from ekspora_kit.logs import log_fields
@@ -50,11 +51,16 @@ def outbox_entries(events: Sequence[CloudEvent]) -> list[Document]:
     ]
 
 
+def oldest_time(events: Sequence[CloudEvent]) -> datetime:
+    """When the oldest of these events happened, by its producer's clock: the outbox's lag starts there."""
+    return min(event.time for event in events)
+
+
 def new_document_with_outbox(document: Document, events: Sequence[CloudEvent]) -> Document:
     """For insert_one: the new aggregate together with the events its creation caused."""
     if not events:
         return document
-    return document | {"outbox": outbox_entries(events), "outbox_since": datetime.now(UTC)}
+    return document | {"outbox": outbox_entries(events), "outbox_since": oldest_time(events)}
 
 
 class WrittenAggregates:
@@ -101,7 +107,7 @@ def update_with_outbox(update: Document, events: Sequence[CloudEvent]) -> Docume
         return update
     merged = {operator: dict(fields) for operator, fields in update.items()}
     merged.setdefault("$push", {})["outbox"] = {"$each": outbox_entries(events)}
-    merged.setdefault("$min", {})["outbox_since"] = datetime.now(UTC)
+    merged.setdefault("$min", {})["outbox_since"] = oldest_time(events)
     return merged
 
 
@@ -114,6 +120,7 @@ class OutboxRelay:
         instance: str,
         metrics: KitMetrics,
         faults: FaultPoints,
+        clock: Clock,
         poll_seconds: float,
         lease_seconds: float,
         batch_size: int = 100,
@@ -123,6 +130,7 @@ class OutboxRelay:
         self.instance = instance
         self.metrics = metrics
         self.faults = faults
+        self.clock = clock
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size
@@ -181,11 +189,13 @@ class OutboxRelay:
                 pending += len(document.get("outbox", []))
                 published += await self._publish_leased(collection, document["_id"])
         self.metrics.outbox_pending.set(max(pending - published, 0))
-        self.metrics.outbox_lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+        self.metrics.outbox_lag.set((self.clock.now() - oldest).total_seconds() if oldest else 0)
         return published
 
     async def _publish_leased(self, collection: AsyncCollection, aggregate_id: object) -> int:
-        leases = Leases(collection.database["outbox_leases"], holder=self.instance, seconds=self.lease_seconds)
+        leases = Leases(
+            collection.database["outbox_leases"], holder=self.instance, seconds=self.lease_seconds, clock=self.clock
+        )
         lease_id = f"{collection.name}:{aggregate_id}"
         if not await leases.take(lease_id):
             return 0

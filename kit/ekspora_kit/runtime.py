@@ -86,6 +86,7 @@ class ServiceRuntime:
                     metrics=self.metrics,
                     max_attempts=self.settings.consumer_max_attempts,
                     backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+                    clock=self.clock,
                 )
                 for routes_region, routes in self._routes
                 if routes_region == region
@@ -130,6 +131,7 @@ class ServiceRuntime:
             instance=f"{self.settings.service}-{self.settings.instance}",
             metrics=self.metrics,
             faults=self.faults,
+            clock=self.clock,
             poll_seconds=self.settings.outbox_poll_seconds,
             lease_seconds=self.settings.outbox_lease_seconds,
         )
@@ -171,9 +173,20 @@ class ServiceRuntime:
         await self.broker.start()
         if self.relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
-        self._tasks += [asyncio.create_task(_repeat(*spec), name=spec[0]) for spec in self._periodic]
+        self._tasks += [asyncio.create_task(self._repeat(*spec), name=spec[0]) for spec in self._periodic]
         self._tasks += [asyncio.create_task(job(), name=name) for name, job in self._background]  # type: ignore[arg-type]
         logger.info("%s started for regions %s", self.settings.service, ",".join(self.settings.regions))
+
+    async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        runs = self.metrics.periodic_runs
+        while True:
+            try:
+                await job()
+                runs.labels(self.settings.service, name, "ok").inc()
+            except Exception:
+                runs.labels(self.settings.service, name, "failed").inc()
+                logger.exception("periodic job %s failed; retrying in %ss", name, seconds)
+            await asyncio.sleep(seconds)
 
     async def _warn_if_updates_can_be_lost(self) -> None:
         build = await self.mongo.admin.command("buildInfo")
@@ -202,15 +215,6 @@ class ServiceRuntime:
         except Exception:
             logger.warning("mongo readiness check failed", exc_info=True)
         return checks
-
-
-async def _repeat(name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        try:
-            await job()
-        except Exception:
-            logger.exception("periodic job %s failed; retrying in %ss", name, seconds)
-        await asyncio.sleep(seconds)
 
 
 async def ensure_topics(

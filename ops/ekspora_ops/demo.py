@@ -16,13 +16,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pymongo import MongoClient
 
+from ekspora_kit.clock import WIB, Clock
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
@@ -35,6 +36,7 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "kota-kediri"
 TIERS = ("siap", "setengah", "didorong")
+CLOCK = Clock.from_environment()
 
 
 class StepFailed(Exception):
@@ -94,7 +96,7 @@ class Registry:
         msme_id = msme["msme_id"]
         product = next((p for p in msme["products"] if p["product_id"] == msme["assessment"]["best_product_id"]), None)
         base = f"/msmes/{msme_id}/products/{product['product_id']}" if product else None
-        valid_until = (date.today() + timedelta(days=730)).isoformat()
+        valid_until = (CLOCK.today(WIB) + timedelta(days=730)).isoformat()
         if code == "legality.nib_unverified":
             self.call("POST", f"/msmes/{msme_id}/nib-verification")
             return "NIB verified in OSS"
@@ -141,7 +143,7 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
     cohort = registry.call(
         "POST",
         "/cohorts",
-        {"region": REGION, "name": "UMKM Kita Bisa Kota Kediri 2026", "starts_on": date.today().isoformat()},
+        {"region": REGION, "name": "UMKM Kita Bisa Kota Kediri 2026", "starts_on": CLOCK.today(WIB).isoformat()},
     )
     not_ready = [m for m in before if m["assessment"]["tier"] != "siap"]
     for msme in not_ready:
@@ -250,14 +252,14 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
 
     wait_for("every message in flight to be sent", lambda: all(s["status"] != "sending" for s in settled_summary()))
     summary = settled_summary()
-    rows = [("in_app", "id", "recorded", f"operator:{REGION}", len(mine))]
+    sends: list[tuple[object, ...]] = [("in_app", "id", "recorded", f"operator:{REGION}", len(mine))]
     audiences = {"umkm": "UMKM owners", "partner": "partners", "operator": "operators"}
-    rows += [
+    sends += [
         (s["channel"], s["language"], s["status"], audiences.get(s["to"], s["to"]), s["count"])
         for s in sorted(summary, key=lambda s: (s["to"], s["channel"], s["language"], s["status"]))
     ]
-    print(table(("channel", "language", "status", "to", "notifications"), rows))
-    if not any(row[0] == "whatsapp" and row[2] == "sent" for row in rows):
+    print(table(("channel", "language", "status", "to", "notifications"), sends))
+    if not any(row[0] == "whatsapp" and row[2] == "sent" for row in sends):
         raise StepFailed("no UMKM owner was told anything on WhatsApp")
     print()
     webhook_summary(trade, messaging, secrets)

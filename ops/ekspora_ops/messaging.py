@@ -5,11 +5,14 @@ told what."""
 import json
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+
+from ekspora_kit.clock import Clock
+
+CLOCK = Clock.from_environment()
 
 
 def _free_port() -> int:
@@ -38,7 +41,9 @@ class LocalMessaging:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.path.startswith("/hooks/"):  # a partner system's webhook endpoint
                     headers = {k.lower(): v for k, v in self.headers.items()}
-                    sink.webhooks.append(WebhookCall(self.path.removeprefix("/hooks/"), time.time(), headers, body))
+                    sink.webhooks.append(
+                        WebhookCall(self.path.removeprefix("/hooks/"), CLOCK.now().timestamp(), headers, body)
+                    )
                     self.send_response(204)
                     self.end_headers()
                     return

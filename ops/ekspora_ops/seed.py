@@ -10,13 +10,14 @@ import argparse
 import os
 import sys
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from ekspora_kit.clock import WIB, Clock
 from ekspora_kit.table import table
 
 SEED_DIR = Path(__file__).parent / "seed"
@@ -29,7 +30,7 @@ def read_seed(path: Path) -> dict[str, Any]:
 
 def registrations(seed: dict[str, Any]) -> list[dict[str, Any]]:
     """Each UMKM as the registry's API calls it: registration body, verification, listings, products."""
-    valid_until = (date.today() + timedelta(days=730)).isoformat()
+    valid_until = (Clock.from_environment().today(WIB) + timedelta(days=730)).isoformat()
     result = []
     for index, umkm in enumerate(seed["umkm"], start=1):
         slug = "".join(ch for ch in umkm["name"].lower() if ch.isalnum())[:20]

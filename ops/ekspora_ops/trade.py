@@ -9,18 +9,20 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
 
 PARTNERS = Path(__file__).parent / "seed" / "partners.yaml"
 OPERATOR_TOKEN = "demo-operator-kota-kediri"
 CARRIER_SECRET = "whsec_demo_forwarder"
+CLOCK = Clock.from_environment()
 JOURNEY = ["picked_up", "export_cleared", "departed"]
 CARRIER_LEGS = [("arrived", 1), ("import_cleared", 2), ("OutForDelivery", 3), ("Delivered", 4)]
 
@@ -34,6 +36,11 @@ def call(client: httpx.Client, method: str, path: str, body: Any = None, expect:
     if response.status_code not in (expect, 200, 201):
         raise TradeFailed(f"{method} {path} returned {response.status_code}: {response.text}")
     return response.json()
+
+
+def answers(client: httpx.Client) -> Callable[[], bool]:
+    """A probe: the partner's key works (the partner has reached the service's view)."""
+    return lambda: client.get("/demands").status_code == 200
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
@@ -78,8 +85,7 @@ class Trade:
             )
         print(table(("partner", "kind", "where", "buys"), rows))
         for name in self.partners:
-            client = self.partner_client(name)
-            wait_for(f"{name} in the partner views", lambda c=client: c.get("/demands").status_code == 200)
+            wait_for(f"{name} in the partner views", answers(self.partner_client(name)))
 
     def post_demand(self) -> None:
         rows = []
@@ -206,9 +212,9 @@ class Trade:
                 "shipment_id": shipment_id,
                 "status": status,
                 "location": shipment["destination_port"],
-                "occurred_at": (datetime.now(UTC) + timedelta(days=days)).isoformat(),
+                "occurred_at": (CLOCK.now() + timedelta(days=days)).isoformat(),
             }
-            raw, stamp = json.dumps(update).encode(), str(int(time.time()))
+            raw, stamp = json.dumps(update).encode(), str(CLOCK.unix_seconds())
             signature = hmac.new(CARRIER_SECRET.encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest()
             response = httpx.post(
                 f"{self.shipping_url}/carrier-updates",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import uuid4
 
+import httpx
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
@@ -76,6 +77,7 @@ class Platform:
                 "EKSPORA_INSTANCE": name or service,
                 "EKSPORA_OPERATOR_TOKENS": f"{self.region}={OPERATOR_TOKEN}",
                 "EKSPORA_DEFAULT_QUIET_HOURS": "",  # tests run at any hour; quiet hours are tested on purpose
+                "EKSPORA_DIGEST_ENABLED": "false",  # nor does the daily digest arrive unasked; its tests ask for it
                 **(env or {}),
             },
         )
@@ -136,3 +138,29 @@ def metric(text: str, name: str, **labels: str) -> float:
         if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
             total += float(value)
     return total
+
+
+async def metric_of(process: ServiceProcess, name: str, **labels: str) -> float:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return metric((await client.get(f"{process.url}/metrics")).text, name, **labels)
+
+
+async def handled(process: ServiceProcess, event_type: str, *, at_least: int, timeout: float = 30) -> None:
+    """Waits until `process` has handled `at_least` events of `event_type`: the positive signal to
+    wait for before asserting that handling them did *not* cause something."""
+
+    async def counted() -> bool:
+        return await metric_of(process, "ekspora_events_handled_total", event_type=event_type) >= at_least
+
+    await eventually(counted, timeout=timeout, what=f"{process.name} to handle {at_least} {event_type}")
+
+
+async def periodic_rounds(process: ServiceProcess, job: str, *, after: float, timeout: float = 30) -> float:
+    """Waits until the periodic `job` of `process` has run to completion at least once more than
+    `after` rounds; returns the new count."""
+
+    async def rounds() -> float:
+        done = await metric_of(process, "ekspora_periodic_runs_total", job=job, outcome="ok")
+        return done if done > after else 0
+
+    return await eventually(rounds, timeout=timeout, what=f"a round of {job} in {process.name}")

@@ -6,11 +6,14 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
 from tests.factories import registered_event
 from tests.integration.support import KAFKA, eventually, metric, publish, read_topic
 from tests.integration.test_skeleton_flow import operator_feed
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 
 def registered_event_bytes(region: str, msme_id: str) -> bytes:

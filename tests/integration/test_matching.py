@@ -1,15 +1,21 @@
 """Matching acceptance on the real broker and store: proposal, confirmation, duplicates, rebuild, expiry."""
 
-import asyncio
 import json
 
 import httpx
+import pytest
 
+from ekspora_contracts.matching import DemandChanged
+from ekspora_contracts.registry import ProductExportReady
 from ekspora_contracts.topics import MATCHING_MATCH, REGISTRY_PRODUCT
-from tests.integration.support import eventually, publish, read_topic
+from tests.integration.support import eventually, handled, publish, read_topic
 from tests.integration.test_registry import Registry
 
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
+
 TOKEN = "op-secret-kediri"
+EXPORT_READY = ProductExportReady.event_type
+DEMAND_CHANGED = DemandChanged.event_type
 
 
 def matching_env(region: str, **extra: str) -> dict[str, str]:
@@ -133,7 +139,8 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
 
 async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(platform):
     registry = Registry(platform.start("registry").url, platform.region)
-    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    matching_process = platform.start("matching", env=matching_env(platform.region))
+    matching = Matching(matching_process.url)
     _, product_id = await registry.umkm(certificates=("pirt", "halal"))
     body = {
         "kind": "importer",
@@ -151,7 +158,8 @@ async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(pla
     await eventually(lambda: _answers(partner), what="the unverified partner in the view")
     rfq = {**RFQ, "currency": "AUD", "target_price_max": 400, "destination_city": "Melbourne", "incoterm": "CIF"}
     assert (await partner.post("/demands", json=rfq)).status_code == 201
-    await asyncio.sleep(3)
+    await handled(matching_process, EXPORT_READY, at_least=1)
+    await handled(matching_process, DEMAND_CHANGED, at_least=1)
     assert await proposals(partner) == [], "an unverified partner receives no proposals"
 
     await matching.operator.post(f"/partners/{created['partner']['partner_id']}/verification")
@@ -174,7 +182,8 @@ async def _answers(client: httpx.AsyncClient) -> bool:
 
 async def test_redelivered_triggers_create_no_duplicate_proposals(platform):
     registry = Registry(platform.start("registry").url, platform.region)
-    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    matching_process = platform.start("matching", env=matching_env(platform.region))
+    matching = Matching(matching_process.url)
     partner_id, partner = await matching.verified_partner()
     await partner.post("/demands", json=RFQ)
     _, product_id = await registry.umkm(certificates=("pirt", "halal"))
@@ -185,7 +194,7 @@ async def test_redelivered_triggers_create_no_duplicate_proposals(platform):
     ]
     for _ in range(3):
         await publish(platform.topic(REGISTRY_PRODUCT), product_id.encode(), ready[0].value)
-    await asyncio.sleep(3)
+    await handled(matching_process, EXPORT_READY, at_least=len(ready) + 3)
     assert len(await proposals(partner)) == 1
     proposed = [
         r

@@ -5,10 +5,12 @@ A local HTTP server plays the WhatsApp/SMS provider (failing on demand) and a re
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email import message_from_bytes
+from email.message import EmailMessage
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,8 +20,21 @@ from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import MatchProposed, MatchTerms
 from ekspora_contracts.topics import MATCHING_MATCH, REGISTRY_MSME
 from ekspora_contracts.topics import SHIPPING_SHIPMENT as SHIPPING_SHIPMENT_STREAM
-from tests.integration.support import OPERATOR, eventually, free_port, metric, publish, read_topic
+from ekspora_kit.clock import WIB, Clock, next_local
+from tests.factories import CLOCK, registered_event
+from tests.integration.support import (
+    KAFKA,
+    OPERATOR,
+    eventually,
+    free_port,
+    handled,
+    metric_of,
+    publish,
+    read_topic,
+)
 from tests.integration.test_skeleton_flow import new_umkm
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 
 class Provider:
@@ -53,7 +68,7 @@ class Provider:
 
 class Inbox:
     def __init__(self) -> None:
-        self.messages = []
+        self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=default))
@@ -115,10 +130,12 @@ async def test_whatsapp_then_sms_then_email_in_bahasa_indonesia_and_never_twice(
     assert outcomes["sms"][0] == "failed"
 
     assessed = [r for r in await read_topic(platform.topic(REGISTRY_MSME), at_least=2) if b"readiness" in r.value]
+    assessed_type = json.loads(assessed[0].value)["type"]
+    before = await metric_of(notifications, "ekspora_events_handled_total", event_type=assessed_type)
     for _ in range(3):  # the same event, delivered again
         await publish(platform.topic(REGISTRY_MSME), msme_id.encode(), assessed[0].value)
     provider.failing = set()
-    await eventually(lambda: _pause(3), what="the redeliveries to be handled")
+    await handled(notifications, assessed_type, at_least=int(before) + 3)
     assert len(mail.messages) == 1 and len(provider.requests) == 4, "nothing is sent twice, on any channel"
 
     proposed = _match_proposed(platform.region, msme_id)
@@ -134,11 +151,8 @@ async def _has(items) -> bool:
     return bool(items)
 
 
-async def _pause(seconds: float) -> bool:
-    import asyncio
-
-    await asyncio.sleep(seconds)
-    return True
+async def _outcome(notifications, outcome: str) -> bool:
+    return await metric_of(notifications, "ekspora_notifications_total", channel="any", outcome=outcome) >= 1
 
 
 def _match_proposed(region: str, msme_id: str) -> bytes:
@@ -164,8 +178,12 @@ def _match_proposed(region: str, msme_id: str) -> bytes:
         incoterm="FOB",
         documents=["commercial_invoice", "ske_health_certificate"],
     )
-    data = MatchProposed(terms=terms, score=90, breakdown=[], expires_at=datetime.now(UTC) + timedelta(days=7))
-    return new_event(data, region=region, producer="matching", correlation_id="t").model_dump_json().encode()
+    data = MatchProposed(terms=terms, score=90, breakdown=[], expires_at=CLOCK.now() + timedelta(days=7))
+    return (
+        new_event(data, region=region, producer="matching", correlation_id="t", time=CLOCK.now())
+        .model_dump_json()
+        .encode()
+    )
 
 
 async def _publish_event(topic: str, event) -> None:
@@ -173,18 +191,17 @@ async def _publish_event(topic: str, event) -> None:
 
 
 def _documents_missing(region: str, msme_id: str):
-    from datetime import date
 
     from ekspora_contracts.shipping import ShipmentDocumentsMissing
 
     data = ShipmentDocumentsMissing(
         shipment_id=f"shp-{msme_id}",
         region=region,
-        cutoff_on=date.today() + timedelta(days=2),
+        cutoff_on=CLOCK.today("Asia/Jakarta") + timedelta(days=2),
         missing=["ske_health_certificate"],
         msme_ids=[msme_id],
     )
-    return new_event(data, region=region, producer="shipping", correlation_id="t")
+    return new_event(data, region=region, producer="shipping", correlation_id="t", time=CLOCK.now())
 
 
 def _proposal_event(region: str, msme_id: str, partner_id: str, match_id: str):
@@ -195,8 +212,6 @@ def _proposal_event(region: str, msme_id: str, partner_id: str, match_id: str):
 
 
 async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platform, provider, inbox):
-    from zoneinfo import ZoneInfo
-
     from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_CONTACTS, SHIPPING_SHIPMENT
     from tests.factories import contact_changed_event, partner_changed_event
 
@@ -223,7 +238,7 @@ async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platfo
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"].startswith("opted_out_categories")
     opted_out = await operator.put(f"/preferences/umkm:{opted_out_budi}", json={"opted_out_categories": ["matches"]})
     assert opted_out.status_code == 200, opted_out.text
-    now_in_kediri = datetime.now(ZoneInfo("Asia/Jakarta"))
+    now_in_kediri = CLOCK.now().astimezone(ZoneInfo(WIB))
     quiet = {
         "start": (now_in_kediri - timedelta(minutes=1)).strftime("%H:%M:%S"),
         "end": (now_in_kediri + timedelta(seconds=8)).strftime("%H:%M:%S"),
@@ -245,11 +260,12 @@ async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platfo
     partner_mail = await eventually(lambda: _has_value(mail.messages), what="the partner's emails")
     assert partner_mail[0]["To"] == "inkoop@toko.example"
     assert partner_mail[0]["Subject"].startswith("Voorstel: Tahu Takwa"), "the partner listed Dutch first"
+    await eventually(lambda: _outcome(notifications, "held"), what="the proposal held back for quiet hours")
     assert to("+6285712340011") == [], "quiet hours hold the proposal back"
     [held] = await eventually(lambda: _has_value(to("+6285712340011")), timeout=20, what="delivery after quiet hours")
     assert held["text"].startswith("Ada calon pembeli untuk Tahu Takwa")
-    assert datetime.now(ZoneInfo("Asia/Jakarta")).strftime("%H:%M:%S") >= quiet["end"] or quiet["end"] < quiet["start"]
-    await _pause(1.5)
+    assert CLOCK.now().astimezone(ZoneInfo(WIB)).strftime("%H:%M:%S") >= quiet["end"] or quiet["end"] < quiet["start"]
+    await eventually(lambda: _outcome(notifications, "skipped"), what="the opted-out proposal to be decided on")
     assert [r["text"].split("\n")[0] for r in to("+6285712340012")] == ["PENTING: dokumen ekspor belum lengkap"], (
         "the opted-out proposal was never sent"
     )
@@ -267,45 +283,52 @@ async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platfo
 
 
 async def test_operators_get_one_daily_digest_per_region_by_email_and_in_app(platform, provider, inbox):
-    from zoneinfo import ZoneInfo
-
+    """The service's clock stands a little before 07:00 in Kediri: nothing goes out until 07:00,
+    then yesterday's digest, once, even after a restart."""
     mail, smtp_port = inbox
     region = platform.region
+    seven = next_local(time(7, 0), WIB, CLOCK.now() + timedelta(minutes=1))
+    service_offset = CLOCK.offset_to(seven - timedelta(seconds=15))
     env = notifications_env(provider, smtp_port) | {
-        "EKSPORA_DIGEST_AT": "00:00",
+        "EKSPORA_DIGEST_ENABLED": "true",
+        "EKSPORA_DIGEST_AT": "07:00",
         "EKSPORA_DIGEST_CHECK_SECONDS": "0.5",
         "EKSPORA_OPERATOR_EMAILS": f"{region}=ops@{region}.example",
+        "EKSPORA_CLOCK_OFFSET_SECONDS": str(service_offset),
     }
     notifications = platform.start("notifications", env=env)
-    yesterday = (datetime.now(ZoneInfo("Asia/Jakarta")) - timedelta(days=1)).date()
-    [digest] = await eventually(lambda: _has_value(mail.messages), what="the daily digest email")
+    assert Clock(service_offset).now() < seven, "the service started before 07:00 by its clock"
+    [digest] = await eventually(lambda: _has_value(mail.messages), timeout=45, what="the daily digest email")
     assert digest["To"] == f"ops@{region}.example"
-    assert digest["Subject"] == f"Ringkasan harian {region}, {yesterday.isoformat()}"
+    assert digest["Subject"] == f"Ringkasan harian {region}, {(seven.date() - timedelta(days=1)).isoformat()}"
+    operator = httpx.AsyncClient(base_url=notifications.url, headers=OPERATOR, timeout=10)
+    [sent] = (await operator.get(f"/feeds/operator:{region}/deliveries")).json()
+    assert datetime.fromisoformat(sent["created_at"]).replace(tzinfo=UTC) >= seven, "not before 07:00 in Kediri"
+
     notifications.stop()
     again = platform.start("notifications", name="notifications-again", env=env)
-    await _pause(3)
+
+    async def digest_handled():
+        return await metric_of(again, "ekspora_periodic_runs_total", job="daily-digest", outcome="ok") >= 1
+
+    await eventually(digest_handled, what="a digest round of the restarted instance")
     assert len(mail.messages) == 1, "a restart does not send the day's digest twice"
 
     operator = httpx.AsyncClient(base_url=again.url, headers=OPERATOR, timeout=10)
     feed = (await operator.get(f"/feeds/operator:{region}")).json()
     assert [i["event_type"] for i in feed["items"]] == ["ekspora.digest.daily"]
-    await publish(platform.topic(REGISTRY_MSME), b"m-1", registered_event_json(region))
-    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+    registered = registered_event(region=region, msme_id=f"{region}-m1")
+    await publish(platform.topic(REGISTRY_MSME), b"m-1", registered.model_dump_json().encode())
+    day = registered.time.astimezone(ZoneInfo(WIB)).date().isoformat()  # activity counts on the day it happened
 
     async def counted():
-        figures = (await operator.get(f"/digests/{region}/{today}")).json()["figures"]
+        figures = (await operator.get(f"/digests/{region}/{day}")).json()["figures"]
         return figures if figures.get("msme registered") == 1 else None
 
-    figures = await eventually(counted, what="today's figures in the digest preview")
+    figures = await eventually(counted, what="the day's figures in the digest preview")
     assert figures["messages that could not be delivered"] == 0
-    other = await operator.get(f"/digests/elsewhere/{today}")
+    other = await operator.get(f"/digests/elsewhere/{day}")
     assert other.status_code == 403
-
-
-def registered_event_json(region: str) -> bytes:
-    from tests.factories import registered_event
-
-    return registered_event(region=region, msme_id=f"{region}-m1").model_dump_json().encode()
 
 
 async def _has_value(items):
@@ -331,14 +354,31 @@ async def test_two_instances_handling_the_same_event_send_it_once(platform, prov
         return (await operator.get(f"/preferences/umkm:{msme_id}")).status_code == 200
 
     await eventually(contact_known, what="the contact")
-    await _pause(6)  # both instances have joined the group and own partitions
+    await eventually(lambda: _members_with_partitions(f"notifications.{region}", 2), what="both instances in the group")
     critical = _documents_missing(region, msme_id).model_dump_json().encode()
     for key in range(12):  # one event, on every partition: each instance receives it
         await publish(platform.topic(SHIPPING_SHIPMENT_STREAM), f"k{key}".encode(), critical)
-    await eventually(lambda: _has(provider.sent("whatsapp")), what="the message")
-    await _pause(3)
-    assert len(provider.sent("whatsapp")) == 1, "sent once, whichever instance claimed it first"
     missing = "ekspora.shipping.shipment.documents_missing.v1"
-    for instance in (first, second):
-        text = (await httpx.AsyncClient().get(f"{instance.url}/metrics")).text
-        assert metric(text, "ekspora_events_handled_total", event_type=missing) > 0, "both instances handled it"
+
+    async def all_copies_handled() -> bool:
+        counts = [await metric_of(i, "ekspora_events_handled_total", event_type=missing) for i in (first, second)]
+        return sum(counts) == 12 and all(counts)
+
+    await eventually(all_copies_handled, what="both instances to handle the twelve copies")
+    assert len(provider.sent("whatsapp")) == 1, "sent once, whichever instance claimed it first"
+
+
+async def _members_with_partitions(group: str, members: int) -> bool:
+    """True once `group` is stable with `members` members that each own partitions."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.protocol.group import MemberAssignment
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        [description] = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    [(_, _, state, _, _, found)] = description.groups
+    owners = [m for m in found if MemberAssignment.decode(m[-1]).assignment]
+    return state == "Stable" and len(owners) == members

@@ -6,10 +6,8 @@ import httpx
 import pytest
 
 from ekspora_contracts.topics import REGISTRY_MSME
-from tests.integration.support import OPERATOR, eventually, metric, read_topic
+from tests.integration.support import OPERATOR, eventually, handled, metric, read_topic
 from tests.integration.test_skeleton_flow import new_umkm, operator_feed
-
-SETTLE_SECONDS = 3
 
 
 @pytest.mark.parametrize(
@@ -43,7 +41,8 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
         return [n for n in await operator_feed(notifications, platform.region) if n["subject"] == stored["_id"]]
 
     await eventually(notified, what="the notification after restart")
-    await asyncio.sleep(SETTLE_SECONDS)
+    registered_type = "ekspora.registry.msme.registered.v1"
+    await handled(notifications, registered_type, at_least=records_before_restart + 1)  # the re-publish too
     assert len(await notified()) == 1, "recorded exactly once"
 
     records = await read_topic(msme_topic, at_least=records_before_restart + 2)

@@ -20,7 +20,8 @@ from ekspora_kit.faults import FaultPoints
 from ekspora_kit.metrics import KitMetrics
 from ekspora_kit.outbox import OutboxRelay, new_document_with_outbox, update_with_outbox
 from ekspora_kit.runtime import KafkaRecordPublisher, ensure_topics
-from tests.integration.support import KAFKA, MONGO, read_topic
+from tests.factories import CLOCK
+from tests.integration.support import KAFKA, MONGO, eventually, read_topic
 
 AGGREGATES, CHANGES = 20, 5
 
@@ -29,7 +30,7 @@ def change(region: str, msme_id: str, sequence: int):
     data = MsmeContactChanged(
         msme_id=msme_id, region=region, owner_name=f"owner {sequence}", preferred_language="id", timezone="Asia/Jakarta"
     )
-    return new_event(data, region=region, producer="registry", correlation_id="relay-test")
+    return new_event(data, region=region, producer="registry", correlation_id="relay-test", time=CLOCK.now())
 
 
 class Relays:
@@ -44,6 +45,7 @@ class Relays:
                 instance=f"relay-{n}",
                 metrics=KitMetrics("t"),
                 faults=FaultPoints(None),
+                clock=CLOCK,
                 poll_seconds=0.05,
                 lease_seconds=10,
                 batch_size=5,
@@ -80,8 +82,13 @@ async def write_changes(collection, region: str, sequences: range) -> None:
 
 
 async def assert_each_event_once_in_order(region: str, relays: Relays, collection) -> None:
-    records = await read_topic(REGISTRY_CONTACTS.topic(region), at_least=AGGREGATES * CHANGES, timeout=30)
-    await asyncio.sleep(1)
+    await read_topic(REGISTRY_CONTACTS.topic(region), at_least=AGGREGATES * CHANGES, timeout=30)
+
+    async def relays_idle() -> bool:  # every outbox emptied and every lease handed back: nothing more to publish
+        pending = await collection.count_documents({"outbox_since": {"$exists": True}})
+        return pending == 0 and await collection.database["outbox_leases"].count_documents({}) == 0
+
+    await eventually(relays_idle, what="the relays to finish")
     records = await read_topic(REGISTRY_CONTACTS.topic(region))
     events = [json.loads(record.value) for record in records]
     assert len(events) == AGGREGATES * CHANGES

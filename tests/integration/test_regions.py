@@ -2,9 +2,12 @@
 region never holds another back. A third region needs only its instances started."""
 
 import httpx
+import pytest
 
 from tests.integration.support import OPERATOR_TOKEN, Platform, eventually
 from tests.integration.test_skeleton_flow import new_umkm
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 TOKENS = {"blitar": "blitar-operator"}
 

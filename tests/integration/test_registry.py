@@ -2,7 +2,7 @@
 
 import json
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -11,7 +11,10 @@ import pytest
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import CATALOGUE, MATCHING_SALES, REGISTRY_MSME, REGISTRY_PRODUCT
+from tests.factories import CLOCK
 from tests.integration.support import OPERATOR, OPERATOR_TOKEN, eventually, publish, read_topic
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 WIB = ZoneInfo("Asia/Jakarta")
 TAHU = {
@@ -143,9 +146,11 @@ async def test_sales_feedback_raises_readiness_once_even_when_redelivered(platfo
         rating=5,
         comment="Sold out in two weeks",
         will_reorder=True,
-        reported_at=datetime.now(UTC),
+        reported_at=CLOCK.now(),
     )
-    event = new_event(report, region=platform.region, producer="matching", correlation_id="feedback-1")
+    event = new_event(
+        report, region=platform.region, producer="matching", correlation_id="feedback-1", time=CLOCK.now()
+    )
     for _ in range(3):
         await publish(platform.topic(MATCHING_SALES), msme_id.encode(), event.model_dump_json().encode())
 
@@ -164,9 +169,9 @@ async def test_sales_feedback_raises_readiness_once_even_when_redelivered(platfo
 
 
 async def test_an_expired_certificate_lowers_the_tier_at_expiry_without_any_edit(platform):
-    expires_on = datetime.now(WIB).date() + timedelta(days=2)
+    expires_on = CLOCK.now().astimezone(WIB).date() + timedelta(days=2)
     expiry = datetime.combine(expires_on, time.min, WIB).astimezone(UTC)
-    offset = (expiry - datetime.now(UTC)).total_seconds() - 12  # the service's clock stands 12 s before expiry
+    offset = CLOCK.offset_to(expiry) - 12  # the service's clock stands 12 s before expiry
     service = platform.start(
         "registry", env={"EKSPORA_EXPIRY_CHECK_SECONDS": "1", "EKSPORA_CLOCK_OFFSET_SECONDS": str(offset)}
     )
@@ -193,7 +198,11 @@ async def test_incubation_enrol_complete_milestones_reassess_graduate_in_order(p
     cohort = await registry.ok(
         "POST",
         "/cohorts",
-        {"region": platform.region, "name": "UMKM Kita Bisa Kediri 2026/2", "starts_on": date.today().isoformat()},
+        {
+            "region": platform.region,
+            "name": "UMKM Kita Bisa Kediri 2026/2",
+            "starts_on": CLOCK.today("Asia/Jakarta").isoformat(),
+        },
     )
     enrolled = await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": msme_id})
     milestones = [m["code"] for m in enrolled["incubation"]["milestones"]]

@@ -1,19 +1,21 @@
 """Shipping acceptance on the real broker and store: one order per confirmation, the departure guard,
 signed carrier updates, and the whole journey's events once and in order."""
 
-import asyncio
 import hashlib
 import hmac
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import MatchConfirmed, MatchTerms
 from ekspora_contracts.topics import MATCHING_MATCH, SHIPPING_SHIPMENT
-from tests.integration.support import eventually, publish, read_topic
+from tests.factories import CLOCK
+from tests.integration.support import eventually, metric_of, periodic_rounds, publish, read_topic
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 TOKEN, SECRET = "op-shipping", "whsec_forwarder_test"
 
@@ -49,16 +51,17 @@ def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterda
         ],
     )
     event = new_event(
-        MatchConfirmed(terms=terms, confirmed_at=datetime.now(UTC)),
+        MatchConfirmed(terms=terms, confirmed_at=CLOCK.now()),
         region=region,
         producer="matching",
         correlation_id=f"deal-{n}",
+        time=CLOCK.now(),
     )
     return event.model_dump_json().encode()
 
 
 def signed(body: dict, secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
-    raw, timestamp = json.dumps(body).encode(), str(int(time.time()))
+    raw, timestamp = json.dumps(body).encode(), str(CLOCK.unix_seconds())
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
     return raw, {
         "X-Ekspora-Timestamp": timestamp,
@@ -143,7 +146,7 @@ async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_upd
     )
     assert departed.status_code == 200
 
-    base = datetime.now(UTC)
+    base = CLOCK.now()
     updates = [
         ("u-1", "arrived", "Rotterdam", 20),
         ("u-2", "import_cleared", "Rotterdam", 21),
@@ -218,7 +221,7 @@ async def test_missing_documents_near_the_cutoff_are_reminded_once(platform):
     ).replace(tzinfo=UTC)
     platform.processes[-1].stop()
     # The same shipping, restarted on the day before the cutoff (its clock shifted).
-    offset = (cutoff - timedelta(days=1) - datetime.now(UTC)).total_seconds()
+    offset = CLOCK.offset_to(cutoff - timedelta(days=1))
     shipping = start(platform, EKSPORA_REMINDER_CHECK_SECONDS="1", EKSPORA_CLOCK_OFFSET_SECONDS=str(offset))
 
     async def reminded():
@@ -228,7 +231,9 @@ async def test_missing_documents_near_the_cutoff_are_reminded_once(platform):
     [reminder] = await eventually(reminded, what="a reminder of the missing documents")
     assert f"ske_health_certificate@{order['order']['order_id']}" in reminder["data"]["missing"]
     assert reminder["data"]["msme_ids"] == ["msme-1"]
-    await asyncio.sleep(3)
+    process = platform.processes[-1]
+    rounds = await metric_of(process, "ekspora_periodic_runs_total", job="document-reminders", outcome="ok")
+    await periodic_rounds(process, "document-reminders", after=rounds + 1)  # two more rounds, both after it
     assert len(await reminded()) == 1, "once a day, not once a round"
     assert (await shipping.get("/orders")).status_code == 422
     assert (await httpx.AsyncClient(base_url=str(shipping.base_url)).get("/shipments")).status_code == 401

@@ -4,9 +4,12 @@ import json
 import random
 
 import httpx
+import pytest
 
 from ekspora_contracts.topics import REGISTRY_CONTACTS, REGISTRY_MSME
 from tests.integration.support import OPERATOR, eventually, metric, read_topic
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 
 def new_umkm(region: str, **overrides) -> dict:

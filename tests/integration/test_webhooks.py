@@ -4,7 +4,7 @@ and the SSRF guard. A local HTTP server plays the partner's endpoint."""
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -12,8 +12,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_PRODUCT
-from tests.factories import export_ready_event, partner_changed_event, readiness_lost_event
-from tests.integration.support import eventually, free_port, publish
+from tests.factories import CLOCK, export_ready_event, partner_changed_event, readiness_lost_event
+from tests.integration.support import eventually, free_port, handled, publish
+
+pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 EXPORT_READY = "ekspora.registry.product.export_ready.v1"
 READINESS_LOST = "ekspora.registry.product.export_readiness_lost.v1"
@@ -119,7 +121,7 @@ async def test_an_outage_loses_nothing_doubles_nothing_keeps_order_and_410_disab
 
     partner_endpoint.status = 204  # recovered
     await eventually(lambda: _at_least(partner_endpoint.received, len(sent)), what="every event after recovery")
-    await _quiet(1.5)
+    await eventually(lambda: _all_settled(partner, endpoint_id, len(sent)), what="every delivery logged as delivered")
     ids = [headers["webhook-id"] for headers, _ in partner_endpoint.received]
     assert len(ids) == len(sent) == len(set(ids)), "every event exactly once"
     assert set(ids) == {f"msg_{e.id}" for e in sent}
@@ -151,10 +153,15 @@ async def test_an_outage_loses_nothing_doubles_nothing_keeps_order_and_410_disab
     refused = partner_endpoint.refused
     after = export_ready_event(platform.region, "prd-after")
     await publish_product_events(platform, [after])
-    await _quiet(2)
+
+    async def skipped() -> list[dict]:
+        log = await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries", params={"status": "skipped"})
+        return log.json()
+
+    assert [d["message_id"] for d in await eventually(skipped, what="the delivery logged as skipped")] == [
+        f"msg_{after.id}"
+    ]
     assert partner_endpoint.refused == refused and len(partner_endpoint.received) == len(sent), "nothing more sent"
-    skipped = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries", params={"status": "skipped"})).json()
-    assert [d["message_id"] for d in skipped] == [f"msg_{after.id}"]
 
     partner_endpoint.status = 204  # fixed: enable, rotate the secret, replay what it missed
     assert (await partner.patch(f"/webhooks/endpoints/{endpoint_id}", json={"enabled": True})).json()["enabled"]
@@ -205,14 +212,14 @@ async def _at_least(items: list, count: int) -> bool:
     return len(items) >= count
 
 
-async def _quiet(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
+async def _all_settled(partner: httpx.AsyncClient, endpoint_id: str, count: int) -> bool:
+    """True when the endpoint's log holds `count` deliveries, every one delivered: nothing is left to send."""
+    log = (await partner.get(f"/webhooks/endpoints/{endpoint_id}/deliveries")).json()
+    return len(log) == count and all(d["status"] == "delivered" for d in log)
 
 
 def _started(events) -> str:
-    return min(e.time for e in events).astimezone(UTC).isoformat() if events else datetime.now(UTC).isoformat()
+    return min(e.time for e in events).astimezone(UTC).isoformat() if events else CLOCK.now().isoformat()
 
 
 async def test_a_long_failure_run_disables_the_endpoint_and_tells_its_owner_who_replays_one(platform, partner_endpoint):
@@ -292,8 +299,6 @@ async def test_a_slow_down_answer_is_honoured_with_its_retry_after(platform, par
 
 
 async def test_a_partner_whose_order_joins_a_shipment_is_sent_its_plan_first(platform, partner_endpoint):
-    from datetime import date
-
     from ekspora_contracts.envelope import new_event
     from ekspora_contracts.shipping import OrderCreated, OrderLine, ShipmentPlanned
     from ekspora_contracts.topics import SHIPPING_SHIPMENT
@@ -302,7 +307,9 @@ async def test_a_partner_whose_order_joins_a_shipment_is_sent_its_plan_first(pla
     partner_id, partner = await known_partner(notifications, platform.region)
     planned_type, created_type = ShipmentPlanned.event_type, OrderCreated.event_type
     subscription = {"url": partner_endpoint.url, "event_types": [planned_type, created_type]}
-    assert (await partner.post("/webhooks/endpoints", json=subscription)).status_code == 201
+    created = await partner.post("/webhooks/endpoints", json=subscription)
+    assert created.status_code == 201
+    endpoint_id = created.json()["endpoint_id"]
 
     def order(number: int, buyer: str) -> OrderCreated:
         line = OrderLine(
@@ -328,17 +335,18 @@ async def test_a_partner_whose_order_joins_a_shipment_is_sent_its_plan_first(pla
         destination_country="NL",
         destination_port="Rotterdam",
         mode="sea_lcl",
-        departure_on=date(2026, 12, 20),
-        cutoff_on=date(2026, 12, 14),
+        departure_on=CLOCK.today("Asia/Jakarta") + timedelta(days=19),
+        cutoff_on=CLOCK.today("Asia/Jakarta") + timedelta(days=13),
     )
     events = [
-        new_event(data, region=platform.region, producer="shipping", correlation_id="t")
+        new_event(data, region=platform.region, producer="shipping", correlation_id="t", time=CLOCK.now())
         for data in (plan, order(1, "someone-else"), order(2, partner_id))
     ]
     for event in events:
         await publish(platform.topic(SHIPPING_SHIPMENT), b"shp-1", event.model_dump_json().encode())
 
     await eventually(lambda: _at_least(partner_endpoint.received, 2), what="the plan and the partner's own order")
-    await _quiet(1.5)
+    await handled(notifications, created_type, at_least=2)
+    await eventually(lambda: _all_settled(partner, endpoint_id, 2), what="no delivery left pending")
     assert [p["type"] for p in partner_endpoint.payloads()] == [planned_type, created_type]
     assert partner_endpoint.payloads()[1]["data"]["order"]["order_id"] == "ord-2", "not the other partner's order"

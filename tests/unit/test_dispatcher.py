@@ -10,7 +10,7 @@ from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
 from ekspora_contracts.topics import REGISTRY_MSME
 from ekspora_kit.consumer import Dispatcher, EventRoutes, PermanentFailure
 from ekspora_kit.metrics import KitMetrics
-from tests.factories import msme_registered
+from tests.factories import CLOCK, msme_registered
 
 REGION = "kota-kediri"
 TOPIC = REGISTRY_MSME.topic(REGION)
@@ -33,7 +33,11 @@ def record(value: bytes, offset: int = 7) -> ConsumerRecord:
 
 
 def event_bytes(data=REGISTERED, region=REGION) -> bytes:
-    return new_event(data, region=region, producer="registry", correlation_id="c-1").model_dump_json().encode()
+    return (
+        new_event(data, region=region, producer="registry", correlation_id="c-1", time=CLOCK.now())
+        .model_dump_json()
+        .encode()
+    )
 
 
 def make(handler, publisher=None, attempts=3):
@@ -49,6 +53,7 @@ def make(handler, publisher=None, attempts=3):
         metrics=metrics,
         max_attempts=attempts,
         backoff_seconds=0,
+        clock=CLOCK,
     )
     return dispatcher, publisher, metrics
 

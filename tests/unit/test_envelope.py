@@ -3,13 +3,13 @@ from pydantic import ValidationError
 
 from ekspora_contracts.envelope import CloudEvent, new_event
 from ekspora_contracts.registry import MsmeRegistered
-from tests.factories import msme_registered
+from tests.factories import CLOCK, msme_registered
 
 REGISTERED = msme_registered(msme_id="msme-1")
 
 
 def test_new_event_carries_cloudevents_attributes_and_extensions():
-    event = new_event(REGISTERED, region="kota-kediri", producer="registry", correlation_id="req-1")
+    event = new_event(REGISTERED, region="kota-kediri", producer="registry", correlation_id="req-1", time=CLOCK.now())
     assert event.specversion == "1.0"
     assert event.type == "ekspora.registry.msme.registered.v1"
     assert event.source == "/ekspora/registry/kota-kediri"
@@ -25,7 +25,9 @@ def test_new_event_carries_cloudevents_attributes_and_extensions():
     [("type", "msme.registered"), ("region", "Kota Kediri"), ("specversion", "0.3"), ("unexpected", 1)],
 )
 def test_envelope_rejects_bad_attributes(field, value):
-    raw = new_event(REGISTERED, region="kota-kediri", producer="registry", correlation_id="c").model_dump(mode="json")
+    raw = new_event(
+        REGISTERED, region="kota-kediri", producer="registry", correlation_id="c", time=CLOCK.now()
+    ).model_dump(mode="json")
     raw[field] = value
     with pytest.raises(ValidationError):
         CloudEvent[MsmeRegistered].model_validate(raw)

@@ -4,13 +4,13 @@ import pytest
 
 from ekspora_contracts.envelope import new_event
 from ekspora_notifications.domain import Templates, for_msme_registered, notification_id
-from tests.factories import registered_event
+from tests.factories import CLOCK, registered_event
 
 EVENT = registered_event(business_name="Kopi Kelud", sector="beverage")
 
 
 def test_operator_is_told_in_bahasa_indonesia():
-    [notification] = for_msme_registered(EVENT, Templates(), datetime.now(UTC))
+    [notification] = for_msme_registered(EVENT, Templates(), CLOCK.now())
     assert notification.recipient == "operator:kota-kediri"
     assert notification.language == "id"
     assert notification.text.startswith("UMKM baru terdaftar di kota-kediri: Kopi Kelud (beverage)")
@@ -19,8 +19,8 @@ def test_operator_is_told_in_bahasa_indonesia():
 
 
 def test_same_event_gives_the_same_notification_id():
-    first = for_msme_registered(EVENT, Templates(), datetime.now(UTC))
-    again = for_msme_registered(EVENT, Templates(), datetime.now(UTC))
+    first = for_msme_registered(EVENT, Templates(), CLOCK.now())
+    again = for_msme_registered(EVENT, Templates(), CLOCK.now())
     assert [n.notification_id for n in first] == [n.notification_id for n in again]
     assert notification_id("e", "r", "c") != notification_id("e", "r", "email")
 
@@ -69,7 +69,7 @@ def assessed(previous, tier="setengah"):
         best_product_id=None,
         trigger="x",
     )
-    return new_event(data, region="kota-kediri", producer="registry", correlation_id="c")
+    return new_event(data, region="kota-kediri", producer="registry", correlation_id="c", time=CLOCK.now())
 
 
 def owner_message(event, contact):
@@ -103,7 +103,7 @@ def test_missing_documents_are_critical_and_named_in_bahasa_indonesia():
         missing=["ske_health_certificate@ord-1"],
         msme_ids=["msme-1"],
     )
-    event = new_event(data, region="kota-kediri", producer="shipping", correlation_id="c")
+    event = new_event(data, region="kota-kediri", producer="shipping", correlation_id="c", time=CLOCK.now())
     message = owner_message(event, contact())
     assert message.critical and message.category == "documents"
     assert "SKE (sertifikat kesehatan)" in message.text and "2026-12-06" in message.text
@@ -143,7 +143,7 @@ def proposed():
     data = MatchProposed(
         terms=terms, score=87.4, breakdown=parts, expires_at=datetime(2026, 12, 5, tzinfo=UTC) + timedelta(hours=1)
     )
-    return new_event(data, region="kota-kediri", producer="matching", correlation_id="c")
+    return new_event(data, region="kota-kediri", producer="matching", correlation_id="c", time=CLOCK.now())
 
 
 def partner(languages):
@@ -199,7 +199,7 @@ def status_changed(status):
         occurred_at=datetime(2026, 11, 28, tzinfo=UTC),
         source="carrier",
     )
-    return new_event(data, region="kota-kediri", producer="shipping", correlation_id="c")
+    return new_event(data, region="kota-kediri", producer="shipping", correlation_id="c", time=CLOCK.now())
 
 
 @pytest.mark.parametrize(
@@ -296,7 +296,7 @@ def every_message_event():
             product_name="Keripik Tempe",
         ),
     ]
-    events = [new_event(d, region="kota-kediri", producer="test", correlation_id="c") for d in data]
+    events = [new_event(d, region="kota-kediri", producer="test", correlation_id="c", time=CLOCK.now()) for d in data]
     return [assessed("didorong"), proposed(), status_changed("customs_hold"), *events]
 
 

@@ -1,6 +1,7 @@
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.registry import MsmeContactChanged
 from ekspora_kit.outbox import new_document_with_outbox, update_with_outbox
+from tests.factories import CLOCK
 
 EVENT = new_event(
     MsmeContactChanged(
@@ -9,6 +10,7 @@ EVENT = new_event(
     region="blitar",
     producer="registry",
     correlation_id="c",
+    time=CLOCK.now(),
 )
 
 

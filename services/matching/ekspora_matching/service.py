@@ -42,7 +42,7 @@ class MatchingService:
         self.on_saved = on_saved
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
-        return envelopes(events, region=region, producer="matching", causation_id=causation_id)
+        return envelopes(events, region=region, producer="matching", time=self.clock.now(), causation_id=causation_id)
 
     # partners and demand (authoritative here, published on the global compacted topics) -------
 

@@ -33,6 +33,7 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
         attempts=settings.send_attempts,
         backoff_seconds=settings.send_backoff_seconds,
         default_quiet_hours=default_quiet_hours,
+        clock=runtime.clock,
     )
     catalogue = Catalogue()
     sender = WebhookSender(allow_loopback=settings.webhook_allow_loopback, timeout=settings.webhook_timeout_seconds)
@@ -48,13 +49,15 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
         jitter=settings.webhook_retry_jitter,
         disable_after_seconds=settings.webhook_disable_after_seconds,
         poll_seconds=settings.webhook_poll_seconds,
+        clock=runtime.clock,
     )
     digest = DailyDigest(store, deliveries, notifier, settings)
     for routes in build_routes(store, deliveries, notifier, dispatcher, runtime.metrics, settings.operator_timezone):
         runtime.consume(routes)
     runtime.alongside("webhook-deliveries", dispatcher.run)
     runtime.every("quiet-hours", settings.quiet_hours_check_seconds, notifier.release_held)
-    runtime.every("daily-digest", settings.digest_check_seconds, digest.send_due)
+    if settings.digest_enabled:
+        runtime.every("daily-digest", settings.digest_check_seconds, digest.send_due)
 
     async def ensure_indexes() -> None:
         await store.ensure_indexes()

@@ -12,12 +12,13 @@ that message may be lost, never doubled.
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ekspora_contracts.catalog import EVENT_TYPES
-from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.envelope import CloudEvent, event_model
+from ekspora_kit.clock import Clock
 from ekspora_notifications import preferences
 from ekspora_notifications.channels import Mailer, MessagingProvider, SendFailed
 from ekspora_notifications.domain import (
@@ -85,6 +86,7 @@ class Notifier:
         attempts: int,
         backoff_seconds: float,
         default_quiet_hours: QuietHours | None,
+        clock: Clock,
     ) -> None:
         self.store, self.deliveries, self.templates, self.labels, self.rules = (
             store,
@@ -95,6 +97,7 @@ class Notifier:
         )
         self.provider, self.mailer, self.metrics = provider, mailer, metrics
         self.attempts, self.backoff, self.default_quiet_hours = attempts, backoff_seconds, default_quiet_hours
+        self.clock = clock
 
     async def tell_owner(self, event: CloudEvent, msme_id: str) -> None:
         contact = await self.store.contact(msme_id)
@@ -109,7 +112,7 @@ class Notifier:
 
     async def contact_arrived(self, msme_id: str) -> None:
         for key, raw in await self.deliveries.waiting_for(msme_id):
-            event = CloudEvent[EVENT_TYPES[raw["type"]]].model_validate(raw)  # type: ignore[misc]
+            event = event_model(EVENT_TYPES[raw["type"]]).model_validate(raw)
             await self.tell_owner(event, msme_id)
             await self.deliveries.done_waiting(key)
 
@@ -152,7 +155,7 @@ class Notifier:
             chain=(*recipient.chain, "in_app"),
             preferences=wishes,
             zone=recipient.timezone,
-            now=datetime.now(UTC),
+            now=self.clock.now(),
         )
         if decision.action == "skip":
             self.metrics.outcomes.labels("any", "skipped").inc()
@@ -182,7 +185,7 @@ class Notifier:
     async def release_held(self) -> int:
         """Delivers what quiet hours held back and is now due; returns how many were released."""
         released = 0
-        for key, held in await self.deliveries.due_held(datetime.now(UTC)):
+        for key, held in await self.deliveries.due_held(self.clock.now()):
             occasion = Occasion(**held["occasion"])
             recipient, message = Recipient.model_validate(held["recipient"]), Message.model_validate(held["message"])
             await self.deliver(occasion, recipient, message, tuple(held["channels"]))
@@ -201,7 +204,7 @@ class Notifier:
             channel="in_app",
             language=message.language,
             text=f"{message.subject}\n{message.text}",
-            created_at=datetime.now(UTC),
+            created_at=self.clock.now(),
         )
 
     async def deliver(
@@ -231,7 +234,7 @@ class Notifier:
                     "text": message.text,
                     "status": "sending",
                     "attempts": 0,
-                    "created_at": datetime.now(UTC),
+                    "created_at": self.clock.now(),
                 },
             )
             if earlier is not None:
@@ -261,10 +264,10 @@ class Notifier:
                     await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
                 continue
             await self.deliveries.finish(
-                key, {"status": "sent", "attempts": attempt, "reference": reference, "sent_at": datetime.now(UTC)}
+                key, {"status": "sent", "attempts": attempt, "reference": reference, "sent_at": self.clock.now()}
             )
             self.metrics.outcomes.labels(channel, "sent").inc()
-            self.metrics.latency.labels(channel).observe(max(0.0, (datetime.now(UTC) - occasion.time).total_seconds()))
+            self.metrics.latency.labels(channel).observe(max(0.0, (self.clock.now() - occasion.time).total_seconds()))
             return True
         await self.deliveries.finish(key, {"status": "failed", "reason": reason})
         self.metrics.outcomes.labels(channel, "failed").inc()

@@ -30,9 +30,14 @@ def readable(event_type: str) -> str:
 
 class DailyDigest:
     def __init__(
-        self, store: NotificationsStore, deliveries: DeliveryStore, notifier: Notifier, settings: NotificationsSettings
+        self,
+        store: NotificationsStore,
+        deliveries: DeliveryStore,
+        notifier: Notifier,
+        settings: NotificationsSettings,
     ) -> None:
         self.store, self.deliveries, self.notifier, self.settings = store, deliveries, notifier, settings
+        self.clock = notifier.clock
         self.sent: set[tuple[str, date]] = set()
 
     def operators(self, region: str) -> Recipient:
@@ -57,7 +62,7 @@ class DailyDigest:
     async def send_due(self) -> None:
         """Called every minute or so; each region's digest of a day goes out once (the occasion
         key makes a second instance's or a restarted one's attempt a no-op)."""
-        day = day_to_digest(datetime.now(UTC), self.settings.operator_timezone, self.settings.digest_at)
+        day = day_to_digest(self.clock.now(), self.settings.operator_timezone, self.settings.digest_at)
         if day is None:
             return
         for region in self.settings.regions:
@@ -67,7 +72,7 @@ class DailyDigest:
             message = digest_message(
                 region, day, await self.figures(region, day), self.notifier.templates, recipient.language
             )
-            occasion = Occasion(f"digest:{region}:{day.isoformat()}", "ekspora.digest.daily", region, datetime.now(UTC))
+            occasion = Occasion(f"digest:{region}:{day.isoformat()}", "ekspora.digest.daily", region, self.clock.now())
             await self.notifier.notify(occasion, recipient, message)
             self.sent.add((region, day))
             logger.info("daily digest of %s for %s sent", region, day)

@@ -3,7 +3,6 @@ webhooks that subscribed to it, and told to the UMKM owners and partners it conc
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CloudEvent
@@ -68,7 +67,7 @@ def build_routes(
 
     async def on_msme_registered(event: CloudEvent[MsmeRegistered]) -> None:
         await deliveries.remember_name(event.data.msme_id, event.data.business_name)
-        notifications = domain.for_msme_registered(event, notifier.templates, datetime.now(UTC))
+        notifications = domain.for_msme_registered(event, notifier.templates, notifier.clock.now())
         duplicates = await store.record(notifications)
         if duplicates:
             metrics.duplicates_skipped.labels(metrics.service, event.type).inc(duplicates)

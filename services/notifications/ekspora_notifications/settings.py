@@ -6,7 +6,7 @@ from pydantic_settings import NoDecode
 
 from ekspora_kit.settings import ServiceSettings
 
-STANDARD_WEBHOOKS_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+STANDARD_WEBHOOKS_SCHEDULE = [0.0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
 
 
 class NotificationsSettings(ServiceSettings):
@@ -28,6 +28,9 @@ class NotificationsSettings(ServiceSettings):
     operator_emails: str = Field(default="", description="region=address pairs, comma-separated, for digests")
     operator_language: str = Field(default="id", pattern="^(id|en)$")
     operator_timezone: str = "Asia/Jakarta"
+    digest_enabled: bool = Field(
+        default=True, description="Send the operators' daily digest; the preview endpoint answers either way"
+    )
     digest_at: time = Field(default=time(7, 0), description="Operators' local time the daily digest goes out")
     digest_check_seconds: float = Field(default=60, gt=0)
     webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(

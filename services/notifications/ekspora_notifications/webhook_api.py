@@ -5,7 +5,7 @@ partner's. The signing secret is shown once, when the endpoint is made and when 
 
 import secrets as random_source
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -77,9 +77,9 @@ class EndpointView(BaseModel):
     signing_secrets: int = Field(description="2 while a rotation's old secret still signs")
 
     @classmethod
-    def of(cls, endpoint: Endpoint) -> "EndpointView":
+    def of(cls, endpoint: Endpoint, now: datetime) -> "EndpointView":
         fields = endpoint.model_dump(exclude={"secrets"})
-        return cls(**fields, signing_secrets=len(endpoint.valid_secrets(datetime.now(UTC))))
+        return cls(**fields, signing_secrets=len(endpoint.valid_secrets(now)))
 
 
 class EndpointWithSecret(EndpointView):
@@ -96,6 +96,7 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/webhooks", tags=["partner webhooks"])
     operator_tokens = parse_operator_tokens(settings.operator_tokens)
+    clock = dispatcher.clock
 
     identify = operator_or_partner(operator_tokens, recipients.partner_with_key)
 
@@ -148,21 +149,21 @@ def build_router(
             regions=body.regions,
             description=body.description,
             secrets=[EndpointSecret(secret=secret)],
-            created_at=datetime.now(UTC),
+            created_at=clock.now(),
         )
         await hooks.add_endpoint(endpoint)
-        return EndpointWithSecret(**EndpointView.of(endpoint).model_dump(), secret=secret)
+        return EndpointWithSecret(**EndpointView.of(endpoint, clock.now()).model_dump(), secret=secret)
 
     @router.get("/endpoints", response_model=list[EndpointView])
     async def list_endpoints(who: Who, partner_id: str | None = None) -> list[EndpointView]:
         wanted = who.partner_id or partner_id
         if wanted is None:
             raise Unprocessable("give partner_id", field="partner_id")
-        return [EndpointView.of(e) for e in await hooks.endpoints_of(wanted)]
+        return [EndpointView.of(e, clock.now()) for e in await hooks.endpoints_of(wanted)]
 
     @router.get("/endpoints/{endpoint_id}", response_model=EndpointView)
     async def get_endpoint(endpoint_id: str, who: Who) -> EndpointView:
-        return EndpointView.of(await owned(endpoint_id, who))
+        return EndpointView.of(await owned(endpoint_id, who), clock.now())
 
     @router.patch("/endpoints/{endpoint_id}", response_model=EndpointView)
     async def change(endpoint_id: str, body: EndpointChange, who: Who) -> EndpointView:
@@ -175,7 +176,7 @@ def build_router(
         await hooks.save_endpoint(changed)
         if body.enabled:
             dispatcher.wake()
-        return EndpointView.of(changed)
+        return EndpointView.of(changed, clock.now())
 
     @router.delete("/endpoints/{endpoint_id}", status_code=204)
     async def remove(endpoint_id: str, who: Who) -> None:
@@ -187,7 +188,7 @@ def build_router(
         """A new secret signs from now on; the current one keeps signing too for `overlap_seconds`,
         so the receiver can switch without losing a delivery."""
         endpoint = await owned(endpoint_id, who)
-        now = datetime.now(UTC)
+        now = clock.now()
         old_until = now + timedelta(seconds=body.overlap_seconds)
         kept = [
             EndpointSecret(secret=old.secret, expires_at=min(old_until, old.expires_at or old_until))
@@ -197,7 +198,7 @@ def build_router(
         secret = fresh_secret()
         rotated = endpoint.model_copy(update={"secrets": [EndpointSecret(secret=secret), *kept]})
         await hooks.save_endpoint(rotated)
-        return EndpointWithSecret(**EndpointView.of(rotated).model_dump(), secret=secret)
+        return EndpointWithSecret(**EndpointView.of(rotated, clock.now()).model_dump(), secret=secret)
 
     @router.get("/endpoints/{endpoint_id}/deliveries", summary="The delivery log, newest first, with every attempt")
     async def deliveries(
@@ -217,7 +218,7 @@ def build_router(
         await owned(endpoint_id, who)
         if await hooks.delivery(endpoint_id, delivery_id) is None:
             raise NotFound(f"no delivery {delivery_id} for endpoint {endpoint_id}")
-        replayed = await hooks.replay(endpoint_id, {"_id": delivery_id}, datetime.now(UTC))
+        replayed = await hooks.replay(endpoint_id, {"_id": delivery_id}, clock.now())
         dispatcher.wake()
         return {"replayed": replayed}
 
@@ -226,9 +227,7 @@ def build_router(
         await owned(endpoint_id, who)
         window = {"$gte": body.since} | ({"$lt": body.until} if body.until else {})
         statuses = ["failed", "skipped"] if body.only == "failed" else ["failed", "skipped", "delivered"]
-        replayed = await hooks.replay(
-            endpoint_id, {"created_at": window, "status": {"$in": statuses}}, datetime.now(UTC)
-        )
+        replayed = await hooks.replay(endpoint_id, {"created_at": window, "status": {"$in": statuses}}, clock.now())
         dispatcher.wake()
         return {"replayed": replayed}
 

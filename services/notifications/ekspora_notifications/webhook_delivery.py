@@ -13,11 +13,12 @@ import contextlib
 import logging
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.clock import Clock
 from ekspora_kit.leases import Leases, aware
 from ekspora_notifications import webhooks
 from ekspora_notifications.channels import WebhookSender
@@ -61,13 +62,15 @@ class WebhookDispatcher:
         jitter: float,
         disable_after_seconds: float,
         poll_seconds: float,
+        clock: Clock,
     ) -> None:
         self.store, self.catalogue, self.sender = store, catalogue, sender
         self.notifier, self.metrics = notifier, metrics
         self.regions, self.schedule, self.jitter = regions, schedule, jitter
         self.disable_after = timedelta(seconds=disable_after_seconds)
         self.poll_seconds = poll_seconds
-        self.leases = Leases(store.leases, holder=instance, seconds=LEASE_SECONDS)
+        self.clock = clock
+        self.leases = Leases(store.leases, holder=instance, seconds=LEASE_SECONDS, clock=clock)
         self.rng = random.Random()
         self._wake = asyncio.Event()
 
@@ -76,8 +79,9 @@ class WebhookDispatcher:
         audience = self.catalogue.audiences.get(event.type)
         if audience is None:
             return 0
-        now, seq = datetime.now(UTC), time.time_ns()
-        deliveries = [
+        now = self.clock.now()
+        seq = int(now.timestamp()) * 10**9 + now.microsecond * 1000  # arrival order, for order per aggregate
+        deliveries: list[dict[str, object]] = [
             {
                 "_id": f"{endpoint.endpoint_id}:{event.id}",
                 "endpoint_id": endpoint.endpoint_id,
@@ -122,7 +126,7 @@ class WebhookDispatcher:
     async def deliver_due(self) -> None:
         """Works every (endpoint, region) with something due, each on its own so one slow
         endpoint holds no other back."""
-        due = await self.store.due(self.regions, datetime.now(UTC))
+        due = await self.store.due(self.regions, self.clock.now())
         await asyncio.gather(*(self._work(endpoint_id, region) for endpoint_id, region in due))
 
     async def _work(self, endpoint_id: str, region: str) -> None:
@@ -146,14 +150,14 @@ class WebhookDispatcher:
                 return
             if delivery["subject"] in waiting:
                 continue
-            if aware(delivery["next_at"]) > datetime.now(UTC):
+            if aware(delivery["next_at"]) > self.clock.now():
                 waiting.add(delivery["subject"])
                 continue
             if not await self._attempt(endpoint, delivery):
                 waiting.add(delivery["subject"])
 
     async def _attempt(self, endpoint: Endpoint, delivery: dict) -> bool:
-        now = datetime.now(UTC)
+        now = self.clock.now()
         body = delivery["body"].encode()
         timestamp = int(now.timestamp())
         headers = webhooks.headers(endpoint.valid_secrets(now), delivery["message_id"], timestamp, body)
@@ -189,6 +193,7 @@ class WebhookDispatcher:
             rng=self.rng,
         )
         reason = f"HTTP {answer.status}" if answer.status else answer.error
+        fields: dict[str, object]
         if next_at is None:
             fields = {"status": "failed", "reason": f"gave up after {made} attempts; last: {reason}"}
             self.metrics.attempts.labels("failed").inc()
@@ -214,9 +219,9 @@ class WebhookDispatcher:
             recipient, self.notifier.templates, url=endpoint.url, endpoint_id=endpoint.endpoint_id, reason=reason
         )
         occasion = Occasion(
-            f"endpoint-disabled:{endpoint.endpoint_id}:{datetime.now(UTC):%Y%m%dT%H%M%S}",
+            f"endpoint-disabled:{endpoint.endpoint_id}:{self.clock.now():%Y%m%dT%H%M%S}",
             "ekspora.webhook.endpoint.disabled",
             endpoint.endpoint_id,
-            datetime.now(UTC),
+            self.clock.now(),
         )
         await self.notifier.notify(occasion, recipient, message)

@@ -68,4 +68,10 @@ class RegistryService:
         return await self.change(msme_id, lambda msme, now: domain.enrol(msme, cohort, now, self.rubric))
 
     def _envelopes(self, change: domain.Change, causation_id: str | None) -> list[CloudEvent]:
-        return envelopes(change.events, region=change.msme.region, producer="registry", causation_id=causation_id)
+        return envelopes(
+            change.events,
+            region=change.msme.region,
+            producer="registry",
+            time=self.clock.now(),
+            causation_id=causation_id,
+        )

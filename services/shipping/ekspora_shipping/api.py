@@ -4,7 +4,6 @@
 import hashlib
 import hmac
 import html
-import time
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -240,7 +239,8 @@ def build_router(service: ShippingService, store: ShippingStore, settings: Shipp
             raise Unauthorized("carrier updates are not configured (no shared secret)")
         if (
             not x_ekspora_timestamp.isdigit()
-            or abs(time.time() - int(x_ekspora_timestamp)) > settings.carrier_signature_tolerance_seconds
+            or abs(service.clock.unix_seconds() - int(x_ekspora_timestamp))
+            > settings.carrier_signature_tolerance_seconds
         ):
             raise Unauthorized("X-Ekspora-Timestamp missing or outside the tolerance")
         if not hmac.compare_digest(carrier_signature(secret, x_ekspora_timestamp, body), x_ekspora_signature):

@@ -29,7 +29,7 @@ class ShippingService:
         self.on_saved = on_saved
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
-        return envelopes(events, region=region, producer="shipping", causation_id=causation_id)
+        return envelopes(events, region=region, producer="shipping", time=self.clock.now(), causation_id=causation_id)
 
     async def match_confirmed(self, event: CloudEvent[MatchConfirmed]) -> domain.Shipment:
         """Exactly one order per confirmed match: a redelivery finds the order and does nothing."""

@@ -23,7 +23,8 @@ from ekspora_contracts.matching import Country
 from ekspora_contracts.registry import Certificate, CertificateKind, ProductFacts
 from ekspora_kit.table import table
 from ekspora_matching import domain
-from ekspora_matching.rules import load_rules, load_scoring
+from ekspora_matching.domain import scoring
+from ekspora_matching.policy import load_rules, load_scoring
 
 BASE_PRODUCTS, BASE_DEMANDS = 12_500, 1_250
 CATEGORIES = {  # category: HS codes seen in it
@@ -128,7 +129,7 @@ def match(candidates: Iterable[domain.Offer], demand: domain.Demand, partner: do
 def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: domain.Partner) -> list[str]:
     scored = []
     for offer in products:
-        result = domain.evaluate(
+        result = scoring.evaluate(
             offer,
             demand,
             partner,
@@ -146,22 +147,22 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
 
 
 class Counting:
-    """Counts calls of domain.evaluate (pairs scored) without changing what it does."""
+    """Counts calls of the scorer (pairs scored) without changing what it does."""
 
     def __init__(self) -> None:
         self.calls = 0
-        self.original = domain.evaluate
+        self.original = scoring.evaluate
 
     def __enter__(self) -> "Counting":
         def counted(*args, **kwargs):
             self.calls += 1
             return self.original(*args, **kwargs)
 
-        domain.evaluate = counted
+        scoring.evaluate = counted
         return self
 
     def __exit__(self, *exc) -> None:
-        domain.evaluate = self.original
+        scoring.evaluate = self.original
 
 
 def build_index(products: list[domain.Offer]) -> domain.OfferIndex:

@@ -65,6 +65,21 @@ def _compare(old: Any, new: Any, old_root: Schema, new_root: Schema, path: str, 
     if "any" not in new_types and not old_types <= new_types:
         problems.append(f"{path}: type narrowed from {sorted(old_types)} to {sorted(new_types)}")
         return
+    problems += _narrowed_values(old, new, path)
+    if "anyOf" in old and "anyOf" in new:
+        for index, old_branch in enumerate(old["anyOf"]):
+            resolved = _resolve(old_branch, old_root)
+            matches = [b for b in new["anyOf"] if _types(_resolve(b, new_root)) >= _types(resolved)]
+            if matches:
+                _compare(resolved, matches[0], old_root, new_root, f"{path}|{index}", problems)
+    _compare_properties(old, new, old_root, new_root, path, problems)
+    if "items" in old and "items" in new:
+        _compare(old["items"], new["items"], old_root, new_root, f"{path}[]", problems)
+
+
+def _narrowed_values(old: Any, new: Any, path: str) -> list[str]:
+    """Constants, enums, patterns and bounds that accept less than before."""
+    problems = []
     if "const" in new and old.get("const") != new["const"]:
         problems.append(f"{path}: now fixed to {new['const']!r}")
     if "enum" in new and not set(old.get("enum", [old.get("const")])) <= set(new["enum"]):
@@ -74,12 +89,10 @@ def _compare(old: Any, new: Any, old_root: Schema, new_root: Schema, path: str, 
     for bound, tighter in (("minLength", max), ("minimum", max), ("maxLength", min), ("maximum", min)):
         if bound in new and (bound not in old or tighter(old[bound], new[bound]) != old[bound]):
             problems.append(f"{path}: {bound} tightened to {new[bound]}")
-    if "anyOf" in old and "anyOf" in new:
-        for index, old_branch in enumerate(old["anyOf"]):
-            resolved = _resolve(old_branch, old_root)
-            matches = [b for b in new["anyOf"] if _types(_resolve(b, new_root)) >= _types(resolved)]
-            if matches:
-                _compare(resolved, matches[0], old_root, new_root, f"{path}|{index}", problems)
+    return problems
+
+
+def _compare_properties(old: Any, new: Any, old_root: Schema, new_root: Schema, path: str, problems: list[str]) -> None:
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     for name, old_prop in old_props.items():
         if name not in new_props:
@@ -91,8 +104,6 @@ def _compare(old: Any, new: Any, old_root: Schema, new_root: Schema, path: str, 
         problems.append(f"{path}.{name}: newly required")
     if old.get("additionalProperties") is not False and new.get("additionalProperties") is False:
         problems.append(f"{path}: closed to additional properties")
-    if "items" in old and "items" in new:
-        _compare(old["items"], new["items"], old_root, new_root, f"{path}[]", problems)
 
 
 def compatibility_report() -> tuple[list[str], list[str]]:

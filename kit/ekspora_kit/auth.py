@@ -2,14 +2,12 @@
 partners hold an API key (`ptk_…`), of which services keep only the SHA-256."""
 
 import hashlib
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from functools import cache
+from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Depends, Header, Request
 
 from ekspora_kit.http import ApiError
-
-T = TypeVar("T")
 
 
 class Unauthorized(ApiError):
@@ -32,32 +30,39 @@ def bearer(authorization: str | None) -> str:
     return authorization.removeprefix("Bearer ").strip()
 
 
-def operator_region(tokens: dict[str, str]):
-    """A FastAPI dependency: the region of the calling operator, or 401."""
+@cache
+def operator_tokens(setting: str) -> dict[str, str]:
+    return parse_operator_tokens(setting)
 
-    async def region(authorization: Annotated[str | None, Header()] = None) -> str:
-        secret = bearer(authorization)
-        if secret not in tokens:
-            raise Unauthorized("unknown operator token")
-        return tokens[secret]
 
-    return region
+async def calling_operator(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The region of the calling operator, or 401."""
+    tokens = operator_tokens(request.app.state.runtime.settings.operator_tokens)
+    secret = bearer(authorization)
+    if secret not in tokens:
+        raise Unauthorized("unknown operator token")
+    return tokens[secret]
+
+
+Operator = Annotated[str, Depends(calling_operator)]
 
 
 def api_key_sha256(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def operator_or_partner(tokens: dict[str, str], partner_by_key: Callable[[str], Awaitable[T | None]]):
-    """A FastAPI dependency: (operator region, None) for an operator's token, (None, partner) for
-    a partner's API key, found by its SHA-256 with `partner_by_key`; 401 otherwise."""
+async def calling_party(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> tuple[str | None, Any]:
+    """(operator region, None) for an operator's token, (None, partner) for a partner's API key,
+    found by its SHA-256 with the service's `app.state.partner_by_key`; 401 otherwise."""
+    tokens = operator_tokens(request.app.state.runtime.settings.operator_tokens)
+    secret = bearer(authorization)
+    if secret in tokens:
+        return tokens[secret], None
+    if secret.startswith("ptk_") and (partner := await request.app.state.partner_by_key(api_key_sha256(secret))):
+        return None, partner
+    raise Unauthorized("unknown operator token or partner API key")
 
-    async def identify(authorization: Annotated[str | None, Header()] = None) -> tuple[str | None, T | None]:
-        secret = bearer(authorization)
-        if secret in tokens:
-            return tokens[secret], None
-        if secret.startswith("ptk_") and (partner := await partner_by_key(api_key_sha256(secret))):
-            return None, partner
-        raise Unauthorized("unknown operator token or partner API key")
 
-    return identify
+OperatorOrPartner = Annotated[tuple[str | None, Any], Depends(calling_party)]

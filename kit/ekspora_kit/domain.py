@@ -23,5 +23,9 @@ class Invalid(DomainError):
     """The request names something the rules do not know or accept (HTTP 422)."""
 
 
+class NotFound(DomainError):
+    """Nothing by that id, or nothing the caller may see (HTTP 404)."""
+
+
 class Busy(Exception):
     """An aggregate kept changing under a use case; the caller may retry (HTTP 409)."""

@@ -1,7 +1,7 @@
 """The HTTP shell every service shares: health, readiness, metrics, errors and correlation ids."""
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from uuid import uuid4
 
@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ekspora_kit.domain import Busy, Invalid, NotAllowed
+from ekspora_kit.aggregates import VersionConflict
+from ekspora_kit.domain import Busy, Invalid, NotAllowed, NotFound
 from ekspora_kit.logs import correlation_id
 from ekspora_kit.runtime import ServiceRuntime
 
@@ -27,10 +28,6 @@ class ApiError(Exception):
         self.field = field
 
 
-class NotFound(ApiError):
-    status_code = 404
-
-
 class Conflict(ApiError):
     status_code = 409
 
@@ -39,19 +36,46 @@ class Unprocessable(ApiError):
     status_code = 422
 
 
-@asynccontextmanager
-async def refusals() -> AsyncIterator[None]:
-    """Maps the domain's refusals to HTTP errors that name the field they concern."""
-    try:
-        yield
-    except Invalid as error:
-        raise Unprocessable(str(error), field=error.field) from None
-    except NotAllowed as error:
-        raise Conflict(str(error), field=error.field) from None
-    except LookupError as error:
-        raise NotFound(str(error).strip("'")) from None
-    except Busy as error:
-        raise Conflict(str(error)) from None
+# The domain's refusals, answered once for every route: (status, error code) per kind.
+REFUSALS: dict[type[Exception], tuple[int, str]] = {
+    Invalid: (422, "unprocessable"),
+    NotFound: (404, "notfound"),
+    NotAllowed: (409, "conflict"),
+    Busy: (409, "conflict"),
+    VersionConflict: (409, "conflict"),
+}
+
+
+def error_body(code: str, message: str, field: str | None) -> dict[str, object]:
+    body: dict[str, object] = {"error": code, "message": message}
+    if field:
+        body["errors"] = [{"field": field, "message": message}]
+    return body
+
+
+def answer_refusals(app: FastAPI) -> None:
+    """Answers the domain's refusals and bad requests with 4xx and field-level messages, once for
+    every route: routes raise, they do not wrap."""
+
+    @app.exception_handler(RequestValidationError)
+    async def field_level_errors(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(part) for part in item["loc"] if part != "body"), "message": item["msg"]}
+            for item in error.errors()
+        ]
+        return JSONResponse(status_code=422, content={"error": "validation_failed", "errors": errors})
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        content = error_body(type(error).__name__.lower(), error.message, error.field)
+        return JSONResponse(status_code=error.status_code, content=content)
+
+    async def refused(_: Request, error: Exception) -> JSONResponse:
+        status, code = next(answer for kind, answer in REFUSALS.items() if isinstance(error, kind))
+        return JSONResponse(status_code=status, content=error_body(code, str(error), getattr(error, "field", None)))
+
+    for kind in REFUSALS:
+        app.add_exception_handler(kind, refused)
 
 
 def create_http_app(
@@ -60,8 +84,11 @@ def create_http_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter],
+    state: Mapping[str, object] | None = None,
     on_startup: Callable[[], object] | None = None,
 ) -> FastAPI:
+    """The service's HTTP app. `state` is what its routes depend on (its use cases, its store's
+    reads), put on `app.state` for their `Depends` helpers; the runtime is there too, for auth."""
     runtime.subscribe()
 
     @asynccontextmanager
@@ -76,6 +103,9 @@ def create_http_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.broker = runtime.broker  # for the AsyncAPI document generated from the apps
+    app.state.runtime = runtime
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
 
     @app.middleware("http")
     async def carry_correlation_id(request: Request, call_next: Callable) -> Response:
@@ -88,20 +118,7 @@ def create_http_app(
         response.headers[CORRELATION_HEADER] = value
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def field_level_errors(_: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(part) for part in item["loc"] if part != "body"), "message": item["msg"]}
-            for item in error.errors()
-        ]
-        return JSONResponse(status_code=422, content={"error": "validation_failed", "errors": errors})
-
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        body: dict[str, object] = {"error": type(error).__name__.lower(), "message": error.message}
-        if error.field:
-            body["errors"] = [{"field": error.field, "message": error.message}]
-        return JSONResponse(status_code=error.status_code, content=body)
+    answer_refusals(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

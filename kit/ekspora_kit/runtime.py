@@ -159,10 +159,6 @@ class ServiceRuntime:
         )
         self.every(f"count {name}", 30, counts.recount)
 
-    def wake_relay(self) -> None:
-        if self.relay:
-            self.relay.wake()
-
     async def start(self) -> None:
         await self._warn_if_updates_can_be_lost()
         await ensure_topics(

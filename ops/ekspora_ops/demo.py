@@ -121,24 +121,8 @@ class Registry:
         return None
 
 
-def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None:
-    registry = Registry(services["registry"].url)
-    notifications = services["notifications"].url
-    seed_file = seed.read_seed(seed.KOTA_KEDIRI)
-
-    step(f"1/9 Seeding {len(seed_file['umkm'])} Kota Kediri UMKM (registry assesses each one)")
-    seed.load(services["registry"].url, seed.KOTA_KEDIRI, token=OPERATOR_TOKEN)
-    before = registry.all_msmes()
-    before_tiers = tier_counts(before)
-    if dict(before_tiers) != seed_file["expected_tiers"]:
-        raise StepFailed(f"seeded tiers {dict(before_tiers)} differ from the expected {seed_file['expected_tiers']}")
-
-    trade = Trade(services["matching"].url, services["shipping"].url, REGION)
-    step("2/9 Partners abroad (diaspora shops, the embassy's trade office, ITPC Sydney, a Melbourne grocer) join")
-    trade.seed_partners()
-    secrets = subscribe_webhooks(notifications, trade, messaging)
-    print(f"  {len(secrets)} partner systems subscribed signed webhooks (Standard Webhooks) to export events")
-
+def incubate(registry: "Registry", before: list[dict[str, Any]]) -> str:
+    """Steps 3 and 4: the not-ready enter the cohort; the half-ready close their gaps. Returns the cohort."""
     step("3/9 Not-ready UMKM enter the 'UMKM Kita Bisa' incubation cohort")
     cohort = registry.call(
         "POST",
@@ -177,9 +161,15 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
             )
         )
     print(table(("UMKM", "before", "after", "tier", "what was done"), rows))
+    return cohort["cohort_id"]
 
+
+def incubation_results(
+    registry: "Registry", cohort_id: str, before_tiers: Counter[str]
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Step 5: who graduated, and the tiers after incubation."""
     step("5/9 Incubation results")
-    view = registry.call("GET", f"/cohorts/{cohort['cohort_id']}")
+    view = registry.call("GET", f"/cohorts/{cohort_id}")
     graduates = [m for m in view["members"] if m["graduated"]]
     print(
         table(
@@ -191,7 +181,11 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
         raise StepFailed("no UMKM graduated from incubation")
     after_tiers = tier_counts(registry.all_msmes())
     print(table(("tier", "before", "after"), [(t, before_tiers[t], after_tiers[t]) for t in TIERS]))
+    return graduates, after_tiers
 
+
+def trade_to_feedback(trade: Trade, registry: "Registry") -> list[dict[str, Any]]:
+    """Steps 6 to 9: demand, explained matches, shipments to delivery, and the sales feedback."""
     step("6/9 Partners post requests for quotation")
     trade.post_demand()
     step("7/9 Matching proposes export-ready products (explained); both sides accept")
@@ -218,6 +212,30 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
         for m in (registry.call("GET", f"/msmes/{s}") for s in sorted(sellers))
     ]
     print(table(("UMKM", "reports", "units sold abroad", "score now", "tier"), rows))
+    return shipments
+
+
+def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None:
+    registry = Registry(services["registry"].url)
+    notifications = services["notifications"].url
+    seed_file = seed.read_seed(seed.KOTA_KEDIRI)
+
+    step(f"1/9 Seeding {len(seed_file['umkm'])} Kota Kediri UMKM (registry assesses each one)")
+    seed.load(services["registry"].url, seed.KOTA_KEDIRI, token=OPERATOR_TOKEN)
+    before = registry.all_msmes()
+    before_tiers = tier_counts(before)
+    if dict(before_tiers) != seed_file["expected_tiers"]:
+        raise StepFailed(f"seeded tiers {dict(before_tiers)} differ from the expected {seed_file['expected_tiers']}")
+
+    trade = Trade(services["matching"].url, services["shipping"].url, REGION)
+    step("2/9 Partners abroad (diaspora shops, the embassy's trade office, ITPC Sydney, a Melbourne grocer) join")
+    trade.seed_partners()
+    secrets = subscribe_webhooks(notifications, trade, messaging)
+    print(f"  {len(secrets)} partner systems subscribed signed webhooks (Standard Webhooks) to export events")
+
+    cohort_id = incubate(registry, before)
+    graduates, after_tiers = incubation_results(registry, cohort_id, before_tiers)
+    shipments = trade_to_feedback(trade, registry)
 
     step("Summary")
     final_tiers = tier_counts(registry.all_msmes())

@@ -139,6 +139,12 @@ async def test_an_outage_loses_nothing_doubles_nothing_keeps_order_and_410_disab
     with pytest.raises(WebhookVerificationError):
         partner_verifies(secret, body.replace(b"prd-", b"prx-"), headers)
 
+    await _retired_then_replayed(platform, partner, endpoint_id, secret, partner_endpoint, sent)
+
+
+async def _retired_then_replayed(platform, partner, endpoint_id: str, secret: str, partner_endpoint, sent) -> None:
+    """A 410 disables the endpoint and later events are skipped; enabled again, with its secret
+    rotated, a replay of the range delivers what it missed, signed with both secrets."""
     partner_endpoint.status = 410  # the partner retired the endpoint
     gone = export_ready_event(platform.region, "prd-gone")
     await publish_product_events(platform, [gone])

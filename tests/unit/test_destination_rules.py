@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ekspora_matching.rules import DATA, load_rules
+from ekspora_matching.policy import DATA, load_rules
 
 RULES = load_rules()
 BASE = ["commercial_invoice", "packing_list", "peb_export_declaration"]

@@ -6,8 +6,9 @@ import pytest
 
 from ekspora_contracts.matching import MatchConfirmed, MatchDeclined, MatchExpired, MatchProposed, SalesReported
 from ekspora_contracts.registry import Certificate, ProductFacts
+from ekspora_kit.domain import NotAllowed
 from ekspora_matching import domain
-from ekspora_matching.rules import load_rules, load_scoring
+from ekspora_matching.policy import load_rules, load_scoring
 
 RULES, SCORING = load_rules(), load_scoring()
 RATES = domain.Rates({"EUR": 17_500, "AUD": 10_400})
@@ -226,7 +227,7 @@ def test_expiry_and_decline_close_a_proposal_and_allow_a_new_round():
     pair = proposed().pair
     match = pair.current.match_id
     later = NOW + timedelta(days=7)
-    with pytest.raises(domain.NotAllowed, match="expired"):
+    with pytest.raises(NotAllowed, match="expired"):
         domain.accept(pair, match, "partner", later)
     expired = domain.expire(pair, later)
     assert [type(e) for e in expired.events] == [MatchExpired]
@@ -248,7 +249,7 @@ def test_sales_are_reported_only_on_confirmed_matches():
         comment="Laris",
         will_reorder=True,
     )
-    with pytest.raises(domain.NotAllowed, match="confirmed"):
+    with pytest.raises(NotAllowed, match="confirmed"):
         domain.report_sales(pair, match, report, "rep-1", NOW)
     confirmed = domain.accept(domain.accept(pair, match, "partner", NOW).pair, match, "msme", NOW).pair
     change = domain.report_sales(confirmed, match, report, "rep-1", NOW)

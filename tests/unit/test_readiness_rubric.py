@@ -9,7 +9,7 @@ import pytest
 
 from ekspora_contracts.registry import Certificate, CertificateKind
 from ekspora_registry.domain import Listing, Msme, Product, Profile, TrackRecord, score_product
-from ekspora_registry.rubric import RUBRIC_PATH, load_rubric
+from ekspora_registry.policy import RUBRIC_PATH, load_rubric
 
 RUBRIC = load_rubric()
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

@@ -19,8 +19,9 @@ from ekspora_contracts.registry import (
     ProductUpdated,
     ReadinessAssessed,
 )
+from ekspora_kit.domain import Invalid, NotAllowed, NotFound
 from ekspora_registry import domain
-from ekspora_registry.rubric import load_rubric
+from ekspora_registry.policy import load_rubric
 from tests.factories import VALID_REGISTRATION
 
 RUBRIC = load_rubric()
@@ -110,7 +111,7 @@ def test_certificate_expiry_lowers_the_tier_at_local_midnight_of_its_expiry_date
 
 
 def test_an_already_expired_certificate_is_refused():
-    with pytest.raises(domain.Invalid, match="expired"):
+    with pytest.raises(Invalid, match="expired"):
         domain.add_certificate(
             setengah_with_pirt(), "prd-1", HALAL.model_copy(update={"expires_on": date(2026, 11, 28)}), NOW, RUBRIC
         )
@@ -163,7 +164,7 @@ def test_profile_changes_keep_contact_data_on_the_private_stream():
 
 
 def test_listing_a_product_of_an_unknown_category_is_refused():
-    with pytest.raises(domain.Invalid) as error:
+    with pytest.raises(Invalid) as error:
         domain.list_product(registered(), TAHU.model_copy(update={"category": "jet_engines"}), "prd-1", NOW, RUBRIC)
     assert error.value.field == "category"
 
@@ -179,12 +180,12 @@ def test_incubation_from_enrolment_to_graduation():
     assert types(enrolled) == [IncubationEnrolled]
     assert [m.code for m in enrolled.events[0].milestones] == ["halal_certification", "first_export_sales"]
 
-    with pytest.raises(domain.NotAllowed, match="already enrolled"):
+    with pytest.raises(NotAllowed, match="already enrolled"):
         domain.enrol(enrolled.msme, COHORT, NOW, RUBRIC)
     training = domain.complete_milestone(enrolled.msme, "first_export_sales", NOW, RUBRIC)
     assert types(training) == [IncubationMilestoneCompleted]
     assert training.events[0].completed_by == "operator" and training.events[0].remaining == 1
-    with pytest.raises(domain.NotAllowed):
+    with pytest.raises(NotAllowed):
         domain.complete_milestone(training.msme, "first_export_sales", NOW, RUBRIC)
 
     later = NOW + timedelta(days=40)
@@ -203,9 +204,9 @@ def test_incubation_from_enrolment_to_graduation():
 
 def test_only_setengah_and_didorong_can_be_enrolled():
     ready = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
-    with pytest.raises(domain.NotAllowed, match="siap"):
+    with pytest.raises(NotAllowed, match="siap"):
         domain.enrol(ready, COHORT, NOW, RUBRIC)
-    with pytest.raises(domain.NotAllowed, match="blitar"):
+    with pytest.raises(NotAllowed, match="blitar"):
         domain.enrol(setengah_with_pirt(), COHORT.model_copy(update={"region": "blitar"}), NOW, RUBRIC)
 
 
@@ -261,7 +262,7 @@ def test_delisting_a_ready_product_withdraws_its_readiness_first():
     change = domain.delist_product(msme, "prd-1", "no longer produced", NOW, RUBRIC)
     assert types(change)[:2] == [ProductExportReadinessLost, ProductDelisted]
     assert change.msme.products == [] and change.msme.tier == "didorong"
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         domain.delist_product(change.msme, "prd-1", "again", NOW, RUBRIC)
 
 

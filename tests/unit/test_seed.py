@@ -4,7 +4,7 @@ from collections import Counter
 
 from ekspora_ops import seed
 from ekspora_registry.domain import AddCertificate, AddListing, ListProduct, RegisterMsme
-from ekspora_registry.rubric import load_rubric
+from ekspora_registry.policy import load_rubric
 
 
 def test_every_seed_umkm_is_valid_registry_input():

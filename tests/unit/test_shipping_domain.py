@@ -14,7 +14,7 @@ from ekspora_contracts.shipping import (
     ShipmentStatusChanged,
 )
 from ekspora_shipping import domain
-from ekspora_shipping.config import load_lanes, load_tracking
+from ekspora_shipping.policy import load_lanes, load_tracking
 
 LANES, TRACKING = load_lanes(), load_tracking()
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # a Monday

@@ -6,10 +6,11 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_matching.api import RulesHolder, build_router
+from ekspora_matching.api import ROUTERS
+from ekspora_matching.api.deps import Operations
 from ekspora_matching.domain import Rates
 from ekspora_matching.handlers import build_routes
-from ekspora_matching.rules import load_scoring
+from ekspora_matching.policy import RulesHolder, load_scoring
 from ekspora_matching.service import MatchingService
 from ekspora_matching.settings import MatchingSettings
 from ekspora_matching.store import MatchingStore
@@ -26,7 +27,6 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         rates=Rates({"EUR": settings.idr_per_eur, "AUD": settings.idr_per_aud}),
         clock=runtime.clock,
         expiry=timedelta(days=settings.proposal_expiry_days),
-        on_saved=runtime.wake_relay,
     )
     runtime.relay_outboxes_of(store.outboxes)
     runtime.count_states(
@@ -43,6 +43,7 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         runtime,
         title="Ekspora matching",
         description="Diaspora partners abroad, their demand, destination import rules, and explained match proposals.",
-        routers=[build_router(service, store, rules, settings)],
+        routers=ROUTERS,
+        state={"operations": Operations(service, store, rules), "partner_by_key": store.partner_by_key},
         on_startup=store.ensure_indexes,
     )

@@ -2,23 +2,24 @@
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from uuid import uuid4
 
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported, Side
 from ekspora_contracts.registry import ProductFacts
+from ekspora_kit import aggregates
 from ekspora_kit.auth import api_key_sha256
 from ekspora_kit.clock import Clock
-from ekspora_kit.domain import Busy
+from ekspora_kit.domain import NotFound
 from ekspora_kit.events import envelopes
 from ekspora_matching import domain
-from ekspora_matching.rules import DestinationRules, Scoring
-from ekspora_matching.store import MatchingStore, VersionConflict
+from ekspora_matching.policy import DestinationRules, Scoring
+from ekspora_matching.store import MatchingStore
 
 logger = logging.getLogger(__name__)
-SAVE_ATTEMPTS = 5
 
 
 class MatchingService:
@@ -31,7 +32,6 @@ class MatchingService:
         rates: domain.Rates,
         clock: Clock,
         expiry: timedelta,
-        on_saved: Callable[[], None],
     ) -> None:
         self.store = store
         self.rules = rules
@@ -39,9 +39,10 @@ class MatchingService:
         self.rates = rates
         self.clock = clock
         self.expiry = expiry
-        self.on_saved = on_saved
 
-    def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
+    def _envelopes(
+        self, events: list[EventData], region: str = "global", causation_id: str | None = None
+    ) -> list[CloudEvent]:
         return envelopes(events, region=region, producer="matching", time=self.clock.now(), causation_id=causation_id)
 
     # partners and demand (authoritative here, published on the global compacted topics) -------
@@ -49,31 +50,27 @@ class MatchingService:
     async def create_partner(self, fields: dict) -> tuple[domain.Partner, str]:
         api_key = f"ptk_{secrets.token_urlsafe(24)}"
         partner = domain.Partner(partner_id=f"ptn-{uuid4().hex[:10]}", api_key_sha256=api_key_sha256(api_key), **fields)
-        await self.store.add(
-            self.store.partners, partner.partner_id, partner, self._envelopes([partner.changed_event()], "global", None)
+        saved = await self.store.own_partners.insert(
+            partner.partner_id, partner, self._envelopes([partner.changed_event()], "global", None)
         )
-        self.on_saved()
-        return partner, api_key
+        return saved, api_key
 
     async def change_partner(self, partner_id: str, change: Callable[[domain.Partner], dict]) -> domain.Partner:
-        for _ in range(SAVE_ATTEMPTS):
-            partner = await self.store.own_partner(partner_id)
-            if partner is None:
-                raise LookupError(f"no partner {partner_id} was registered through this instance")
-            updated = partner.model_copy(update={**change(partner), "version": partner.version + 1})
-            try:
-                await self.store.replace(
-                    self.store.partners,
-                    partner_id,
-                    updated,
-                    partner.version,
-                    self._envelopes([updated.changed_event()], "global", None),
-                )
-            except VersionConflict:
-                continue
-            self.on_saved()
-            return updated
-        raise Busy(f"partner {partner_id} is being changed by others; try again")
+        async def load() -> domain.Partner:
+            if (partner := await self.store.own_partner(partner_id)) is None:
+                raise NotFound(f"no partner {partner_id} was registered through this instance")
+            return partner
+
+        def apply(partner: domain.Partner) -> domain.Partner:
+            return partner.model_copy(update={**change(partner), "version": partner.version + 1})
+
+        async def save(partner: domain.Partner, updated: domain.Partner) -> domain.Partner:
+            events = self._envelopes([updated.changed_event()], "global", None)
+            return await self.store.own_partners.replace(partner_id, updated, partner.version, events)
+
+        _, saved = await aggregates.change(load, apply, save, what=f"partner {partner_id}")
+        assert saved is not None  # apply always decides a change
+        return saved
 
     async def post_demand(self, partner: domain.Partner, fields: dict) -> domain.Demand:
         demand = domain.Demand(
@@ -82,28 +79,27 @@ class MatchingService:
             destination_country=partner.country,
             **fields,
         )
-        await self.store.add(
-            self.store.demands, demand.demand_id, demand, self._envelopes([demand.changed_event()], "global", None)
+        return await self.store.own_demands.insert(
+            demand.demand_id, demand, self._envelopes([demand.changed_event()], "global", None)
         )
-        self.on_saved()
-        return demand
 
     async def close_demand(self, demand_id: str) -> domain.Demand:
-        demand = await self.store.own_demand(demand_id)
-        if demand is None:
-            raise LookupError(f"no demand {demand_id} was posted through this instance")
-        if demand.status == "closed":
+        async def load() -> domain.Demand:
+            if (demand := await self.store.own_demand(demand_id)) is None:
+                raise NotFound(f"no demand {demand_id} was posted through this instance")
             return demand
-        closed = demand.model_copy(update={"status": "closed", "version": demand.version + 1})
-        await self.store.replace(
-            self.store.demands,
-            demand_id,
-            closed,
-            demand.version,
-            self._envelopes([closed.changed_event()], "global", None),
-        )
-        self.on_saved()
-        return closed
+
+        def close(demand: domain.Demand) -> domain.Demand | None:
+            if demand.status == "closed":
+                return None
+            return demand.model_copy(update={"status": "closed", "version": demand.version + 1})
+
+        async def save(demand: domain.Demand, closed: domain.Demand) -> domain.Demand:
+            events = self._envelopes([closed.changed_event()])
+            return await self.store.own_demands.replace(demand_id, closed, demand.version, events)
+
+        current, saved = await aggregates.change(load, close, save, what=f"demand {demand_id}")
+        return saved or current
 
     # views, fed by events ------------------------------------------------------------------------
 
@@ -204,58 +200,56 @@ class MatchingService:
 
     async def _propose(self, evaluation: domain.Evaluation, region: str, causation_id: str | None) -> int:
         key = domain.pair_id(region, evaluation.offer.product.product_id, evaluation.demand.demand_id)
-        for _ in range(SAVE_ATTEMPTS):
-            pair = await self.store.pair(key)
-            change = domain.propose(pair, evaluation, region, self.clock.now(), self.expiry)
-            if change is None:
-                return 0
-            try:
-                await self.store.save_pair(
-                    change.pair, pair.version if pair else None, self._envelopes(change.events, region, causation_id)
-                )
-            except VersionConflict:
-                continue
-            self.on_saved()
-            return 1
-        raise Busy(f"pair {key} is being changed by others")
+
+        async def save(pair: domain.Pair | None, change: domain.Change) -> domain.Pair:
+            events = self._envelopes(change.events, region, causation_id)
+            return await self.store.save_pair(change.pair, pair.version if pair else None, events)
+
+        _, saved = await aggregates.change(
+            lambda: self.store.pair(key),
+            lambda pair: domain.propose(pair, evaluation, region, self.clock.now(), self.expiry),
+            save,
+            what=f"pair {key}",
+        )
+        return 1 if saved else 0
 
     # lifecycle ------------------------------------------------------------------------------------
 
     async def change_match(
         self, match_id: str, operation: Callable[[domain.Pair], domain.Change | None]
     ) -> domain.Pair:
-        for _ in range(SAVE_ATTEMPTS):
-            pair = await self.store.pair_of_match(match_id)
-            if pair is None:
-                raise LookupError(f"no match {match_id}")
+        return await self._change_pair(lambda: self.store.pair_of_match(match_id), operation, what=f"match {match_id}")
+
+    async def _change_pair(
+        self,
+        find: Callable[[], Awaitable[domain.Pair | None]],
+        operation: Callable[[domain.Pair], domain.Change | None],
+        *,
+        what: str,
+    ) -> domain.Pair:
+        async def load() -> domain.Pair:
+            if (pair := await find()) is None:
+                raise NotFound(f"no {what}")
+            return pair
+
+        def apply(pair: domain.Pair) -> domain.Change | None:
             change = operation(pair)
-            if change is None or (not change.events and change.pair == pair):
-                return pair
-            try:
-                await self.store.save_pair(change.pair, pair.version, self._envelopes(change.events, pair.region, None))
-            except VersionConflict:
-                continue
-            self.on_saved()
-            return change.pair
-        raise Busy(f"match {match_id} is being changed by others; try again")
+            return None if change is None or (not change.events and change.pair == pair) else change
+
+        current, saved = await aggregates.change(load, apply, self._save_pair, what=what)
+        return saved or current
+
+    async def _save_pair(self, pair: domain.Pair, change: domain.Change) -> domain.Pair:
+        return await self.store.save_pair(change.pair, pair.version, self._envelopes(change.events, pair.region))
 
     async def accept(self, match_id: str, side: Side) -> domain.Pair:
-        pair = await self.store.pair_of_match(match_id)
-        if pair and (change := domain.expire(pair, self.clock.now())):
-            await self.store.save_pair(change.pair, pair.version, self._envelopes(change.events, pair.region, None))
-            self.on_saved()
+        """An acceptance after the proposal's expiry expires it instead (and is then refused)."""
+        await self.change_match(match_id, lambda pair: domain.expire(pair, self.clock.now()))
         return await self.change_match(match_id, lambda p: domain.accept(p, match_id, side, self.clock.now()))
 
     async def expire_due(self) -> int:
         due = await self.store.due_for_expiry(self.clock.now())
         for key in due:
-            pair = await self.store.pair(key)
-            if pair and (change := domain.expire(pair, self.clock.now())):
-                try:
-                    await self.store.save_pair(
-                        change.pair, pair.version, self._envelopes(change.events, pair.region, None)
-                    )
-                except VersionConflict:
-                    continue
-                self.on_saved()
+            expire = partial(domain.expire, now=self.clock.now())
+            await self._change_pair(partial(self.store.pair, key), expire, what=f"pair {key}")
         return len(due)

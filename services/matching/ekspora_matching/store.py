@@ -11,18 +11,14 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.aggregates import STATE_ONLY, VersionedStore
 from ekspora_kit.documents import keep_newest, to_document
-from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
 from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
 
-STATE_ONLY = {"outbox": 0, "outbox_since": 0}
-
-
-class VersionConflict(Exception):
-    pass
+# Stored beside a pair's state for queries (its open proposal, its expiry), not part of it.
+PAIR_QUERY_FIELDS = {"current_status": 0, "current_match_id": 0, "expires_at": 0}
 
 
 def _strip(document: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +34,9 @@ class MatchingStore:
         self.offers = db["offers"]
         self.pairs = db["pairs"]
         self.partner_stats = db["partner_stats"]
+        self.own_partners = VersionedStore(self.partners, Partner)
+        self.own_demands = VersionedStore(self.demands, Demand)
+        self.own_pairs = VersionedStore(self.pairs, Pair, hidden=STATE_ONLY | PAIR_QUERY_FIELDS)
 
     @property
     def outboxes(self) -> list[AsyncCollection]:
@@ -58,32 +57,11 @@ class MatchingStore:
 
     # authoritative partners and demand ------------------------------------------------------
 
-    async def add(
-        self, collection: AsyncCollection, key: str, model: Partner | Demand, events: Sequence[CloudEvent]
-    ) -> None:
-        await insert_with_outbox(collection, to_document(model, _id=key), events)
-
-    async def replace(
-        self,
-        collection: AsyncCollection,
-        key: str,
-        model: Partner | Demand,
-        expected_version: int,
-        events: Sequence[CloudEvent],
-    ) -> None:
-        result = await update_with_outbox_where(
-            collection, {"_id": key, "version": expected_version}, {"$set": to_document(model)}, events
-        )
-        if result.matched_count != 1:
-            raise VersionConflict(key)
-
     async def own_partner(self, partner_id: str) -> Partner | None:
-        document = await self.partners.find_one({"_id": partner_id}, STATE_ONLY)
-        return Partner.model_validate(_strip(document)) if document else None
+        return await self.own_partners.get(partner_id)
 
     async def own_demand(self, demand_id: str) -> Demand | None:
-        document = await self.demands.find_one({"_id": demand_id}, STATE_ONLY)
-        return Demand.model_validate(_strip(document)) if document else None
+        return await self.own_demands.get(demand_id)
 
     # views --------------------------------------------------------------------------------
 
@@ -150,34 +128,20 @@ class MatchingStore:
     # pairs --------------------------------------------------------------------------------
 
     async def pair(self, pair_id: str) -> Pair | None:
-        document = await self.pairs.find_one({"_id": pair_id}, STATE_ONLY)
-        return _pair(document) if document else None
+        return await self.own_pairs.get(pair_id)
 
     async def pair_of_match(self, match_id: str) -> Pair | None:
-        document = await self.pairs.find_one({"current_match_id": match_id}, STATE_ONLY)
-        return _pair(document) if document else None
+        document = await self.pairs.find_one({"current_match_id": match_id}, self.own_pairs.hidden)
+        return self.own_pairs.parse(document) if document else None
 
-    async def save_pair(self, pair: Pair, expected_version: int | None, events: Sequence[CloudEvent]) -> None:
+    async def save_pair(self, pair: Pair, expected_version: int | None, events: Sequence[CloudEvent]) -> Pair:
         current = pair.current
         derived = {
             "current_status": current.status if current else None,
             "current_match_id": current.match_id if current else None,
             "expires_at": current.expires_at if current and current.status == "proposed" else None,
         }
-        if expected_version is None:
-            document = to_document(pair.model_copy(update={"version": 1}), _id=pair.pair_id, **derived)
-            try:
-                await insert_with_outbox(self.pairs, document, events)
-            except DuplicateKeyError:
-                raise VersionConflict(pair.pair_id) from None
-            return
-        state = to_document(pair, **derived)
-        state["version"] = expected_version + 1
-        result = await update_with_outbox_where(
-            self.pairs, {"_id": pair.pair_id, "version": expected_version}, {"$set": state}, events
-        )
-        if result.matched_count != 1:
-            raise VersionConflict(pair.pair_id)
+        return await self.own_pairs.save(pair.pair_id, pair, expected_version, events, derived=derived)
 
     async def open_count(self, field: str, value: str) -> int:
         return (
@@ -187,8 +151,8 @@ class MatchingStore:
         )
 
     async def pairs_where(self, query: dict[str, Any], limit: int = 500) -> list[Pair]:
-        cursor = self.pairs.find(query, STATE_ONLY).sort("_id", 1).limit(limit)
-        return [_pair(document) async for document in cursor]
+        cursor = self.pairs.find(query, self.own_pairs.hidden).sort("_id", 1).limit(limit)
+        return [self.own_pairs.parse(document) async for document in cursor]
 
     async def due_for_expiry(self, now: datetime) -> list[str]:
         cursor = self.pairs.find({"current_status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}).limit(200)
@@ -197,9 +161,3 @@ class MatchingStore:
 
 def _offer(document: dict[str, Any]) -> Offer:
     return Offer.model_validate({k: document[k] for k in ("product", "readiness_score", "ready")})
-
-
-def _pair(document: dict[str, Any]) -> Pair:
-    return Pair.model_validate(
-        {k: v for k, v in _strip(document).items() if k not in ("current_status", "current_match_id", "expires_at")}
-    )

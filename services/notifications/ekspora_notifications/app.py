@@ -4,13 +4,15 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_notifications import api, webhook_api
+from ekspora_notifications.api import ROUTERS
+from ekspora_notifications.api.deps import Feeds, Subscriptions
 from ekspora_notifications.channels import Mailer, MessagingProvider, WebhookSender
 from ekspora_notifications.delivery import ChannelMetrics, Notifier
 from ekspora_notifications.digest import DailyDigest
 from ekspora_notifications.domain import Labels, MessageRules, Templates
 from ekspora_notifications.handlers import build_routes
 from ekspora_notifications.preferences import Preferences, QuietHours
+from ekspora_notifications.service import NotificationsService
 from ekspora_notifications.settings import NotificationsSettings
 from ekspora_notifications.store import DeliveryStore, NotificationsStore, WebhookStore
 from ekspora_notifications.webhook_delivery import WebhookDispatcher, WebhookMetrics
@@ -21,38 +23,21 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store, deliveries, hooks = NotificationsStore(runtime.db), DeliveryStore(runtime.db), WebhookStore(runtime.db)
     default_quiet_hours = QuietHours.parse(settings.default_quiet_hours)
-    notifier = Notifier(
-        store,
-        deliveries,
-        Templates(),
-        Labels(),
-        MessageRules(),
-        MessagingProvider(settings.messaging_provider_url, settings.messaging_provider_token),
-        Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
-        ChannelMetrics(runtime.metrics.registry),
-        attempts=settings.send_attempts,
-        backoff_seconds=settings.send_backoff_seconds,
-        default_quiet_hours=default_quiet_hours,
-        clock=runtime.clock,
-    )
+    notifier = build_notifier(settings, runtime, store, deliveries, default_quiet_hours)
     catalogue = Catalogue()
     sender = WebhookSender(allow_loopback=settings.webhook_allow_loopback, timeout=settings.webhook_timeout_seconds)
-    dispatcher = WebhookDispatcher(
-        hooks,
-        catalogue,
-        sender,
+    dispatcher = build_dispatcher(settings, runtime, hooks, catalogue, sender, notifier)
+    digest = DailyDigest(store, deliveries, notifier, settings)
+    service = NotificationsService(
+        store,
+        deliveries,
         notifier,
-        WebhookMetrics(runtime.metrics.registry),
-        regions=settings.regions,
-        instance=f"{settings.service}-{settings.instance}",
-        schedule=settings.webhook_retry_schedule,
-        jitter=settings.webhook_retry_jitter,
-        disable_after_seconds=settings.webhook_disable_after_seconds,
-        poll_seconds=settings.webhook_poll_seconds,
+        dispatcher,
+        runtime.metrics,
+        operator_timezone=settings.operator_timezone,
         clock=runtime.clock,
     )
-    digest = DailyDigest(store, deliveries, notifier, settings)
-    for routes in build_routes(store, deliveries, notifier, dispatcher, runtime.metrics, settings.operator_timezone):
+    for routes in build_routes(service):
         runtime.consume(routes)
     runtime.alongside("webhook-deliveries", dispatcher.run)
     runtime.every("quiet-hours", settings.quiet_hours_check_seconds, notifier.release_held)
@@ -68,15 +53,58 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
         runtime,
         title="Ekspora notifications",
         description="Tells UMKM owners, partners and operators what happened, and delivers partner webhooks.",
-        routers=[
-            api.build_router(
-                store,
-                deliveries,
-                digest,
-                operator_tokens=settings.operator_tokens,
-                defaults=Preferences(quiet_hours=default_quiet_hours),
-            ),
-            webhook_api.build_router(hooks, store, catalogue, sender, dispatcher, settings),
-        ],
+        routers=ROUTERS,
+        state={
+            "feeds": Feeds(store, deliveries, digest, Preferences(quiet_hours=default_quiet_hours)),
+            "subscriptions": Subscriptions(hooks, store, catalogue, sender, dispatcher),
+            "partner_by_key": store.partner_with_key,
+        },
         on_startup=ensure_indexes,
+    )
+
+
+def build_notifier(
+    settings: NotificationsSettings,
+    runtime: ServiceRuntime,
+    store: NotificationsStore,
+    deliveries: DeliveryStore,
+    default_quiet_hours: QuietHours | None,
+) -> Notifier:
+    return Notifier(
+        store,
+        deliveries,
+        Templates(),
+        Labels(),
+        MessageRules(),
+        MessagingProvider(settings.messaging_provider_url, settings.messaging_provider_token),
+        Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender),
+        ChannelMetrics(runtime.metrics.registry),
+        attempts=settings.send_attempts,
+        backoff_seconds=settings.send_backoff_seconds,
+        default_quiet_hours=default_quiet_hours,
+        clock=runtime.clock,
+    )
+
+
+def build_dispatcher(
+    settings: NotificationsSettings,
+    runtime: ServiceRuntime,
+    hooks: WebhookStore,
+    catalogue: Catalogue,
+    sender: WebhookSender,
+    notifier: Notifier,
+) -> WebhookDispatcher:
+    return WebhookDispatcher(
+        hooks,
+        catalogue,
+        sender,
+        notifier,
+        WebhookMetrics(runtime.metrics.registry),
+        regions=settings.regions,
+        instance=f"{settings.service}-{settings.instance}",
+        schedule=settings.webhook_retry_schedule,
+        jitter=settings.webhook_retry_jitter,
+        disable_after_seconds=settings.webhook_disable_after_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+        clock=runtime.clock,
     )

@@ -221,6 +221,14 @@ def _money(amount_minor: int, currency: str) -> str:
     return f"Rp{amount_minor:,}" if currency == "IDR" else f"{amount_minor / 100:,.2f} {currency}"
 
 
+def _next_step(gaps: list, language: str) -> str:
+    """The first gap's next step; a full score leaves no gap, and no next step to name."""
+    if not gaps:
+        return ""
+    steps = {"id": f"Langkah berikutnya: {gaps[0].next_step_id}.", "en": f"Next step: {gaps[0].next_step_en}."}
+    return steps.get(language, steps["en"])
+
+
 def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str, str]) -> dict[str, object]:
     """What the templates of `event` fill in, in `language`."""
     data = event.data
@@ -238,15 +246,10 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
         }
     match event.type:
         case "ekspora.registry.readiness.assessed.v1":
-            next_step = ""
-            if data.gaps:  # a full score leaves no gap, and no next step to name
-                step = data.gaps[0]
-                steps = {"id": f"Langkah berikutnya: {step.next_step_id}.", "en": f"Next step: {step.next_step_en}."}
-                next_step = steps.get(language, steps["en"])
             values |= {
                 "tier_label": labels.word(labels.tiers, language, data.tier),
                 "score": data.score,
-                "next_step": next_step,
+                "next_step": _next_step(data.gaps, language),
             }
         case "ekspora.registry.incubation.graduated.v1":
             values |= {"days": data.days_in_incubation, "score": data.score}

@@ -4,9 +4,10 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_registry.api import build_router
+from ekspora_registry.api import ROUTERS
+from ekspora_registry.api.deps import Operations
 from ekspora_registry.handlers import build_routes
-from ekspora_registry.rubric import load_rubric
+from ekspora_registry.policy import load_rubric
 from ekspora_registry.service import RegistryService
 from ekspora_registry.settings import RegistrySettings
 from ekspora_registry.store import RegistryStore
@@ -16,7 +17,7 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = RegistryStore(runtime.db)
     rubric = load_rubric()
-    service = RegistryService(store, rubric, runtime.clock, on_saved=runtime.wake_relay)
+    service = RegistryService(store, rubric, runtime.clock)
     runtime.relay_outboxes_of([store.msmes])
     runtime.count_states(
         store.msmes,
@@ -33,6 +34,7 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         runtime,
         title="Ekspora registry",
         description="UMKM, their products, export-readiness tiers and incubation, per region.",
-        routers=[build_router(service, store, rubric, settings.regions, settings.operator_tokens)],
+        routers=ROUTERS,
+        state={"operations": Operations(service, store, rubric, settings.regions)},
         on_startup=store.ensure_indexes,
     )

@@ -4,8 +4,9 @@ from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import MATCHING_SALES
 from ekspora_kit.consumer import EventRoutes, PermanentFailure
+from ekspora_kit.domain import NotFound
 from ekspora_registry import domain
-from ekspora_registry.service import RegistryService, UnknownMsme
+from ekspora_registry.service import RegistryService
 
 
 def build_routes(service: RegistryService) -> list[EventRoutes]:
@@ -20,7 +21,7 @@ def build_routes(service: RegistryService) -> list[EventRoutes]:
                 lambda msme, now: domain.record_sales(msme, report, now, service.rubric),
                 causation_id=event.id,
             )
-        except UnknownMsme as error:
+        except NotFound as error:
             raise PermanentFailure(str(error)) from error
 
     return [sales]

@@ -13,8 +13,8 @@ from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.registry import Tier
+from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
-from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
 from ekspora_registry.domain import Assessment, Change, Cohort, Msme
 
 STATE_ONLY = {"outbox": 0, "outbox_since": 0, "assessments": 0}
@@ -24,14 +24,11 @@ class DuplicateNib(Exception):
     pass
 
 
-class VersionConflict(Exception):
-    pass
-
-
 class RegistryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.msmes = db["msmes"]
         self.cohorts = db["cohorts"]
+        self.aggregates = VersionedStore(self.msmes, Msme, hidden=STATE_ONLY)
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("profile.nib", unique=True)
@@ -42,31 +39,19 @@ class RegistryStore:
         await self.msmes.create_index("incubation.cohort_id", sparse=True)
         await self.cohorts.create_index([("region", 1), ("starts_on", 1)])
 
-    async def add(self, change: Change, events: Sequence[CloudEvent]) -> None:
-        msme = change.msme
-        history = [to_document(change.new_assessment)] if change.new_assessment else []
-        document = to_document(msme, _id=msme.msme_id, assessments=history)
+    async def add(self, change: Change, events: Sequence[CloudEvent]) -> Msme:
         try:
-            await insert_with_outbox(self.msmes, document, events)
+            return await self.aggregates.insert(change.msme.msme_id, change.msme, events, history=_history(change))
         except DuplicateKeyError as error:
-            raise DuplicateNib(msme.profile.nib) from error
+            raise DuplicateNib(change.msme.profile.nib) from error
 
     async def save(self, change: Change, expected_version: int, events: Sequence[CloudEvent]) -> Msme:
-        state = to_document(change.msme)
-        state.pop("version")
-        update: dict = {"$set": state, "$inc": {"version": 1}}
-        if change.new_assessment:
-            update["$push"] = {"assessments": to_document(change.new_assessment)}
-        result = await update_with_outbox_where(
-            self.msmes, {"_id": change.msme.msme_id, "version": expected_version}, update, events
+        return await self.aggregates.replace(
+            change.msme.msme_id, change.msme, expected_version, events, history=_history(change)
         )
-        if result.matched_count != 1:
-            raise VersionConflict(change.msme.msme_id)
-        return change.msme.model_copy(update={"version": expected_version + 1})
 
     async def get(self, msme_id: str) -> Msme | None:
-        document = await self.msmes.find_one({"_id": msme_id}, STATE_ONLY)
-        return _msme(document) if document else None
+        return await self.aggregates.get(msme_id)
 
     async def owner_of_product(self, product_id: str) -> str | None:
         document = await self.msmes.find_one({"products.product_id": product_id}, {"_id": 1})
@@ -108,6 +93,10 @@ class RegistryStore:
     async def members(self, cohort_id: str) -> list[Msme]:
         cursor = self.msmes.find({"incubation.cohort_id": cohort_id}, STATE_ONLY).sort("registered_at", 1)
         return [_msme(document) async for document in cursor]
+
+
+def _history(change: Change) -> dict[str, object]:
+    return {"assessments": to_document(change.new_assessment)} if change.new_assessment else {}
 
 
 def _msme(document: dict) -> Msme:

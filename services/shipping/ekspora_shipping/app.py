@@ -4,9 +4,10 @@ from fastapi import FastAPI
 
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
-from ekspora_shipping.api import build_router
-from ekspora_shipping.config import load_lanes, load_tracking
+from ekspora_shipping.api import ROUTERS
+from ekspora_shipping.api.deps import Operations
 from ekspora_shipping.handlers import build_routes
+from ekspora_shipping.policy import load_lanes, load_tracking
 from ekspora_shipping.service import ShippingService
 from ekspora_shipping.settings import ShippingSettings
 from ekspora_shipping.store import ShippingStore
@@ -15,9 +16,7 @@ from ekspora_shipping.store import ShippingStore
 def create_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = ShippingStore(runtime.db)
-    service = ShippingService(
-        store, lanes=load_lanes(), tracking=load_tracking(), clock=runtime.clock, on_saved=runtime.wake_relay
-    )
+    service = ShippingService(store, lanes=load_lanes(), tracking=load_tracking(), clock=runtime.clock)
     runtime.relay_outboxes_of([store.shipments])
     runtime.count_states(
         store.shipments,
@@ -34,6 +33,7 @@ def create_app(settings: ShippingSettings) -> FastAPI:
         runtime,
         title="Ekspora shipping",
         description="Export orders, consolidated shipments, their documents, and tracking to delivery.",
-        routers=[build_router(service, store, settings)],
+        routers=ROUTERS,
+        state={"operations": Operations(service, store, settings), "partner_by_key": store.partner_with_key},
         on_startup=store.ensure_indexes,
     )

@@ -23,8 +23,8 @@ from ekspora_contracts.shipping import (
     ShipmentPlanned,
     ShipmentStatusChanged,
 )
-from ekspora_kit.domain import DomainError, Model, NotAllowed
-from ekspora_shipping.config import Lanes, Tracking
+from ekspora_kit.domain import DomainError, Model, NotAllowed, NotFound
+from ekspora_shipping.policy import Lanes, Tracking
 
 GENERATED = ("commercial_invoice", "packing_list")
 SHIPMENT_LEVEL = ("peb_export_declaration",)
@@ -244,14 +244,14 @@ def document_gaps(shipment: Shipment, wanted: DocumentStatus = "verified") -> li
 def set_document(shipment: Shipment, code: str, order_id: str | None, status: DocumentStatus) -> Change:
     if order_id is None:
         if code not in shipment.documents:
-            raise LookupError(f"shipment documents are {sorted(shipment.documents)}, not {code}")
+            raise NotFound(f"shipment documents are {sorted(shipment.documents)}, not {code}")
         if shipment.documents[code] == status:
             return Change(shipment)
         updated = shipment.model_copy(update={"documents": {**shipment.documents, code: status}})
     else:
         order = next((o for o in shipment.orders if o.line.order_id == order_id), None)
         if order is None or code not in order.documents:
-            raise LookupError(f"order {order_id} has no document {code}")
+            raise NotFound(f"order {order_id} has no document {code}")
         if order.documents[code] == status:
             return Change(shipment)
         changed = order.model_copy(update={"documents": {**order.documents, code: status}})

@@ -7,26 +7,24 @@ from uuid import uuid4
 
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import MatchConfirmed
+from ekspora_kit import aggregates
 from ekspora_kit.clock import Clock
-from ekspora_kit.domain import Busy
+from ekspora_kit.domain import NotFound
 from ekspora_kit.events import envelopes
 from ekspora_shipping import domain
-from ekspora_shipping.config import Lanes, Tracking
-from ekspora_shipping.store import ShippingStore, VersionConflict
+from ekspora_shipping.policy import Lanes, Tracking
+from ekspora_shipping.store import ShippingStore
 
 logger = logging.getLogger(__name__)
-SAVE_ATTEMPTS = 5
+Found = tuple[domain.Shipment | None, list[domain.Shipment]]  # the shipment holding an order, else the open ones
 
 
 class ShippingService:
-    def __init__(
-        self, store: ShippingStore, *, lanes: Lanes, tracking: Tracking, clock: Clock, on_saved: Callable[[], None]
-    ) -> None:
+    def __init__(self, store: ShippingStore, *, lanes: Lanes, tracking: Tracking, clock: Clock) -> None:
         self.store = store
         self.lanes = lanes
         self.tracking = tracking
         self.clock = clock
-        self.on_saved = on_saved
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
         return envelopes(events, region=region, producer="shipping", time=self.clock.now(), causation_id=causation_id)
@@ -34,47 +32,48 @@ class ShippingService:
     async def match_confirmed(self, event: CloudEvent[MatchConfirmed]) -> domain.Shipment:
         """Exactly one order per confirmed match: a redelivery finds the order and does nothing."""
         terms = event.data.terms
-        for _ in range(SAVE_ATTEMPTS):
-            if existing := await self.store.holding_order(domain.order_id_for(terms.match_id)):
-                return existing
-            mode = domain.mode_for(terms, self.lanes)
-            destination = self.lanes.destinations.get(terms.destination_city)
-            port = (destination.port if mode == "sea_lcl" else destination.airport) if destination else ""
-            open_shipments = await self.store.open_for(terms.region, port, mode)
-            change = domain.place_order(terms, open_shipments, self.lanes, self.clock.now(), f"shp-{uuid4().hex[:10]}")
-            before = next((s for s in open_shipments if s.shipment_id == change.shipment.shipment_id), None)
-            try:
-                await self.store.save(
-                    change.shipment,
-                    before.version if before else None,
-                    self._envelopes(change.events, terms.region, event.id),
-                )
-            except VersionConflict:
-                continue
+        mode = domain.mode_for(terms, self.lanes)
+        destination = self.lanes.destinations.get(terms.destination_city)
+        port = (destination.port if mode == "sea_lcl" else destination.airport) if destination else ""
+
+        async def load() -> Found:
+            holding = await self.store.holding_order(domain.order_id_for(terms.match_id))
+            return holding, [] if holding else await self.store.open_for(terms.region, port, mode)
+
+        def place(found: Found) -> domain.Change | None:
+            holding, open_shipments = found
+            if holding:
+                return None
+            return domain.place_order(terms, open_shipments, self.lanes, self.clock.now(), f"shp-{uuid4().hex[:10]}")
+
+        async def save(found: Found, change: domain.Change) -> domain.Shipment:
+            before = next((s for s in found[1] if s.shipment_id == change.shipment.shipment_id), None)
+            events = self._envelopes(change.events, terms.region, event.id)
+            saved = await self.store.save(change.shipment, before.version if before else None, events)
             logger.info("order for %s: %s", terms.match_id, change.note)
-            self.on_saved()
-            return change.shipment
-        raise Busy(f"could not place the order of {terms.match_id}")
+            return saved
+
+        (holding, _), placed = await aggregates.change(load, place, save, what=f"the order of {terms.match_id}")
+        shipment = holding or placed
+        assert shipment is not None  # an order is either held already or placed now
+        return shipment
 
     async def change(
         self, shipment_id: str, operation: Callable[[domain.Shipment], domain.Change | None]
     ) -> tuple[domain.Shipment, str]:
-        for _ in range(SAVE_ATTEMPTS):
-            shipment = await self.store.get(shipment_id)
-            if shipment is None:
-                raise LookupError(f"no shipment {shipment_id}")
-            change = operation(shipment)
-            if change is None or change.shipment == shipment:
-                return shipment, change.note if change else ""
-            try:
-                await self.store.save(
-                    change.shipment, shipment.version, self._envelopes(change.events, shipment.region, None)
-                )
-            except VersionConflict:
-                continue
-            self.on_saved()
-            return change.shipment, change.note
-        raise Busy(f"shipment {shipment_id} is being changed by others; try again")
+        async def load() -> domain.Shipment:
+            if (shipment := await self.store.get(shipment_id)) is None:
+                raise NotFound(f"no shipment {shipment_id}")
+            return shipment
+
+        async def save(shipment: domain.Shipment, change: domain.Change) -> tuple[domain.Shipment, str]:
+            if change.shipment == shipment:  # nothing to store, but the reason is worth telling
+                return shipment, change.note
+            events = self._envelopes(change.events, shipment.region, None)
+            return await self.store.save(change.shipment, shipment.version, events), change.note
+
+        current, saved = await aggregates.change(load, operation, save, what=f"shipment {shipment_id}")
+        return saved or (current, "")
 
     async def remind_missing_documents(self) -> int:
         """Checks shipments whose cutoff is near; returns how many were checked."""

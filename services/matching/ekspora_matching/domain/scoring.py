@@ -1,131 +1,17 @@
-"""Matching domain: partners, demand, products on offer, scoring and the proposal lifecycle. Pure.
+"""Scoring: hard filters, explained points per criterion, and the best candidates for a demand."""
 
-A proposal lives in one document per product–demand pair, so there is never more than one open
-proposal for a pair, and a redelivered trigger finds the open one and changes nothing.
-"""
-
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Literal
+from dataclasses import dataclass
+from datetime import date
 
-from pydantic import Field
-
-from ekspora_contracts.envelope import EventData
 from ekspora_contracts.matching import (
-    Country,
-    DemandChanged,
-    DemandKind,
-    DemandStatus,
     DocumentCode,
-    Incoterm,
-    MatchConfirmed,
-    MatchDeclined,
-    MatchExpired,
-    MatchProposed,
-    MatchTerms,
-    PartnerChanged,
-    PartnerKind,
-    SalesReported,
     ScorePart,
-    Side,
 )
 from ekspora_contracts.registry import CertificateKind, ProductFacts
-from ekspora_kit.domain import Model, NotAllowed
-from ekspora_matching.rules import DestinationRules, Scoring
-
-MatchStatus = Literal["proposed", "confirmed", "declined", "expired"]
-
-
-class Partner(Model):
-    partner_id: str
-    version: int = 1
-    kind: PartnerKind
-    name: str
-    country: Country
-    city: str
-    categories: list[str]
-    min_order_units: int
-    max_order_units: int
-    languages: list[str]
-    contact_email: str
-    verified: bool = False
-    api_key_sha256: str
-
-    def changed_event(self) -> PartnerChanged:
-        return PartnerChanged(**self.model_dump())
-
-
-class PartnerStats(Model):
-    reports: int = 0
-    rating_sum: int = 0
-    reorders: int = 0
-    applied_report_ids: list[str] = []
-
-    @property
-    def average_rating(self) -> float:
-        return self.rating_sum / self.reports if self.reports else 0.0
-
-    @property
-    def reorder_rate(self) -> float:
-        return self.reorders / self.reports if self.reports else 0.0
-
-    def with_report(self, report: SalesReported) -> "PartnerStats | None":
-        if report.report_id in self.applied_report_ids:
-            return None
-        return PartnerStats(
-            reports=self.reports + 1,
-            rating_sum=self.rating_sum + report.rating,
-            reorders=self.reorders + int(report.will_reorder),
-            applied_report_ids=[*self.applied_report_ids, report.report_id][-500:],
-        )
-
-
-class Demand(Model):
-    demand_id: str
-    version: int = 1
-    kind: DemandKind
-    partner_id: str
-    category: str | None
-    hs_prefix: str | None
-    quantity: int
-    target_price_min: int | None
-    target_price_max: int | None
-    currency: Literal["EUR", "AUD"]
-    required_certificates: list[str]
-    needed_by: date | None
-    destination_city: str
-    destination_country: Country
-    status: DemandStatus = "open"
-    incoterm: Incoterm = "FOB"
-
-    def changed_event(self) -> DemandChanged:
-        return DemandChanged(**self.model_dump())
-
-
-class Offer(Model):
-    """An export-ready product as matching sees it (from the registry's product events)."""
-
-    product: ProductFacts
-    readiness_score: int
-    ready: bool
-
-    @property
-    def hs_prefixes(self) -> list[str]:
-        code = self.product.hs_code
-        return [code[:2], code[:4], code]
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Rupiah per unit of the partner's currency, from configuration."""
-
-    idr_per: dict[str, float]
-
-    def to_minor_units(self, idr: int, currency: str) -> int:
-        return max(1, round(idr / self.idr_per[currency] * 100))
+from ekspora_matching.domain.views import Demand, Offer, Partner, PartnerStats, Rates
+from ekspora_matching.policy import DestinationRules, Scoring
 
 
 @dataclass(frozen=True)
@@ -142,9 +28,6 @@ class Evaluation:
     parts: list[ScorePart]
     documents: list[DocumentCode]
     unit_price: int
-
-
-# --- scoring --------------------------------------------------------------------------------
 
 
 def hard_filter(offer: Offer, demand: Demand, partner: Partner, rules: DestinationRules, today: date) -> Refusal | None:
@@ -319,9 +202,6 @@ def _load_balance(open_for_partner: int, limit: int, weight: int) -> ScorePart:
     )
 
 
-# --- candidate lookup -----------------------------------------------------------------------
-
-
 class OfferIndex:
     """Export-ready offers bucketed by (category or HS prefix, destination country the rules allow),
     each bucket in readiness order, so a demand looks at one bucket, never at every product.
@@ -403,194 +283,3 @@ def score_ceiling(evaluation: Evaluation, scoring: Scoring) -> float:
     the demand and partner as they are, the parts that depend on the product at their maximum."""
     fixed = sum(p.points for p in evaluation.parts if p.criterion not in PRODUCT_PARTS)
     return round(fixed + sum(getattr(scoring.weights, name) for name in PRODUCT_PARTS), 1)
-
-
-# --- proposal lifecycle ---------------------------------------------------------------------
-
-
-class Round(Model):
-    match_id: str
-    status: MatchStatus
-    terms: MatchTerms
-    score: float
-    breakdown: list[ScorePart]
-    proposed_at: datetime
-    expires_at: datetime
-    accepted_by: list[Side] = []
-    closed_at: datetime | None = None
-    reports: list[str] = []
-
-
-class Pair(Model):
-    """Every proposal ever made for one product–demand pair; at most the last one is open."""
-
-    pair_id: str
-    region: str
-    product_id: str
-    demand_id: str
-    partner_id: str
-    msme_id: str
-    version: int = 0
-    rounds: list[Round] = []
-
-    @property
-    def current(self) -> Round | None:
-        return self.rounds[-1] if self.rounds else None
-
-    @property
-    def is_open(self) -> bool:
-        return self.current is not None and self.current.status == "proposed"
-
-
-@dataclass
-class Change:
-    pair: Pair
-    events: list[EventData] = field(default_factory=list)
-
-
-def pair_id(region: str, product_id: str, demand_id: str) -> str:
-    return f"{region}:{product_id}:{demand_id}"
-
-
-def match_id(pair: str, round_number: int) -> str:
-    return f"mt-{hashlib.sha1(pair.encode()).hexdigest()[:12]}-{round_number}"
-
-
-def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetime, expiry: timedelta) -> Change | None:
-    """A new round for the pair, unless a proposal for it is open or confirmed (None: nothing to do)."""
-    product, demand, partner = evaluation.offer.product, evaluation.demand, evaluation.partner
-    key = pair_id(region, product.product_id, demand.demand_id)
-    pair = pair or Pair(
-        pair_id=key,
-        region=region,
-        product_id=product.product_id,
-        demand_id=demand.demand_id,
-        partner_id=partner.partner_id,
-        msme_id=product.msme_id,
-    )
-    if pair.current and pair.current.status in ("proposed", "confirmed"):
-        return None
-    terms = MatchTerms(
-        match_id=match_id(key, len(pair.rounds) + 1),
-        region=region,
-        product_id=product.product_id,
-        msme_id=product.msme_id,
-        product_name=product.name,
-        category=product.category,
-        hs_code=product.hs_code,
-        unit=product.unit,
-        net_weight_grams=product.net_weight_grams,
-        partner_id=partner.partner_id,
-        partner_name=partner.name,
-        demand_id=demand.demand_id,
-        destination_country=demand.destination_country,
-        destination_city=demand.destination_city,
-        quantity=demand.quantity,
-        unit_price_idr=product.unit_price_idr,
-        unit_price=evaluation.unit_price,
-        currency=demand.currency,
-        incoterm=demand.incoterm,
-        documents=evaluation.documents,
-        shelf_life_days=product.shelf_life_days,
-    )
-    current = Round(
-        match_id=terms.match_id,
-        status="proposed",
-        terms=terms,
-        score=evaluation.score,
-        breakdown=evaluation.parts,
-        proposed_at=now,
-        expires_at=now + expiry,
-    )
-    event = MatchProposed(
-        terms=terms, score=evaluation.score, breakdown=evaluation.parts, expires_at=current.expires_at
-    )
-    return Change(pair.model_copy(update={"rounds": [*pair.rounds, current]}), [event])
-
-
-def _with_current(pair: Pair, current: Round) -> Pair:
-    return pair.model_copy(update={"rounds": [*pair.rounds[:-1], current]})
-
-
-def _open_round(pair: Pair, match: str, now: datetime) -> Round:
-    current = pair.current
-    if current is None or current.match_id != match:
-        raise LookupError(f"no proposal {match}")
-    if current.status == "proposed" and now >= current.expires_at:
-        raise NotAllowed(f"proposal {match} expired at {current.expires_at:%Y-%m-%d %H:%M} UTC")
-    if current.status != "proposed":
-        raise NotAllowed(f"proposal {match} is {current.status}")
-    return current
-
-
-def accept(pair: Pair, match: str, side: Side, now: datetime) -> Change:
-    """One side accepts; when both have, the match is confirmed. Accepting twice changes nothing."""
-    if pair.current and pair.current.match_id == match and pair.current.status == "confirmed":
-        return Change(pair)
-    current = _open_round(pair, match, now)
-    if side in current.accepted_by:
-        return Change(pair)
-    accepted = [*current.accepted_by, side]
-    if set(accepted) == {"partner", "msme"}:
-        confirmed = current.model_copy(update={"accepted_by": accepted, "status": "confirmed", "closed_at": now})
-        return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=current.terms, confirmed_at=now)])
-    return Change(_with_current(pair, current.model_copy(update={"accepted_by": accepted})))
-
-
-def decline(pair: Pair, match: str, side: Side, reason: str, now: datetime) -> Change:
-    current = _open_round(pair, match, now)
-    declined = current.model_copy(update={"status": "declined", "closed_at": now})
-    event = MatchDeclined(
-        match_id=match,
-        region=pair.region,
-        product_id=pair.product_id,
-        partner_id=pair.partner_id,
-        declined_by=side,
-        reason=reason,
-    )
-    return Change(_with_current(pair, declined), [event])
-
-
-def expire(pair: Pair, now: datetime) -> Change | None:
-    current = pair.current
-    if current is None or current.status != "proposed" or now < current.expires_at:
-        return None
-    expired = current.model_copy(update={"status": "expired", "closed_at": now})
-    event = MatchExpired(
-        match_id=current.match_id,
-        region=pair.region,
-        product_id=pair.product_id,
-        partner_id=pair.partner_id,
-        accepted_by=current.accepted_by,
-    )
-    return Change(_with_current(pair, expired), [event])
-
-
-class SalesReport(Model):
-    units_sold: int = Field(ge=0)
-    revenue_amount: int = Field(ge=0, description="Minor units (cents) of revenue_currency")
-    revenue_currency: Literal["EUR", "AUD", "IDR"]
-    returns: int = Field(ge=0)
-    rating: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=2000)
-    will_reorder: bool
-
-
-def report_sales(pair: Pair, match: str, report: SalesReport, report_id: str, now: datetime) -> Change:
-    current = pair.current
-    if current is None or current.match_id != match:
-        raise LookupError(f"no match {match}")
-    if current.status != "confirmed":
-        raise NotAllowed(f"sales can be reported for confirmed matches; {match} is {current.status}")
-    event = SalesReported(
-        report_id=report_id,
-        match_id=match,
-        msme_id=pair.msme_id,
-        product_id=pair.product_id,
-        partner_id=pair.partner_id,
-        region=pair.region,
-        reported_at=now,
-        **report.model_dump(),
-    )
-    updated = current.model_copy(update={"reports": [*current.reports, report_id]})
-    return Change(_with_current(pair, updated), [event])

@@ -111,3 +111,17 @@ def load_rules(path: Path = DATA / "destination_rules.yaml") -> DestinationRules
 
 def load_scoring(path: Path = DATA / "scoring.yaml") -> Scoring:
     return Scoring.model_validate(yaml.safe_load(path.read_text()))
+
+
+class RulesHolder:
+    """The destination rules in force; reloadable from the data file without a restart."""
+
+    def __init__(self) -> None:
+        self.rules = load_rules()
+
+    def get(self) -> DestinationRules:
+        return self.rules
+
+    def reload(self) -> DestinationRules:
+        self.rules = load_rules()
+        return self.rules

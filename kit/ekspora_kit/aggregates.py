@@ -1,0 +1,132 @@
+"""Versioned aggregates: one document each, saved only against the version that was read.
+
+Every write of an aggregate goes through `change`: load it, apply a pure operation, save what the
+operation decided together with its events (in the same document, for the outbox) and, when
+someone else saved in between, load and apply again. A conflict that outlasts the attempts is
+`Busy`, which the HTTP app answers with 409.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.documents import to_document
+from ekspora_kit.domain import Busy
+from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
+
+logger = logging.getLogger(__name__)
+SAVE_ATTEMPTS = 5
+STATE_ONLY = {"outbox": 0, "outbox_since": 0}
+
+Aggregate = TypeVar("Aggregate", bound=BaseModel)
+Current = TypeVar("Current")
+Decision = TypeVar("Decision")
+Saved = TypeVar("Saved")
+
+
+class VersionConflict(Exception):
+    """The aggregate was saved by someone else since it was read (or created, for a new one)."""
+
+
+class VersionedStore(Generic[Aggregate]):
+    """One collection of aggregates of one model, each with a `version` that every save raises by one."""
+
+    def __init__(
+        self, collection: AsyncCollection, model: type[Aggregate], *, hidden: Mapping[str, int] = STATE_ONLY
+    ) -> None:
+        self.collection, self.model, self.hidden = collection, model, dict(hidden)
+
+    async def get(self, key: str) -> Aggregate | None:
+        document = await self.collection.find_one({"_id": key}, self.hidden)
+        return self.parse(document) if document else None
+
+    def parse(self, document: Mapping[str, Any]) -> Aggregate:
+        return self.model.model_validate({k: v for k, v in document.items() if k != "_id" and k not in self.hidden})
+
+    async def insert(
+        self,
+        key: str,
+        aggregate: Aggregate,
+        events: Sequence[CloudEvent],
+        *,
+        derived: Mapping[str, Any] | None = None,
+        history: Mapping[str, Any] | None = None,
+    ) -> Aggregate:
+        """Stores a new aggregate as version 1, with its events. Raises DuplicateKeyError when its
+        key, or another unique field, is taken."""
+        saved = aggregate.model_copy(update={"version": 1})
+        document = to_document(saved, **(derived or {}), _id=key)
+        document |= {field: [entry] for field, entry in (history or {}).items()}
+        await insert_with_outbox(self.collection, document, events)
+        return saved
+
+    async def replace(
+        self,
+        key: str,
+        aggregate: Aggregate,
+        expected_version: int,
+        events: Sequence[CloudEvent],
+        *,
+        derived: Mapping[str, Any] | None = None,
+        history: Mapping[str, Any] | None = None,
+    ) -> Aggregate:
+        """Replaces the stored state if it is still at `expected_version`, with its events, as the next
+        version. `derived` fields are stored beside the state for queries; `history` appends entries to
+        arrays kept outside the state. Raises VersionConflict when another writer came first."""
+        saved = aggregate.model_copy(update={"version": expected_version + 1})
+        update: dict[str, Any] = {"$set": to_document(saved, **(derived or {}))}
+        if history:
+            update["$push"] = dict(history)
+        result = await update_with_outbox_where(
+            self.collection, {"_id": key, "version": expected_version}, update, events
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(key)
+        return saved
+
+    async def save(
+        self,
+        key: str,
+        aggregate: Aggregate,
+        expected_version: int | None,
+        events: Sequence[CloudEvent],
+        *,
+        derived: Mapping[str, Any] | None = None,
+    ) -> Aggregate:
+        """Inserts (`expected_version` None) or replaces; an aggregate someone else created first is a
+        VersionConflict too, so `change` applies the operation again to what they stored."""
+        if expected_version is not None:
+            return await self.replace(key, aggregate, expected_version, events, derived=derived)
+        try:
+            return await self.insert(key, aggregate, events, derived=derived)
+        except DuplicateKeyError:
+            raise VersionConflict(key) from None
+
+
+async def change(
+    load: Callable[[], Awaitable[Current]],
+    operation: Callable[[Current], Decision | None],
+    save: Callable[[Current, Decision], Awaitable[Saved]],
+    *,
+    what: str,
+    attempts: int = SAVE_ATTEMPTS,
+) -> tuple[Current, Saved | None]:
+    """Loads the current state, applies the pure `operation` and saves what it decided; when the
+    save meets a VersionConflict, loads and applies again. Returns the state as loaded with what
+    `save` returned, or None when the operation had nothing to do. `load` raises NotFound itself
+    where a missing aggregate is an error (where one may be created, it returns None)."""
+    for attempt in range(1, attempts + 1):
+        current = await load()
+        decision = operation(current)
+        if decision is None:
+            return current, None
+        try:
+            return current, await save(current, decision)
+        except VersionConflict:
+            logger.info("%s changed while being saved (attempt %d of %d); applying again", what, attempt, attempts)
+    raise Busy(f"{what} is being changed by others; try again")

@@ -1,0 +1,58 @@
+"""Demand: partners' requests for quotation and standing interest."""
+
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import Field, model_validator
+
+from ekspora_kit.domain import Model, NotFound
+from ekspora_kit.http import Unprocessable
+from ekspora_matching import domain
+from ekspora_matching.api.deps import Authenticated, Matching
+
+router = APIRouter(tags=["demand"])
+
+
+class NewDemand(Model):
+    kind: Literal["rfq", "standing_interest"] = "rfq"
+    category: str | None = Field(default=None, pattern=r"^[a-z][a-z_]{1,40}$")
+    hs_prefix: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$")
+    quantity: int = Field(ge=1, le=1_000_000)
+    target_price_min: int | None = Field(default=None, ge=0, description="Cents per unit")
+    target_price_max: int | None = Field(default=None, ge=1, description="Cents per unit")
+    currency: Literal["EUR", "AUD"]
+    required_certificates: list[Literal["pirt", "bpom_md", "halal", "sni", "organic", "svlk"]] = []
+    needed_by: date | None = None
+    destination_city: str = Field(min_length=2, max_length=80)
+    incoterm: Literal["FOB", "CIF", "DAP"] = Field(default="FOB", description="FOB Tanjung Perak (Surabaya) by default")
+
+    @model_validator(mode="after")
+    def consistent(self) -> "NewDemand":
+        if not (self.category or self.hs_prefix):
+            raise ValueError("give a category or an HS prefix")
+        if self.target_price_min and self.target_price_max and self.target_price_min > self.target_price_max:
+            raise ValueError("target_price_min must not exceed target_price_max")
+        return self
+
+
+@router.post("/demands", status_code=201, response_model=domain.Demand)
+async def post_demand(body: NewDemand, who: Authenticated, matching: Matching) -> domain.Demand:
+    me = who.the_partner()
+    if body.needed_by and body.needed_by <= matching.service.clock.now().date():
+        raise Unprocessable("needed_by must be in the future", field="needed_by")
+    return await matching.service.post_demand(me, body.model_dump())
+
+
+@router.get("/demands", response_model=list[domain.Demand])
+async def list_demands(who: Authenticated, matching: Matching) -> list[domain.Demand]:
+    return await matching.store.demands_of(who.partner.partner_id if who.partner else None)
+
+
+@router.post("/demands/{demand_id}/closure", response_model=domain.Demand)
+async def close_demand(demand_id: str, who: Authenticated, matching: Matching) -> domain.Demand:
+    me = who.the_partner()
+    demand = await matching.store.demand(demand_id)
+    if demand is None or demand.partner_id != me.partner_id:
+        raise NotFound(f"no demand {demand_id}")
+    return await matching.service.close_demand(demand_id)

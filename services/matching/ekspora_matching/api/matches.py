@@ -1,0 +1,109 @@
+"""Proposals ("matches"): read, accepted or declined by either side, and the partner's sales reports."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import uuid4
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from ekspora_contracts.matching import MatchTerms, ScorePart, Side
+from ekspora_kit.domain import Model, NotFound
+from ekspora_matching import domain
+from ekspora_matching.api.deps import Authenticated, Caller, Matching
+
+router = APIRouter(tags=["matches"])
+
+
+class Decline(Model):
+    reason: str = Field(default="", max_length=500)
+
+
+class MatchView(BaseModel):
+    match_id: str
+    status: str
+    terms: MatchTerms
+    score: float
+    breakdown: list[ScorePart]
+    proposed_at: datetime
+    expires_at: datetime
+    accepted_by: list[Side]
+
+
+def view(pair: domain.Pair) -> MatchView:
+    current = pair.current
+    assert current is not None
+    return MatchView(
+        match_id=current.match_id,
+        status=current.status,
+        terms=current.terms,
+        score=current.score,
+        breakdown=current.breakdown,
+        proposed_at=current.proposed_at,
+        expires_at=current.expires_at,
+        accepted_by=current.accepted_by,
+    )
+
+
+def side_of(who: Caller) -> Side:
+    """A partner acts for itself; an operator acts on behalf of the UMKM."""
+    return "partner" if who.partner else "msme"
+
+
+@router.get("/matches", response_model=list[MatchView])
+async def list_matches(
+    who: Authenticated,
+    matching: Matching,
+    status: Literal["proposed", "confirmed", "declined", "expired"] | None = None,
+    msme_id: str | None = Query(default=None, max_length=40),
+) -> list[MatchView]:
+    query: dict = {"partner_id": who.partner.partner_id} if who.partner else {"region": who.operator_region}
+    if status:
+        query["current_status"] = status
+    if msme_id:
+        query["msme_id"] = msme_id
+    return [view(pair) for pair in await matching.store.pairs_where(query) if pair.current]
+
+
+@router.get("/matches/{match_id}", response_model=MatchView)
+async def get_match(match_id: str, who: Authenticated, matching: Matching) -> MatchView:
+    return view(await matching.visible_match(match_id, who))
+
+
+@router.post(
+    "/matches/{match_id}/acceptance",
+    response_model=MatchView,
+    summary="The partner accepts for itself; an operator accepts on behalf of the UMKM",
+)
+async def accept(match_id: str, who: Authenticated, matching: Matching) -> MatchView:
+    await matching.visible_match(match_id, who)
+    return view(await matching.service.accept(match_id, side_of(who)))
+
+
+@router.post("/matches/{match_id}/decline", response_model=MatchView)
+async def decline(match_id: str, body: Decline, who: Authenticated, matching: Matching) -> MatchView:
+    await matching.visible_match(match_id, who)
+    side, now = side_of(who), matching.service.clock.now
+    declined = await matching.service.change_match(
+        match_id, lambda pair: domain.decline(pair, match_id, side, body.reason, now())
+    )
+    return view(declined)
+
+
+@router.post(
+    "/matches/{match_id}/sales-reports",
+    status_code=201,
+    response_model=MatchView,
+    tags=["feedback"],
+    summary="The partner reports sales of a confirmed match: units, revenue, returns, rating, reorder",
+)
+async def report_sales(match_id: str, body: domain.SalesReport, who: Authenticated, matching: Matching) -> MatchView:
+    me = who.the_partner()
+    pair = await matching.visible_match(match_id, who)
+    if pair.partner_id != me.partner_id:
+        raise NotFound(f"no match {match_id}")
+    report_id, now = f"rep-{uuid4().hex[:12]}", matching.service.clock.now
+    reported = await matching.service.change_match(
+        match_id, lambda p: domain.report_sales(p, match_id, body, report_id, now())
+    )
+    return view(reported)

@@ -1,0 +1,212 @@
+"""The proposal lifecycle of a product-demand pair: proposed, accepted by both sides, declined, expired, reported on."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from ekspora_contracts.envelope import EventData
+from ekspora_contracts.matching import (
+    MatchConfirmed,
+    MatchDeclined,
+    MatchExpired,
+    MatchProposed,
+    MatchTerms,
+    SalesReported,
+    ScorePart,
+    Side,
+)
+from ekspora_kit.domain import Model, NotAllowed, NotFound
+from ekspora_matching.domain.scoring import Evaluation
+
+MatchStatus = Literal["proposed", "confirmed", "declined", "expired"]
+
+
+class Round(Model):
+    match_id: str
+    status: MatchStatus
+    terms: MatchTerms
+    score: float
+    breakdown: list[ScorePart]
+    proposed_at: datetime
+    expires_at: datetime
+    accepted_by: list[Side] = []
+    closed_at: datetime | None = None
+    reports: list[str] = []
+
+
+class Pair(Model):
+    """Every proposal ever made for one product–demand pair; at most the last one is open."""
+
+    pair_id: str
+    region: str
+    product_id: str
+    demand_id: str
+    partner_id: str
+    msme_id: str
+    version: int = 0
+    rounds: list[Round] = []
+
+    @property
+    def current(self) -> Round | None:
+        return self.rounds[-1] if self.rounds else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.current is not None and self.current.status == "proposed"
+
+
+@dataclass
+class Change:
+    pair: Pair
+    events: list[EventData] = field(default_factory=list)
+
+
+def pair_id(region: str, product_id: str, demand_id: str) -> str:
+    return f"{region}:{product_id}:{demand_id}"
+
+
+def match_id(pair: str, round_number: int) -> str:
+    return f"mt-{hashlib.sha1(pair.encode()).hexdigest()[:12]}-{round_number}"
+
+
+def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetime, expiry: timedelta) -> Change | None:
+    """A new round for the pair, unless a proposal for it is open or confirmed (None: nothing to do)."""
+    product, demand, partner = evaluation.offer.product, evaluation.demand, evaluation.partner
+    key = pair_id(region, product.product_id, demand.demand_id)
+    pair = pair or Pair(
+        pair_id=key,
+        region=region,
+        product_id=product.product_id,
+        demand_id=demand.demand_id,
+        partner_id=partner.partner_id,
+        msme_id=product.msme_id,
+    )
+    if pair.current and pair.current.status in ("proposed", "confirmed"):
+        return None
+    terms = MatchTerms(
+        match_id=match_id(key, len(pair.rounds) + 1),
+        region=region,
+        product_id=product.product_id,
+        msme_id=product.msme_id,
+        product_name=product.name,
+        category=product.category,
+        hs_code=product.hs_code,
+        unit=product.unit,
+        net_weight_grams=product.net_weight_grams,
+        partner_id=partner.partner_id,
+        partner_name=partner.name,
+        demand_id=demand.demand_id,
+        destination_country=demand.destination_country,
+        destination_city=demand.destination_city,
+        quantity=demand.quantity,
+        unit_price_idr=product.unit_price_idr,
+        unit_price=evaluation.unit_price,
+        currency=demand.currency,
+        incoterm=demand.incoterm,
+        documents=evaluation.documents,
+        shelf_life_days=product.shelf_life_days,
+    )
+    current = Round(
+        match_id=terms.match_id,
+        status="proposed",
+        terms=terms,
+        score=evaluation.score,
+        breakdown=evaluation.parts,
+        proposed_at=now,
+        expires_at=now + expiry,
+    )
+    event = MatchProposed(
+        terms=terms, score=evaluation.score, breakdown=evaluation.parts, expires_at=current.expires_at
+    )
+    return Change(pair.model_copy(update={"rounds": [*pair.rounds, current]}), [event])
+
+
+def _with_current(pair: Pair, current: Round) -> Pair:
+    return pair.model_copy(update={"rounds": [*pair.rounds[:-1], current]})
+
+
+def _open_round(pair: Pair, match: str, now: datetime) -> Round:
+    current = pair.current
+    if current is None or current.match_id != match:
+        raise NotFound(f"no proposal {match}")
+    if current.status == "proposed" and now >= current.expires_at:
+        raise NotAllowed(f"proposal {match} expired at {current.expires_at:%Y-%m-%d %H:%M} UTC")
+    if current.status != "proposed":
+        raise NotAllowed(f"proposal {match} is {current.status}")
+    return current
+
+
+def accept(pair: Pair, match: str, side: Side, now: datetime) -> Change:
+    """One side accepts; when both have, the match is confirmed. Accepting twice changes nothing."""
+    if pair.current and pair.current.match_id == match and pair.current.status == "confirmed":
+        return Change(pair)
+    current = _open_round(pair, match, now)
+    if side in current.accepted_by:
+        return Change(pair)
+    accepted = [*current.accepted_by, side]
+    if set(accepted) == {"partner", "msme"}:
+        confirmed = current.model_copy(update={"accepted_by": accepted, "status": "confirmed", "closed_at": now})
+        return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=current.terms, confirmed_at=now)])
+    return Change(_with_current(pair, current.model_copy(update={"accepted_by": accepted})))
+
+
+def decline(pair: Pair, match: str, side: Side, reason: str, now: datetime) -> Change:
+    current = _open_round(pair, match, now)
+    declined = current.model_copy(update={"status": "declined", "closed_at": now})
+    event = MatchDeclined(
+        match_id=match,
+        region=pair.region,
+        product_id=pair.product_id,
+        partner_id=pair.partner_id,
+        declined_by=side,
+        reason=reason,
+    )
+    return Change(_with_current(pair, declined), [event])
+
+
+def expire(pair: Pair, now: datetime) -> Change | None:
+    current = pair.current
+    if current is None or current.status != "proposed" or now < current.expires_at:
+        return None
+    expired = current.model_copy(update={"status": "expired", "closed_at": now})
+    event = MatchExpired(
+        match_id=current.match_id,
+        region=pair.region,
+        product_id=pair.product_id,
+        partner_id=pair.partner_id,
+        accepted_by=current.accepted_by,
+    )
+    return Change(_with_current(pair, expired), [event])
+
+
+class SalesReport(Model):
+    units_sold: int = Field(ge=0)
+    revenue_amount: int = Field(ge=0, description="Minor units (cents) of revenue_currency")
+    revenue_currency: Literal["EUR", "AUD", "IDR"]
+    returns: int = Field(ge=0)
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+    will_reorder: bool
+
+
+def report_sales(pair: Pair, match: str, report: SalesReport, report_id: str, now: datetime) -> Change:
+    current = pair.current
+    if current is None or current.match_id != match:
+        raise NotFound(f"no match {match}")
+    if current.status != "confirmed":
+        raise NotAllowed(f"sales can be reported for confirmed matches; {match} is {current.status}")
+    event = SalesReported(
+        report_id=report_id,
+        match_id=match,
+        msme_id=pair.msme_id,
+        product_id=pair.product_id,
+        partner_id=pair.partner_id,
+        region=pair.region,
+        reported_at=now,
+        **report.model_dump(),
+    )
+    updated = current.model_copy(update={"reports": [*current.reports, report_id]})
+    return Change(_with_current(pair, updated), [event])

@@ -1,0 +1,107 @@
+"""What matching knows of the world: partners and their demand, products on offer, exchange rates."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from ekspora_contracts.matching import (
+    Country,
+    DemandChanged,
+    DemandKind,
+    DemandStatus,
+    Incoterm,
+    PartnerChanged,
+    PartnerKind,
+    SalesReported,
+)
+from ekspora_contracts.registry import ProductFacts
+from ekspora_kit.domain import Model
+
+
+class Partner(Model):
+    partner_id: str
+    version: int = 1
+    kind: PartnerKind
+    name: str
+    country: Country
+    city: str
+    categories: list[str]
+    min_order_units: int
+    max_order_units: int
+    languages: list[str]
+    contact_email: str
+    verified: bool = False
+    api_key_sha256: str
+
+    def changed_event(self) -> PartnerChanged:
+        return PartnerChanged(**self.model_dump())
+
+
+class PartnerStats(Model):
+    reports: int = 0
+    rating_sum: int = 0
+    reorders: int = 0
+    applied_report_ids: list[str] = []
+
+    @property
+    def average_rating(self) -> float:
+        return self.rating_sum / self.reports if self.reports else 0.0
+
+    @property
+    def reorder_rate(self) -> float:
+        return self.reorders / self.reports if self.reports else 0.0
+
+    def with_report(self, report: SalesReported) -> "PartnerStats | None":
+        if report.report_id in self.applied_report_ids:
+            return None
+        return PartnerStats(
+            reports=self.reports + 1,
+            rating_sum=self.rating_sum + report.rating,
+            reorders=self.reorders + int(report.will_reorder),
+            applied_report_ids=[*self.applied_report_ids, report.report_id][-500:],
+        )
+
+
+class Demand(Model):
+    demand_id: str
+    version: int = 1
+    kind: DemandKind
+    partner_id: str
+    category: str | None
+    hs_prefix: str | None
+    quantity: int
+    target_price_min: int | None
+    target_price_max: int | None
+    currency: Literal["EUR", "AUD"]
+    required_certificates: list[str]
+    needed_by: date | None
+    destination_city: str
+    destination_country: Country
+    status: DemandStatus = "open"
+    incoterm: Incoterm = "FOB"
+
+    def changed_event(self) -> DemandChanged:
+        return DemandChanged(**self.model_dump())
+
+
+class Offer(Model):
+    """An export-ready product as matching sees it (from the registry's product events)."""
+
+    product: ProductFacts
+    readiness_score: int
+    ready: bool
+
+    @property
+    def hs_prefixes(self) -> list[str]:
+        code = self.product.hs_code
+        return [code[:2], code[:4], code]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Rupiah per unit of the partner's currency, from configuration."""
+
+    idr_per: dict[str, float]
+
+    def to_minor_units(self, idr: int, currency: str) -> int:
+        return max(1, round(idr / self.idr_per[currency] * 100))

@@ -1,0 +1,96 @@
+"""UMKM: registration, profile, NIB verification, marketplace listings, assessment history, withdrawal."""
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from ekspora_contracts.envelope import REGION_PATTERN
+from ekspora_contracts.registry import Tier
+from ekspora_kit.auth import Operator
+from ekspora_kit.http import Conflict
+from ekspora_registry import domain
+from ekspora_registry.api.deps import Registry
+from ekspora_registry.store import DuplicateNib
+
+router = APIRouter(tags=["UMKM"])
+
+
+class MsmePage(BaseModel):
+    items: list[domain.Msme]
+    total: int
+    page: int
+    page_size: int
+
+
+@router.post(
+    "/msmes", status_code=201, response_model=domain.Msme, responses={409: {"description": "NIB already registered"}}
+)
+async def register_msme(operator: Operator, registry: Registry, command: domain.RegisterMsme) -> domain.Msme:
+    registry.check_served(command.region, operator)
+    try:
+        return await registry.service.register(command)
+    except DuplicateNib:
+        raise Conflict(f"an UMKM with NIB {command.nib} is already registered", field="nib") from None
+
+
+@router.get("/msmes", response_model=MsmePage)
+async def list_msmes(
+    operator: Operator,
+    registry: Registry,
+    region: str = Query(pattern=REGION_PATTERN),
+    tier: Tier | None = None,
+    sector: domain.Sector | None = None,
+    kecamatan: str | None = Query(default=None, max_length=80),
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=50, ge=1, le=200),
+) -> MsmePage:
+    registry.check_served(region, operator)
+    items, total = await registry.store.page(
+        region, tier=tier, sector=sector, kecamatan=kecamatan, skip=(page - 1) * page_size, limit=page_size
+    )
+    return MsmePage(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.get("/msmes/{msme_id}", response_model=domain.Msme)
+async def get_msme(operator: Operator, registry: Registry, msme_id: str) -> domain.Msme:
+    return await registry.visible(operator, msme_id)
+
+
+@router.patch("/msmes/{msme_id}", response_model=domain.Msme)
+async def update_msme(operator: Operator, registry: Registry, msme_id: str, command: domain.UpdateMsme) -> domain.Msme:
+    return await registry.apply(operator, msme_id, domain.update_profile, command)
+
+
+@router.post(
+    "/msmes/{msme_id}/nib-verification",
+    response_model=domain.Msme,
+    summary="An operator confirms the NIB against the OSS system",
+)
+async def verify_nib(operator: Operator, registry: Registry, msme_id: str) -> domain.Msme:
+    return await registry.apply(operator, msme_id, domain.verify_nib)
+
+
+@router.post(
+    "/msmes/{msme_id}/listings", status_code=201, response_model=domain.Msme, summary='A "go to marketplace" listing'
+)
+async def add_listing(operator: Operator, registry: Registry, msme_id: str, command: domain.AddListing) -> domain.Msme:
+    return await registry.apply(operator, msme_id, domain.add_listing, command)
+
+
+@router.get(
+    "/msmes/{msme_id}/assessments",
+    response_model=list[domain.Assessment],
+    tags=["readiness"],
+    summary="Assessment history, newest first",
+)
+async def assessment_history(operator: Operator, registry: Registry, msme_id: str) -> list[domain.Assessment]:
+    await registry.visible(operator, msme_id)
+    return await registry.store.history(msme_id) or []
+
+
+@router.delete(
+    "/msmes/{msme_id}",
+    response_model=domain.Msme,
+    summary="Withdraw an UMKM: kept for history, its products leave export, no more changes",
+)
+async def withdraw_msme(operator: Operator, registry: Registry, msme_id: str, body: domain.Withdrawal) -> domain.Msme:
+    return await registry.apply(operator, msme_id, domain.withdraw, body.reason)

@@ -1,0 +1,112 @@
+"""Registry domain: UMKM, their products, readiness and incubation. Pure rules, no I/O.
+
+Every operation takes the current UMKM and returns a `Change`: the new state and the events it
+causes. Evidence changes end in `reassess`, which scores each product with the rubric, keeps the
+UMKM's assessment (its best product's), and emits readiness, export-readiness and incubation
+events only when something really changed.
+"""
+
+from ekspora_registry.domain.commands import (
+    AddCertificate,
+    AddListing,
+    ListProduct,
+    RegisterMsme,
+    UpdateMsme,
+    UpdateProduct,
+    Withdrawal,
+)
+from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts
+from ekspora_registry.domain.incubation import complete_milestone, enrol
+from ekspora_registry.domain.model import (
+    EMAIL_PATTERN,
+    Assessment,
+    Change,
+    Cohort,
+    Enrolment,
+    Listing,
+    Marketplace,
+    MilestoneProgress,
+    Msme,
+    Product,
+    Profile,
+    Sector,
+    TrackRecord,
+    touched,
+)
+from ekspora_registry.domain.operations import (
+    add_certificate,
+    add_listing,
+    delist_product,
+    expire_certificates,
+    list_product,
+    record_sales,
+    register,
+    remove_certificate,
+    replace_product,
+    update_product,
+    update_profile,
+    verify_nib,
+    withdraw,
+)
+from ekspora_registry.domain.readiness import (
+    Scored,
+    best_score,
+    local_today,
+    mark_milestone_done,
+    next_certificate_expiry,
+    progress_incubation,
+    reassess,
+    score_product,
+    valid_certificates,
+)
+
+__all__ = [
+    "EMAIL_PATTERN",
+    "AddCertificate",
+    "AddListing",
+    "Assessment",
+    "Change",
+    "Cohort",
+    "Enrolment",
+    "ListProduct",
+    "Listing",
+    "Marketplace",
+    "MilestoneProgress",
+    "Msme",
+    "Product",
+    "Profile",
+    "RegisterMsme",
+    "Scored",
+    "Sector",
+    "TrackRecord",
+    "UpdateMsme",
+    "UpdateProduct",
+    "Withdrawal",
+    "add_certificate",
+    "add_listing",
+    "best_score",
+    "complete_milestone",
+    "contact_changed_event",
+    "delist_product",
+    "enrol",
+    "expire_certificates",
+    "list_product",
+    "local_today",
+    "mark_milestone_done",
+    "msme_updated",
+    "next_certificate_expiry",
+    "product_facts",
+    "progress_incubation",
+    "reassess",
+    "record_sales",
+    "register",
+    "remove_certificate",
+    "replace_product",
+    "score_product",
+    "touched",
+    "update_product",
+    "update_profile",
+    "valid_certificates",
+    "verify_nib",
+    "withdraw",
+]

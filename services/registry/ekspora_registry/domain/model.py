@@ -1,0 +1,164 @@
+"""The registry's state: an UMKM with its profile, products, assessment and incubation, and cohorts."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ekspora_contracts.envelope import EventData, Region
+from ekspora_contracts.registry import (
+    Certificate,
+    CriterionScore,
+    Gap,
+    Language,
+    Milestone,
+    Tier,
+)
+from ekspora_kit.domain import Model, NotFound
+
+Sector = Literal["food", "beverage", "craft", "textile", "furniture", "fashion", "agriculture"]
+
+Marketplace = Literal["tokopedia", "shopee", "lazada", "tiktok_shop", "bukalapak", "blibli", "own_website", "other"]
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+
+
+class Product(Model):
+    product_id: str
+    name: str
+    description_id: str
+    description_en: str
+    category: str
+    hs_code: str
+    unit: str
+    unit_price_idr: int
+    minimum_order_quantity: int
+    monthly_capacity: int
+    net_weight_grams: int
+    shelf_life_days: int | None
+    english_label: bool
+    certificates: list[Certificate] = []
+    listed_at: datetime
+    score: int = 0
+    tier: Tier = "didorong"
+    export_ready: bool = False
+
+
+class Listing(Model):
+    platform: Marketplace
+    url: str
+    added_at: datetime
+
+
+class TrackRecord(Model):
+    reports: int = 0
+    units_sold: int = 0
+    returns: int = 0
+    rating_sum: int = 0
+    reorder_intents: int = 0
+    revenue_minor_units: dict[str, int] = {}
+
+    @property
+    def average_rating(self) -> float:
+        return self.rating_sum / self.reports if self.reports else 0.0
+
+    @property
+    def reorder_rate(self) -> float:
+        return self.reorder_intents / self.reports if self.reports else 0.0
+
+
+class Assessment(Model):
+    score: int
+    tier: Tier
+    gaps: list[Gap]
+    criteria: list[CriterionScore]
+    best_product_id: str | None
+    assessed_at: datetime
+    trigger: str
+
+
+class MilestoneProgress(Model):
+    code: str
+    title_id: str
+    title_en: str
+    gap_code: str
+    completed_at: datetime | None = None
+    completed_by: Literal["operator", "evidence"] | None = None
+
+    def as_milestone(self) -> Milestone:
+        return Milestone(code=self.code, title_id=self.title_id, title_en=self.title_en, gap_code=self.gap_code)
+
+
+class Enrolment(Model):
+    cohort_id: str
+    cohort_name: str
+    enrolled_at: datetime
+    tier_at_enrolment: Tier
+    milestones: list[MilestoneProgress]
+    graduated_at: datetime | None = None
+
+
+class Profile(Model):
+    region: Region
+    business_name: str
+    owner_name: str
+    nib: str
+    sector: Sector
+    kelurahan: str
+    kecamatan: str
+    whatsapp: str | None
+    email: str | None
+    preferred_language: Language
+    timezone: str
+
+
+class Msme(Model):
+    msme_id: str
+    version: int = 0
+    registered_at: datetime
+    updated_at: datetime
+    profile: Profile
+    nib_verified: bool = False
+    products: list[Product] = []
+    listings: list[Listing] = []
+    track_record: TrackRecord = TrackRecord()
+    applied_report_ids: list[str] = []
+    assessment: Assessment | None = None
+    incubation: Enrolment | None = None
+    next_certificate_expiry: datetime | None = None
+    withdrawn_at: datetime | None = None
+
+    @property
+    def region(self) -> str:
+        return self.profile.region
+
+    @property
+    def tier(self) -> Tier | None:
+        return self.assessment.tier if self.assessment else None
+
+    def product(self, product_id: str) -> Product:
+        for product in self.products:
+            if product.product_id == product_id:
+                return product
+        raise NotFound(f"UMKM {self.msme_id} has no product {product_id}")
+
+
+class Cohort(Model):
+    cohort_id: str
+    region: Region
+    name: str = Field(min_length=3, max_length=120)
+    starts_on: date
+    ends_on: date | None = None
+    created_at: datetime
+
+
+@dataclass
+class Change:
+    msme: Msme
+    events: list[EventData] = field(default_factory=list)
+    new_assessment: Assessment | None = None
+
+
+def touched(msme: Msme, now: datetime) -> Msme:
+    return msme.model_copy(update={"updated_at": now})

@@ -1,0 +1,184 @@
+"""Profile and product operations: each returns the new state and the events it causes."""
+
+from datetime import datetime
+
+from ekspora_contracts.envelope import EventData
+from ekspora_contracts.matching import SalesReported
+from ekspora_contracts.registry import (
+    Certificate,
+    MsmeRegistered,
+    MsmeWithdrawn,
+    ProductDelisted,
+    ProductExportReadinessLost,
+    ProductListed,
+    ProductUpdated,
+)
+from ekspora_kit.domain import Invalid, NotAllowed, NotFound
+from ekspora_registry.domain.commands import (
+    AddCertificate,
+    AddListing,
+    ListProduct,
+    RegisterMsme,
+    UpdateMsme,
+    UpdateProduct,
+)
+from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts
+from ekspora_registry.domain.model import Change, Listing, Msme, Product, Profile, TrackRecord, touched
+from ekspora_registry.domain.readiness import local_today, reassess
+from ekspora_registry.policy import Rubric
+
+
+def delist_product(msme: Msme, product_id: str, reason: str, now: datetime, rubric: Rubric) -> Change:
+    product = msme.product(product_id)
+    events: list[EventData] = []
+    if product.export_ready:
+        events.append(
+            ProductExportReadinessLost(
+                product_id=product_id, msme_id=msme.msme_id, region=msme.region, reasons=[f"delisted: {reason}"]
+            )
+        )
+    events.append(ProductDelisted(product_id=product_id, msme_id=msme.msme_id, region=msme.region, reason=reason))
+    remaining = [p for p in msme.products if p.product_id != product_id]
+    updated = touched(msme.model_copy(update={"products": remaining}), now)
+    return reassess(Change(updated, events), "product_delisted", now, rubric)
+
+
+def withdraw(msme: Msme, reason: str, now: datetime, rubric: Rubric) -> Change:
+    events: list[EventData] = [
+        ProductExportReadinessLost(
+            product_id=p.product_id, msme_id=msme.msme_id, region=msme.region, reasons=[f"the UMKM withdrew: {reason}"]
+        )
+        for p in msme.products
+        if p.export_ready
+    ]
+    products = [p.model_copy(update={"export_ready": False}) for p in msme.products]
+    updated = touched(
+        msme.model_copy(update={"products": products, "withdrawn_at": now, "next_certificate_expiry": None}), now
+    )
+    return Change(updated, [*events, MsmeWithdrawn(msme_id=msme.msme_id, region=msme.region, reason=reason)])
+
+
+def register(command: RegisterMsme, msme_id: str, now: datetime, rubric: Rubric) -> Change:
+    profile = Profile(**command.model_dump())
+    msme = Msme(msme_id=msme_id, registered_at=now, updated_at=now, profile=profile)
+    events: list[EventData] = [
+        MsmeRegistered(
+            msme_id=msme_id,
+            region=profile.region,
+            business_name=profile.business_name,
+            owner_name=profile.owner_name,
+            nib=profile.nib,
+            sector=profile.sector,
+            kelurahan=profile.kelurahan,
+            kecamatan=profile.kecamatan,
+            preferred_language=profile.preferred_language,
+        ),
+        contact_changed_event(msme),
+    ]
+    return reassess(Change(msme, events), "registered", now, rubric)
+
+
+def update_profile(msme: Msme, command: UpdateMsme, now: datetime, rubric: Rubric) -> Change:
+    changes = command.model_dump(exclude_unset=True)
+    changed = sorted(name for name, value in changes.items() if getattr(msme.profile, name) != value)
+    if not changed:
+        return Change(msme)
+    updated = touched(msme.model_copy(update={"profile": msme.profile.model_copy(update=changes)}), now)
+    events: list[EventData] = []
+    contact_fields = {"owner_name", "whatsapp", "email", "preferred_language"}
+    if public := [name for name in changed if name not in {"whatsapp", "email"}]:
+        events.append(msme_updated(updated, public))
+    if contact_fields & set(changed):
+        events.append(contact_changed_event(updated))
+    return reassess(Change(updated, events), "profile_updated", now, rubric)
+
+
+def verify_nib(msme: Msme, now: datetime, rubric: Rubric) -> Change:
+    if msme.nib_verified:
+        return Change(msme)
+    updated = touched(msme.model_copy(update={"nib_verified": True}), now)
+    return reassess(Change(updated, [msme_updated(updated, ["nib_verified"])]), "nib_verified", now, rubric)
+
+
+def list_product(msme: Msme, command: ListProduct, product_id: str, now: datetime, rubric: Rubric) -> Change:
+    if command.category not in rubric.categories:
+        raise Invalid(
+            f"unknown category {command.category}; known: {', '.join(sorted(rubric.categories))}", field="category"
+        )
+    product = Product(product_id=product_id, listed_at=now, **command.model_dump())
+    updated = touched(msme.model_copy(update={"products": [*msme.products, product]}), now)
+    return reassess(
+        Change(updated, [ProductListed(product=product_facts(updated, product))]), "product_listed", now, rubric
+    )
+
+
+def update_product(msme: Msme, product_id: str, command: UpdateProduct, now: datetime, rubric: Rubric) -> Change:
+    product = msme.product(product_id)
+    changes = command.model_dump(exclude_unset=True)
+    changed = sorted(name for name, value in changes.items() if getattr(product, name) != value)
+    if not changed:
+        return Change(msme)
+    return replace_product(msme, product.model_copy(update=changes), changed, "product_updated", now, rubric)
+
+
+def add_certificate(msme: Msme, product_id: str, command: AddCertificate, now: datetime, rubric: Rubric) -> Change:
+    product = msme.product(product_id)
+    if command.expires_on <= local_today(now, msme.profile.timezone):
+        raise Invalid(f"certificate expired on {command.expires_on}", field="expires_on")
+    certificate = Certificate(**command.model_dump())
+    if certificate in product.certificates:
+        return Change(msme)
+    kept = [c for c in product.certificates if c.kind != certificate.kind]
+    updated = product.model_copy(update={"certificates": [*kept, certificate]})
+    return replace_product(msme, updated, ["certificates"], f"certificate_added:{certificate.kind}", now, rubric)
+
+
+def remove_certificate(msme: Msme, product_id: str, kind: str, now: datetime, rubric: Rubric) -> Change:
+    product = msme.product(product_id)
+    kept = [c for c in product.certificates if c.kind != kind]
+    if len(kept) == len(product.certificates):
+        raise NotFound(f"product {product_id} holds no {kind} certificate")
+    updated = product.model_copy(update={"certificates": kept})
+    return replace_product(msme, updated, ["certificates"], f"certificate_removed:{kind}", now, rubric)
+
+
+def add_listing(msme: Msme, command: AddListing, now: datetime, rubric: Rubric) -> Change:
+    url = str(command.url)
+    if any(listing.url == url for listing in msme.listings):
+        raise NotAllowed(f"listing {url} is already registered", field="url")
+    listing = Listing(platform=command.platform, url=url, added_at=now)
+    updated = touched(msme.model_copy(update={"listings": [*msme.listings, listing]}), now)
+    return reassess(Change(updated), "marketplace_listing_added", now, rubric)
+
+
+def record_sales(msme: Msme, report: SalesReported, now: datetime, rubric: Rubric) -> Change | None:
+    """Applies one sales report to the track record; a report seen before changes nothing (None)."""
+    if report.report_id in msme.applied_report_ids:
+        return None
+    record = msme.track_record
+    revenue = dict(record.revenue_minor_units)
+    revenue[report.revenue_currency] = revenue.get(report.revenue_currency, 0) + report.revenue_amount
+    track = TrackRecord(
+        reports=record.reports + 1,
+        units_sold=record.units_sold + report.units_sold,
+        returns=record.returns + report.returns,
+        rating_sum=record.rating_sum + report.rating,
+        reorder_intents=record.reorder_intents + int(report.will_reorder),
+        revenue_minor_units=revenue,
+    )
+    applied = [*msme.applied_report_ids, report.report_id][-500:]
+    updated = touched(msme.model_copy(update={"track_record": track, "applied_report_ids": applied}), now)
+    return reassess(Change(updated), "sales_reported", now, rubric)
+
+
+def expire_certificates(msme: Msme, now: datetime, rubric: Rubric) -> Change:
+    return reassess(Change(touched(msme, now)), "certificate_expired", now, rubric)
+
+
+def replace_product(
+    msme: Msme, product: Product, changed: list[str], trigger: str, now: datetime, rubric: Rubric
+) -> Change:
+    products = [product if p.product_id == product.product_id else p for p in msme.products]
+    updated = touched(msme.model_copy(update={"products": products}), now)
+    event = ProductUpdated(product=product_facts(updated, product), changed_fields=changed)
+    return reassess(Change(updated, [event]), trigger, now, rubric)

@@ -1,0 +1,338 @@
+"""The readiness engine: each product scored against the rubric, the UMKM reassessed after every change of evidence."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from ekspora_contracts.registry import (
+    CriterionScore,
+    Gap,
+    IncubationGraduated,
+    IncubationMilestoneCompleted,
+    ProductExportReadinessLost,
+    ProductExportReady,
+    ReadinessAssessed,
+    Tier,
+)
+from ekspora_registry.domain.events import product_facts
+from ekspora_registry.domain.model import Assessment, Change, Msme, Product, TrackRecord
+from ekspora_registry.policy import CategoryRule, Rubric, certificate_gap_code
+
+
+@dataclass(frozen=True)
+class Scored:
+    score: int
+    tier: Tier
+    criteria: list[CriterionScore]
+    gaps: list[Gap]
+    product_id: str | None
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def valid_certificates(product: Product, today: date) -> set[str]:
+    """Kinds that count today: a certificate stops counting on its expiry date."""
+    return {certificate.kind for certificate in product.certificates if certificate.expires_on > today}
+
+
+class _ScoreSheet:
+    """Points and gaps per criterion, as the rubric awards them."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self.criteria: list[CriterionScore] = []
+        self.gaps: list[Gap] = []
+
+    def award(self, criterion: str, points: int, max_points: int, detail: str, gap_codes: Sequence[str] = ()) -> None:
+        self.criteria.append(CriterionScore(criterion=criterion, points=points, max_points=max_points, detail=detail))
+        for code in gap_codes:
+            self.gap(code, criterion, (max_points - points) // len(gap_codes))
+
+    def gap(self, code: str, criterion: str, points_missing: int) -> None:
+        text = self.rubric.gap_text(code)
+        self.gaps.append(
+            Gap(
+                code=code,
+                criterion=criterion,
+                points_missing=points_missing,
+                next_step_id=text.next_step_id,
+                next_step_en=text.next_step_en,
+            )
+        )
+
+    @property
+    def score(self) -> int:
+        return sum(c.points for c in self.criteria)
+
+
+def score_product(msme: Msme, product: Product | None, rubric: Rubric, today: date) -> Scored:
+    sheet = _ScoreSheet(rubric)
+    _legality(sheet, msme)
+    if product is None:
+        certificates_complete = False
+        product_criteria = ("certificates", "capacity", "packaging", "export_pricing")
+        for name in product_criteria:
+            sheet.award(name, 0, getattr(rubric.criteria, name).max_points, "no product registered")
+        sheet.gap("product.none", "product", sum(getattr(rubric.criteria, n).max_points for n in product_criteria))
+    else:
+        category = rubric.categories[product.category]
+        certificates_complete = _certificates(sheet, product, category, today)
+        _capacity(sheet, product, category)
+        _packaging(sheet, product)
+        _export_pricing(sheet, product, category)
+    _marketplace(sheet, msme)
+    _track_record(sheet, msme.track_record)
+    tier = next(
+        rule.tier
+        for rule in rubric.tiers
+        if sheet.score >= rule.min_score and (certificates_complete or not rule.requires_all_required_certificates)
+    )
+    return Scored(sheet.score, tier, sheet.criteria, sheet.gaps, product.product_id if product else None)
+
+
+def _legality(sheet: _ScoreSheet, msme: Msme) -> None:
+    rule = sheet.rubric.criteria.legality
+    if msme.nib_verified:
+        sheet.award("legality", rule.nib_verified_points, rule.max_points, f"NIB {msme.profile.nib} verified")
+    else:
+        sheet.award(
+            "legality",
+            rule.nib_unverified_points,
+            rule.max_points,
+            f"NIB {msme.profile.nib} on file, not yet verified",
+            ["legality.nib_unverified"],
+        )
+
+
+def _certificates(sheet: _ScoreSheet, product: Product, category: CategoryRule, today: date) -> bool:
+    max_points = sheet.rubric.criteria.certificates.max_points
+    groups = category.required_certificates
+    if not groups:
+        sheet.award("certificates", max_points, max_points, f"no certificate required for {category.label_en.lower()}")
+        return True
+    held = valid_certificates(product, today)
+    share, remainder = divmod(max_points, len(groups))
+    points, missing = 0, []
+    for index, group in enumerate(groups):
+        if held & set(group):
+            points += share + (remainder if index == len(groups) - 1 else 0)
+        else:
+            missing.append(certificate_gap_code(group))
+    detail = (
+        "all required certificates valid"
+        if not missing
+        else "missing or expired: "
+        + ", ".join(code.removeprefix("certificate.").replace("|", " or ") for code in missing)
+    )
+    sheet.award("certificates", points, max_points, detail, missing)
+    return not missing
+
+
+def _capacity(sheet: _ScoreSheet, product: Product, category: CategoryRule) -> None:
+    rule = sheet.rubric.criteria.capacity
+    ratio = product.monthly_capacity / category.typical_monthly_order_units
+    points = rule.max_points if ratio >= 1 else rule.partial_points if ratio >= rule.partial_ratio else 0
+    sheet.award(
+        "capacity",
+        points,
+        rule.max_points,
+        f"{product.monthly_capacity} per month against a typical order of {category.typical_monthly_order_units}",
+        [] if points == rule.max_points else ["capacity.below_typical_order"],
+    )
+
+
+def _packaging(sheet: _ScoreSheet, product: Product) -> None:
+    max_points = sheet.rubric.criteria.packaging.max_points
+    sheet.award(
+        "packaging",
+        max_points if product.english_label else 0,
+        max_points,
+        "English label on the packaging" if product.english_label else "no English label",
+        [] if product.english_label else ["packaging.no_english_label"],
+    )
+
+
+def _export_pricing(sheet: _ScoreSheet, product: Product, category: CategoryRule) -> None:
+    max_points = sheet.rubric.criteria.export_pricing.max_points
+    ceiling = category.max_export_unit_price_idr
+    fits = product.unit_price_idr <= ceiling
+    sheet.award(
+        "export_pricing",
+        max_points if fits else 0,
+        max_points,
+        f"Rp{product.unit_price_idr:,} per {product.unit} against at most Rp{ceiling:,}",
+        [] if fits else ["export_pricing.above_market"],
+    )
+
+
+def _marketplace(sheet: _ScoreSheet, msme: Msme) -> None:
+    rule = sheet.rubric.criteria.marketplace
+    points = min(rule.max_points, rule.points_per_listing * len(msme.listings))
+    sheet.award(
+        "marketplace",
+        points,
+        rule.max_points,
+        f"{len(msme.listings)} marketplace listing(s)",
+        ["marketplace.no_listing"] if not msme.listings else [],
+    )
+
+
+def _track_record(sheet: _ScoreSheet, record: TrackRecord) -> None:
+    rule = sheet.rubric.criteria.track_record
+    if record.reports == 0:
+        sheet.award("track_record", 0, rule.max_points, "no sales feedback yet", ["track_record.none"])
+        return
+    points = next(
+        (
+            band.points
+            for band in (rule.good, rule.fair)
+            if record.reports >= band.min_reports
+            and record.average_rating >= band.min_average_rating
+            and record.reorder_rate >= band.min_reorder_rate
+        ),
+        0,
+    )
+    detail = (
+        f"{record.reports} report(s), average rating {record.average_rating:.1f}, "
+        f"reorder rate {record.reorder_rate:.0%}"
+    )
+    sheet.award(
+        "track_record", points, rule.max_points, detail, [] if points == rule.max_points else ["track_record.weak"]
+    )
+
+
+def best_score(msme: Msme, rubric: Rubric, today: date) -> tuple[Scored, dict[str, Scored]]:
+    per_product = {p.product_id: score_product(msme, p, rubric, today) for p in msme.products}
+    if not per_product:
+        return score_product(msme, None, rubric, today), {}
+    rank = {"siap": 2, "setengah": 1, "didorong": 0}
+    best = max(per_product.values(), key=lambda s: (rank[s.tier], s.score))  # first listed wins a tie
+    return best, per_product
+
+
+def next_certificate_expiry(msme: Msme, now: datetime) -> datetime | None:
+    """The next instant (UTC) at which a certificate stops counting: local midnight of its expiry date."""
+    zone = ZoneInfo(msme.profile.timezone)
+    instants = [
+        datetime.combine(certificate.expires_on, time.min, zone).astimezone(UTC)
+        for product in msme.products
+        for certificate in product.certificates
+    ]
+    upcoming = [instant for instant in instants if instant > now]
+    return min(upcoming) if upcoming else None
+
+
+def mark_milestone_done(change: Change, code: str, by: Literal["operator", "evidence"], now: datetime) -> Change:
+    enrolment = change.msme.incubation
+    assert enrolment is not None
+    milestones = [
+        m.model_copy(update={"completed_at": now, "completed_by": by}) if m.code == code else m
+        for m in enrolment.milestones
+    ]
+    done = next(m for m in milestones if m.code == code)
+    remaining = sum(1 for m in milestones if m.completed_at is None)
+    msme = change.msme.model_copy(update={"incubation": enrolment.model_copy(update={"milestones": milestones})})
+    event = IncubationMilestoneCompleted(
+        msme_id=msme.msme_id,
+        region=msme.region,
+        cohort_id=enrolment.cohort_id,
+        milestone=done.as_milestone(),
+        completed_by=by,
+        remaining=remaining,
+    )
+    return Change(msme, [*change.events, event], change.new_assessment)
+
+
+def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Change:
+    msme = change.msme
+    today = local_today(now, msme.profile.timezone)
+    best, per_product = best_score(msme, rubric, today)
+    events = list(change.events)
+    previous = msme.assessment
+
+    products = []
+    for product in msme.products:
+        scored = per_product[product.product_id]
+        ready = scored.tier == "siap"
+        if ready and not product.export_ready:
+            events.append(ProductExportReady(product=product_facts(msme, product), score=scored.score))
+        elif product.export_ready and not ready:
+            events.append(
+                ProductExportReadinessLost(
+                    product_id=product.product_id,
+                    msme_id=msme.msme_id,
+                    region=msme.region,
+                    reasons=[gap.next_step_en for gap in scored.gaps if gap.criterion == "certificates"]
+                    or [f"tier is now {scored.tier}"],
+                )
+            )
+        products.append(product.model_copy(update={"score": scored.score, "tier": scored.tier, "export_ready": ready}))
+    msme = msme.model_copy(update={"products": products, "next_certificate_expiry": next_certificate_expiry(msme, now)})
+
+    new_assessment = change.new_assessment
+    unchanged = previous is not None and _readiness(
+        previous.score, previous.tier, previous.gaps, previous.criteria
+    ) == (_readiness(best.score, best.tier, best.gaps, best.criteria))
+    if unchanged and previous is not None and previous.criteria != best.criteria:
+        # Same readiness in new words (a new price, say): refresh the wording without an event or history entry.
+        msme = msme.model_copy(update={"assessment": previous.model_copy(update={"criteria": best.criteria})})
+    elif not unchanged:
+        new_assessment = Assessment(
+            score=best.score,
+            tier=best.tier,
+            gaps=best.gaps,
+            criteria=best.criteria,
+            best_product_id=best.product_id,
+            assessed_at=now,
+            trigger=trigger,
+        )
+        msme = msme.model_copy(update={"assessment": new_assessment})
+        events.append(
+            ReadinessAssessed(
+                msme_id=msme.msme_id,
+                region=msme.region,
+                score=best.score,
+                tier=best.tier,
+                previous_tier=previous.tier if previous else None,
+                gaps=best.gaps,
+                criteria=best.criteria,
+                best_product_id=best.product_id,
+                trigger=trigger,
+            )
+        )
+
+    change = Change(msme, events, new_assessment)
+    return progress_incubation(change, best, now)
+
+
+def progress_incubation(change: Change, best: Scored, now: datetime) -> Change:
+    enrolment = change.msme.incubation
+    if enrolment is None or enrolment.graduated_at:
+        return change
+    open_gaps = {gap.code for gap in best.gaps}
+    for milestone in enrolment.milestones:
+        if milestone.completed_at is None and milestone.gap_code not in open_gaps:
+            change = mark_milestone_done(change, milestone.code, "evidence", now)
+    if best.tier == "siap":
+        enrolment = change.msme.incubation
+        assert enrolment is not None
+        graduated = enrolment.model_copy(update={"graduated_at": now})
+        msme = change.msme.model_copy(update={"incubation": graduated})
+        event = IncubationGraduated(
+            msme_id=msme.msme_id,
+            region=msme.region,
+            cohort_id=enrolment.cohort_id,
+            score=best.score,
+            days_in_incubation=(now - enrolment.enrolled_at).days,
+        )
+        change = Change(msme, [*change.events, event], change.new_assessment)
+    return change
+
+
+def _readiness(score: int, tier: Tier, gaps: list[Gap], criteria: list[CriterionScore]) -> tuple:
+    """What makes readiness differ: score, tier, gaps and points per criterion, not their wording."""
+    return score, tier, gaps, [(c.criterion, c.points) for c in criteria]

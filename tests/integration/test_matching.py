@@ -274,3 +274,34 @@ async def test_bad_demand_is_refused_with_a_field_message(platform):
         assert response.status_code == 422, body
         assert message in response.json()["errors"][0]["message"], response.json()
     assert (await partner.get("/demands")).json() == []
+
+
+async def test_the_candidate_search_gives_the_demands_bucket_in_readiness_order(platform):
+    """The store's candidate search, which the service scores: export-ready offers of the region in
+    the demand's category or HS-prefix bucket, most ready first."""
+    from ekspora_matching.store import MatchingStore
+    from tests.unit.test_matching_domain import demand, offer
+
+    database = platform.database_name("matching")
+    store = MatchingStore(platform.mongo[database])
+    try:
+        await store.ensure_indexes()
+        for stored in (
+            offer("prd-a", readiness=80),
+            offer("prd-b", readiness=95),
+            offer("prd-c", category="coffee", hs="090121"),
+            offer("prd-d", category="meat_product"),
+            offer("prd-e", ready=False),
+        ):
+            await store.save_offer("kota-kediri", stored)
+
+        async def found(region: str, **overrides) -> list[str]:
+            offers = await store.candidate_offers(region, demand(**overrides), limit=10)
+            return [o.product.product_id for o in offers]
+
+        assert await found("kota-kediri") == ["prd-b", "prd-a"], "most ready first, never one not ready"
+        assert await found("kota-kediri", category=None, hs_prefix="0901") == ["prd-c"]
+        assert await found("kota-kediri", category="meat_product") == ["prd-d"], "the rules refuse it later"
+        assert await found("blitar") == [], "another region's offers are not its candidates"
+    finally:
+        await platform.mongo.drop_database(database)

@@ -66,7 +66,7 @@ class RegistryStore:
                 query[field] = value
         total = await self.msmes.count_documents(query)
         cursor = self.msmes.find(query, STATE_ONLY).sort("registered_at", 1).skip(skip).limit(limit)
-        return [_msme(document) async for document in cursor], total
+        return [self.aggregates.parse(document) async for document in cursor], total
 
     async def history(self, msme_id: str) -> list[Assessment] | None:
         document = await self.msmes.find_one({"_id": msme_id}, {"assessments": 1})
@@ -92,12 +92,8 @@ class RegistryStore:
 
     async def members(self, cohort_id: str) -> list[Msme]:
         cursor = self.msmes.find({"incubation.cohort_id": cohort_id}, STATE_ONLY).sort("registered_at", 1)
-        return [_msme(document) async for document in cursor]
+        return [self.aggregates.parse(document) async for document in cursor]
 
 
 def _history(change: Change) -> dict[str, object]:
     return {"assessments": to_document(change.new_assessment)} if change.new_assessment else {}
-
-
-def _msme(document: dict) -> Msme:
-    return Msme.model_validate({key: value for key, value in document.items() if key != "_id"})

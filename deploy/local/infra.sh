@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local infrastructure without Docker:
 #   an Apache Kafka broker (KRaft, single node) on 127.0.0.1:9092, jars from Maven Central, and
-#   FerretDB v1.24 (SQLite backend) on 127.0.0.1:27017, built from deploy/local/ferretdb via the Go proxy.
+#   FerretDB v1.24 on 127.0.0.1:27017, built from deploy/local/ferretdb via the Go proxy, storing in
+#   Debian's PostgreSQL 15 on 127.0.0.1:5433 (EKSPORA_STORE=sqlite: in SQLite files instead, which
+#   serve no query but by _id from an index; kept for before/after measurements).
 # Data, logs and pids live in .local/ (git-ignored). Usage: infra.sh up|down|status
 set -euo pipefail
 
@@ -11,6 +13,9 @@ PY="$ROOT/.venv/bin/python"
 KAFKA_PORT=${EKSPORA_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${EKSPORA_KAFKA_CONTROLLER_PORT:-9093}
 MONGO_PORT=${EKSPORA_MONGO_PORT:-27017}
+POSTGRES_PORT=${EKSPORA_POSTGRES_PORT:-5433}
+STORE=${EKSPORA_STORE:-postgresql}
+PG_BIN=${EKSPORA_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 KAFKA_HEAP=${EKSPORA_KAFKA_HEAP:--Xmx512m -Xms256m}
 
 say() { printf '[infra] %s\n' "$*"; }
@@ -98,13 +103,51 @@ start_kafka() {
   say "Kafka ready"
 }
 
+as_postgres() {  # PostgreSQL refuses to run as root: run its tools as Debian's postgres user then
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgres_answers() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT"; }
+
+start_postgres() {
+  local dir="$STATE/postgres"
+  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 is needed (Debian: apt-get install postgresql-15)"
+  if postgres_answers; then say "PostgreSQL already answers on :$POSTGRES_PORT, reusing it"; return; fi
+  port_open "$POSTGRES_PORT" && die "port $POSTGRES_PORT is taken by something that does not answer as PostgreSQL"
+  mkdir -p "$dir/run" "$dir/logs"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    say "creating the PostgreSQL cluster in .local/postgres/data"
+    as_postgres "$PG_BIN/initdb" -D "$dir/data" -U ekspora --auth=trust -E UTF8 --locale=C.UTF-8 \
+      >"$dir/logs/initdb.log" 2>&1 || { tail -n 20 "$dir/logs/initdb.log" >&2; die "initdb failed"; }
+  fi
+  say "starting PostgreSQL on 127.0.0.1:$POSTGRES_PORT"
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/logs/postgres.log" -s -w -t 60 start \
+    -o "-p $POSTGRES_PORT -k $dir/run -c listen_addresses=127.0.0.1" </dev/null >/dev/null 2>&1 \
+    || { tail -n 20 "$dir/logs/postgres.log" >&2; die "PostgreSQL did not start"; }
+  if ! as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U ekspora -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1; then
+    as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U ekspora ferretdb
+  fi
+  say "PostgreSQL ready"
+}
+
+stop_postgres() {
+  local data="$STATE/postgres/data"
+  if [ ! -f "$data/postmaster.pid" ]; then say "PostgreSQL not running"; return; fi
+  say "stopping PostgreSQL (pid $(head -n 1 "$data/postmaster.pid"))"
+  as_postgres "$PG_BIN/pg_ctl" -D "$data" -s -w -t 30 stop -m fast || say "  PostgreSQL did not stop cleanly"
+}
+
 start_ferretdb() {
   local dir="$STATE/ferretdb" pidf="$STATE/ferretdb/ferretdb.pid"
   already_running FerretDB mongo "$MONGO_PORT" "$pidf" && return
   build_ferretdb
   mkdir -p "$dir/data" "$dir/logs"
-  say "starting FerretDB on 127.0.0.1:$MONGO_PORT (SQLite in .local/ferretdb/data)"
-  setsid "$dir/ferretdb" -listen "127.0.0.1:$MONGO_PORT" -data "$dir/data" \
+  local where=(-postgresql "postgres://ekspora@127.0.0.1:$POSTGRES_PORT/ferretdb") described="PostgreSQL"
+  if [ "$STORE" = sqlite ]; then where=(-data "$dir/data"); described="SQLite in .local/ferretdb/data"; fi
+  say "starting FerretDB on 127.0.0.1:$MONGO_PORT ($described)"
+  setsid "$dir/ferretdb" -listen "127.0.0.1:$MONGO_PORT" "${where[@]}" \
     </dev/null >"$dir/logs/ferretdb.log" 2>&1 &
   echo $! >"$pidf"
   wait_until "FerretDB ping" 30 "$dir/logs/ferretdb.log" probe mongo "127.0.0.1:$MONGO_PORT"
@@ -128,8 +171,12 @@ status() {
     local state="down"
     probe "$kind" "127.0.0.1:$port" >/dev/null 2>&1 && state="answering"
     local pid="-"; pid_alive "$pidf" && pid=$(cat "$pidf")
-    printf '%-9s %-10s pid %-8s 127.0.0.1:%s\n' "$name" "$state" "$pid" "$port"
+    printf '%-10s %-10s pid %-8s 127.0.0.1:%s\n' "$name" "$state" "$pid" "$port"
   done
+  local pg="down" pgpid="-"
+  postgres_answers && pg="answering"
+  [ -f "$STATE/postgres/data/postmaster.pid" ] && pgpid=$(head -n 1 "$STATE/postgres/data/postmaster.pid")
+  printf '%-10s %-10s pid %-8s 127.0.0.1:%s\n' PostgreSQL "$pg" "$pgpid" "$POSTGRES_PORT"
 }
 
 case "${1:-}" in
@@ -137,6 +184,7 @@ case "${1:-}" in
     ensure_python
     mkdir -p "$STATE"
     started=$(date +%s)
+    [ "$STORE" = sqlite ] || start_postgres
     start_ferretdb
     start_kafka
     say "infrastructure up in $(( $(date +%s) - started ))s"
@@ -144,6 +192,7 @@ case "${1:-}" in
   down)
     stop_one Kafka "$STATE/kafka/kafka.pid"
     stop_one FerretDB "$STATE/ferretdb/ferretdb.pid"
+    stop_postgres
     ;;
   status) ensure_python; status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;

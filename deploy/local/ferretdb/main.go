@@ -1,4 +1,5 @@
-// Command ferretdb runs FerretDB v1 embedded, with the SQLite backend, on a local TCP port.
+// Command ferretdb runs FerretDB v1 embedded on a local TCP port, on PostgreSQL (-postgresql URL)
+// or, without it, on SQLite files (-data DIR).
 // `go install github.com/FerretDB/FerretDB/cmd/ferretdb` builds but panics at start (its version
 // file is generated at release time), so the library entry point is used instead.
 package main
@@ -16,23 +17,28 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
-	dataDir := flag.String("data", "", "absolute path of an existing directory for the SQLite files")
+	postgresURL := flag.String("postgresql", "", "PostgreSQL URL, e.g. postgres://ferretdb@127.0.0.1:5433/ferretdb")
+	dataDir := flag.String("data", "", "absolute path of an existing directory for SQLite files (without -postgresql)")
 	flag.Parse()
-	if *dataDir == "" {
-		log.Fatal("-data is required")
+
+	config := ferretdb.Config{Listener: ferretdb.ListenerConfig{TCP: *listen}}
+	where := ""
+	switch {
+	case *postgresURL != "":
+		config.Handler, config.PostgreSQLURL, where = "postgresql", *postgresURL, "PostgreSQL at "+*postgresURL
+	case *dataDir != "":
+		config.Handler, config.SQLiteURL, where = "sqlite", "file:"+*dataDir+"/", "SQLite in "+*dataDir
+	default:
+		log.Fatal("-postgresql or -data is required")
 	}
 
-	db, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
-	})
+	db, err := ferretdb.New(&config)
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Printf("ferretdb listening on %s, data in %s", *listen, *dataDir)
+	log.Printf("ferretdb listening on %s, data in %s", *listen, where)
 	db.Run(ctx)
 }

@@ -21,7 +21,7 @@ from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
 
 logger = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 5
-STATE_ONLY = {"outbox": 0, "outbox_since": 0}
+STATE_ONLY = {"outbox": 0, "outbox_since": 0, "has_outbox": 0}
 
 Aggregate = TypeVar("Aggregate", bound=BaseModel)
 Current = TypeVar("Current")
@@ -34,19 +34,29 @@ class VersionConflict(Exception):
 
 
 class VersionedStore(Generic[Aggregate]):
-    """One collection of aggregates of one model, each with a `version` that every save raises by one."""
+    """One collection of aggregates of one model, each with a `version` that every save raises by one.
+
+    `derive` gives the fields stored beside the state on every save, for queries: top-level
+    copies of what the state nests (region, tier, product ids), which the store can select by
+    (see ekspora_kit.scans). Reads return the model's own fields only."""
 
     def __init__(
-        self, collection: AsyncCollection, model: type[Aggregate], *, hidden: Mapping[str, int] = STATE_ONLY
+        self,
+        collection: AsyncCollection,
+        model: type[Aggregate],
+        *,
+        hidden: Mapping[str, int] = STATE_ONLY,
+        derive: Callable[[Aggregate], Mapping[str, Any]] | None = None,
     ) -> None:
         self.collection, self.model, self.hidden = collection, model, dict(hidden)
+        self.derive = derive or (lambda _: {})
 
     async def get(self, key: str) -> Aggregate | None:
         document = await self.collection.find_one({"_id": key}, self.hidden)
         return self.parse(document) if document else None
 
     def parse(self, document: Mapping[str, Any]) -> Aggregate:
-        return self.model.model_validate({k: v for k, v in document.items() if k != "_id" and k not in self.hidden})
+        return self.model.model_validate({k: v for k, v in document.items() if k in self.model.model_fields})
 
     async def insert(
         self,
@@ -54,13 +64,12 @@ class VersionedStore(Generic[Aggregate]):
         aggregate: Aggregate,
         events: Sequence[CloudEvent],
         *,
-        derived: Mapping[str, Any] | None = None,
         history: Mapping[str, Any] | None = None,
     ) -> Aggregate:
         """Stores a new aggregate as version 1, with its events. Raises DuplicateKeyError when its
         key, or another unique field, is taken."""
         saved = aggregate.model_copy(update={"version": 1})
-        document = to_document(saved, **(derived or {}), _id=key)
+        document = to_document(saved, **self.derive(saved), _id=key)
         document |= {field: [entry] for field, entry in (history or {}).items()}
         await insert_with_outbox(self.collection, document, events)
         return saved
@@ -72,14 +81,13 @@ class VersionedStore(Generic[Aggregate]):
         expected_version: int,
         events: Sequence[CloudEvent],
         *,
-        derived: Mapping[str, Any] | None = None,
         history: Mapping[str, Any] | None = None,
     ) -> Aggregate:
         """Replaces the stored state if it is still at `expected_version`, with its events, as the next
-        version. `derived` fields are stored beside the state for queries; `history` appends entries to
-        arrays kept outside the state. Raises VersionConflict when another writer came first."""
+        version; `history` appends entries to arrays kept outside the state. Raises VersionConflict
+        when another writer came first."""
         saved = aggregate.model_copy(update={"version": expected_version + 1})
-        update: dict[str, Any] = {"$set": to_document(saved, **(derived or {}))}
+        update: dict[str, Any] = {"$set": to_document(saved, **self.derive(saved))}
         if history:
             update["$push"] = dict(history)
         result = await update_with_outbox_where(
@@ -95,15 +103,13 @@ class VersionedStore(Generic[Aggregate]):
         aggregate: Aggregate,
         expected_version: int | None,
         events: Sequence[CloudEvent],
-        *,
-        derived: Mapping[str, Any] | None = None,
     ) -> Aggregate:
         """Inserts (`expected_version` None) or replaces; an aggregate someone else created first is a
         VersionConflict too, so `change` applies the operation again to what they stored."""
         if expected_version is not None:
-            return await self.replace(key, aggregate, expected_version, events, derived=derived)
+            return await self.replace(key, aggregate, expected_version, events)
         try:
-            return await self.insert(key, aggregate, events, derived=derived)
+            return await self.insert(key, aggregate, events)
         except DuplicateKeyError:
             raise VersionConflict(key) from None
 

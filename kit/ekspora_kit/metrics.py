@@ -1,5 +1,7 @@
 """The kit's own Prometheus metrics, one registry per service process, and business state counts."""
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -61,12 +63,20 @@ class KitMetrics:
             ["service", "job", "outcome"],
             registry=self.registry,
         )
+        self.store_scans = Counter(
+            "ekspora_store_scans_total",
+            "Store queries that read the whole collection without saying why (see ekspora_kit.scans)",
+            ["service", "collection"],
+            registry=self.registry,
+        )
         self.service = service
 
 
 class StateCounts:
     """Business figures for dashboards: how many aggregates are in each state, per region,
-    recounted from the service's own store (so the gauge is right after any restart)."""
+    recounted from the service's own store (so the gauge is right after any restart). One count
+    per region and state, each by equality on top-level fields, which the store answers without
+    reading every document (a `$group` over the collection would)."""
 
     def __init__(
         self,
@@ -78,21 +88,14 @@ class StateCounts:
         region_field: str,
         state_field: str,
         state_label: str,
+        regions: Sequence[str],
+        states: Sequence[str],
     ) -> None:
         self.collection, self.region_field, self.state_field = collection, region_field, state_field
+        self.labels = [(region, state) for region in regions for state in states]
         self.gauge = Gauge(name, documentation, ["region", state_label], registry=registry)
-        self.seen: set[tuple[str, str]] = set()
 
     async def recount(self) -> None:
-        pipeline = [
-            {"$group": {"_id": {"region": f"${self.region_field}", "state": f"${self.state_field}"}, "n": {"$sum": 1}}}
-        ]
-        counts = {
-            (str(d["_id"].get("region")), str(d["_id"].get("state"))): d["n"]
-            async for d in await self.collection.aggregate(pipeline)
-        }
-        for labels in self.seen - counts.keys():
-            self.gauge.labels(*labels).set(0)
-        for labels, count in counts.items():
-            self.gauge.labels(*labels).set(count)
-        self.seen |= counts.keys()
+        for region, state in self.labels:
+            count = await self.collection.count_documents({self.region_field: region, self.state_field: state})
+            self.gauge.labels(region, state).set(count)

@@ -30,6 +30,10 @@ from ekspora_kit.metrics import KitMetrics
 
 logger = logging.getLogger(__name__)
 Document = dict[str, Any]
+# Set while an aggregate has unpublished events: the sweep selects by equality on it, which the
+# store answers from an index (MongoDB) or in PostgreSQL (FerretDB), where `$exists` reads everything.
+PENDING = "has_outbox"
+EMPTIED = {"$unset": {"outbox_since": "", "outbox": "", PENDING: ""}}
 
 
 class RecordPublisher(Protocol):
@@ -60,7 +64,7 @@ def new_document_with_outbox(document: Document, events: Sequence[CloudEvent]) -
     """For insert_one: the new aggregate together with the events its creation caused."""
     if not events:
         return document
-    return document | {"outbox": outbox_entries(events), "outbox_since": oldest_time(events)}
+    return document | {"outbox": outbox_entries(events), "outbox_since": oldest_time(events), PENDING: True}
 
 
 class WrittenAggregates:
@@ -108,6 +112,7 @@ def update_with_outbox(update: Document, events: Sequence[CloudEvent]) -> Docume
     merged = {operator: dict(fields) for operator, fields in update.items()}
     merged.setdefault("$push", {})["outbox"] = {"$each": outbox_entries(events)}
     merged.setdefault("$min", {})["outbox_since"] = oldest_time(events)
+    merged.setdefault("$set", {})[PENDING] = True
     return merged
 
 
@@ -171,7 +176,7 @@ class OutboxRelay:
 
     async def ensure_indexes(self) -> None:
         for collection in self.collections:
-            await collection.create_index("outbox_since", sparse=True)
+            await collection.create_index(PENDING, sparse=True)
 
     async def drain_once(self) -> int:
         published = 0
@@ -179,7 +184,7 @@ class OutboxRelay:
         oldest: datetime | None = None
         for collection in self.collections:
             cursor = (
-                collection.find({"outbox_since": {"$exists": True}}, {"outbox": 1, "outbox_since": 1})
+                collection.find({PENDING: True}, {"outbox": 1, "outbox_since": 1})
                 .sort("outbox_since", 1)
                 .limit(self.batch_size)
             )
@@ -222,15 +227,12 @@ class OutboxRelay:
         # It matches only when nothing was appended meanwhile; otherwise pop what went out, one by one.
         emptied = await collection.update_one(
             {"_id": document["_id"], "outbox.0.id": entries[0]["id"], f"outbox.{len(entries)}": {"$exists": False}},
-            {"$unset": {"outbox_since": "", "outbox": ""}},
+            EMPTIED,
         )
         if emptied.matched_count == 0:
             for entry in entries:
                 await collection.update_one(
                     {"_id": document["_id"], "outbox.0.id": entry["id"]}, {"$pop": {"outbox": -1}}
                 )
-            await collection.update_one(
-                {"_id": document["_id"], "outbox.0": {"$exists": False}},
-                {"$unset": {"outbox_since": "", "outbox": ""}},
-            )
+            await collection.update_one({"_id": document["_id"], "outbox.0": {"$exists": False}}, EMPTIED)
         return len(entries)

@@ -22,6 +22,7 @@ from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe_group, subsc
 from ekspora_kit.faults import FaultPoints
 from ekspora_kit.metrics import KitMetrics, StateCounts
 from ekspora_kit.outbox import OutboxRelay
+from ekspora_kit.scans import ScanWatch
 from ekspora_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,11 @@ class ServiceRuntime:
         )
         self.publisher = KafkaRecordPublisher(self.broker)
         self.mongo: AsyncMongoClient = AsyncMongoClient(
-            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000, maxPoolSize=settings.mongo_max_pool_size
+            settings.mongo_url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            maxPoolSize=settings.mongo_max_pool_size,
+            event_listeners=[ScanWatch(settings.service, self.metrics.store_scans)],
         )
         self.db: AsyncDatabase = self.mongo[settings.database_name]
         self.clock = Clock(settings.clock_offset_seconds)
@@ -145,9 +150,18 @@ class ServiceRuntime:
         self._background.append((name, job))
 
     def count_states(
-        self, collection: AsyncCollection, *, name: str, documentation: str, region: str, state: str, label: str
+        self,
+        collection: AsyncCollection,
+        *,
+        name: str,
+        documentation: str,
+        region: str,
+        state: str,
+        label: str,
+        states: Sequence[str],
     ) -> None:
-        """A gauge `name{region, label}` of the aggregates per state, recounted every 30 seconds."""
+        """A gauge `name{region, label}` of the aggregates in each of `states`, per region this
+        instance serves, recounted every 30 seconds."""
         counts = StateCounts(
             self.metrics.registry,
             collection,
@@ -156,6 +170,8 @@ class ServiceRuntime:
             region_field=region,
             state_field=state,
             state_label=label,
+            regions=self.settings.regions,
+            states=states,
         )
         self.every(f"count {name}", 30, counts.recount)
 

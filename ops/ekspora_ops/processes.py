@@ -59,6 +59,10 @@ class ServiceProcess:
             time.sleep(0.3)
         raise ServiceFailed(f"{self.name} not ready within {timeout}s:\n{self.log_tail()}")
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def wait_exit(self, timeout: float) -> int:
         assert self.process
         return self.process.wait(timeout=timeout)

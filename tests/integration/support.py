@@ -85,6 +85,7 @@ class Platform:
         return process.wait_ready() if wait else process
 
     async def close(self) -> None:
+        scans = [found for process in self.processes if (found := await unexplained_scans(process))]
         for process in self.processes:
             process.stop()
         for service in {p.service for p in self.processes}:
@@ -99,6 +100,21 @@ class Platform:
                 await admin.delete_topics(mine)
         finally:
             await admin.close()
+        assert not scans, "store queries read whole collections (see ekspora_kit.scans):\n" + "\n".join(scans)
+
+
+async def unexplained_scans(process: ServiceProcess) -> str:
+    """What a running service logged about queries that read a whole collection, if it counted any."""
+    if not process.running:
+        return ""
+    try:
+        count = await metric_of(process, "ekspora_store_scans_total")
+    except httpx.HTTPError:
+        return ""
+    if not count:
+        return ""
+    logged = [line for line in process.log_path.read_text().splitlines() if "reads the whole collection" in line]
+    return f"{process.name}: {count:.0f} scans\n" + "\n".join(logged)
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 30, what: str = "condition") -> T:

@@ -51,7 +51,7 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
     assert len(set(registered)) == 1, "a re-publish is the same event (same id)"
     assert sum(b"readiness.assessed" in r.value for r in records) == 1
     after = await platform.database("registry").msmes.find_one({"_id": stored["_id"]})
-    assert "outbox" not in after and "outbox_since" not in after
+    assert "outbox" not in after and "outbox_since" not in after and "has_outbox" not in after
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{notifications.url}/metrics")).text
     assert metric(text, "ekspora_duplicates_skipped_total") == records_before_restart

@@ -16,7 +16,7 @@ EVENT = new_event(
 
 def test_update_keeps_the_callers_operators_and_adds_the_events_atomically():
     update = update_with_outbox({"$set": {"name": "x"}, "$push": {"history": 1}}, [EVENT])
-    assert update["$set"] == {"name": "x"}
+    assert update["$set"] == {"name": "x", "has_outbox": True}
     assert update["$push"]["history"] == 1
     [entry] = update["$push"]["outbox"]["$each"]
     assert entry["id"] == EVENT.id and entry["key"] == "msme-1"

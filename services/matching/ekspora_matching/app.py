@@ -1,6 +1,7 @@
 """Wiring: the one place where the matching service's dependencies are built and connected."""
 
 from datetime import timedelta
+from typing import get_args
 
 from fastapi import FastAPI
 
@@ -9,6 +10,7 @@ from ekspora_kit.runtime import ServiceRuntime
 from ekspora_matching.api import ROUTERS
 from ekspora_matching.api.deps import Operations
 from ekspora_matching.domain import Rates
+from ekspora_matching.domain.proposals import MatchStatus
 from ekspora_matching.handlers import build_routes
 from ekspora_matching.policy import RulesHolder, load_scoring
 from ekspora_matching.service import MatchingService
@@ -36,6 +38,7 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         region="region",
         state="current_status",
         label="status",
+        states=get_args(MatchStatus),
     )
     runtime.consume_per_region(lambda region: build_routes(service, region))
     runtime.every("proposal-expiry", settings.expiry_check_seconds, service.expire_due)

@@ -19,10 +19,21 @@ from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
 
 # Stored beside a pair's state for queries (its open proposal, its expiry), not part of it.
 PAIR_QUERY_FIELDS = {"current_status": 0, "current_match_id": 0, "expires_at": 0}
+EVERY_PARTNER = "scan: the operator's list of every partner (hundreds, not thousands)"
+EVERY_DEMAND = "scan: the operator's list of every demand"
+
+
+def pair_query_fields(pair: Pair) -> dict[str, Any]:
+    current = pair.current
+    return {
+        "current_status": current.status if current else None,
+        "current_match_id": current.match_id if current else None,
+        "expires_at": current.expires_at if current and current.status == "proposed" else None,
+    }
 
 
 def _strip(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in ("_id", "outbox", "outbox_since")}
+    return {k: v for k, v in document.items() if k not in ("_id", "outbox", "outbox_since", "has_outbox")}
 
 
 class MatchingStore:
@@ -36,7 +47,9 @@ class MatchingStore:
         self.partner_stats = db["partner_stats"]
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
-        self.own_pairs = VersionedStore(self.pairs, Pair, hidden=STATE_ONLY | PAIR_QUERY_FIELDS)
+        self.own_pairs = VersionedStore(
+            self.pairs, Pair, hidden=STATE_ONLY | PAIR_QUERY_FIELDS, derive=pair_query_fields
+        )
 
     @property
     def outboxes(self) -> list[AsyncCollection]:
@@ -47,7 +60,7 @@ class MatchingStore:
         await self.demand_view.create_index([("status", 1), ("category", 1), ("destination_country", 1)])
         await self.demand_view.create_index([("status", 1), ("hs_prefix", 1)])
         await self.demand_view.create_index("partner_id")
-        await self.offers.create_index([("region", 1), ("ready", 1), ("product.category", 1), ("readiness_score", -1)])
+        await self.offers.create_index([("region", 1), ("ready", 1), ("category", 1), ("readiness_score", -1)])
         await self.offers.create_index([("region", 1), ("ready", 1), ("hs_prefixes", 1), ("readiness_score", -1)])
         await self.pairs.create_index("current_match_id")
         await self.pairs.create_index([("partner_id", 1), ("current_status", 1)])
@@ -80,15 +93,17 @@ class MatchingStore:
         return Partner.model_validate(_strip(document)) if document else None
 
     async def all_partners(self) -> list[Partner]:
-        return [Partner.model_validate(_strip(d)) async for d in self.partner_view.find().sort("name", 1)]
+        cursor = self.partner_view.find(comment=EVERY_PARTNER).sort("name", 1)
+        return [Partner.model_validate(_strip(d)) async for d in cursor]
 
     async def demand(self, demand_id: str) -> Demand | None:
         document = await self.demand_view.find_one({"_id": demand_id})
         return Demand.model_validate(_strip(document)) if document else None
 
     async def demands_of(self, partner_id: str | None) -> list[Demand]:
-        query = {"partner_id": partner_id} if partner_id else {}
-        return [Demand.model_validate(_strip(d)) async for d in self.demand_view.find(query).sort("_id", 1)]
+        query, comment = ({"partner_id": partner_id}, None) if partner_id else ({}, EVERY_DEMAND)
+        cursor = self.demand_view.find(query, comment=comment).sort("_id", 1)
+        return [Demand.model_validate(_strip(d)) async for d in cursor]
 
     async def open_demands_for(
         self, category: str, hs_prefixes: Sequence[str], countries: Sequence[str]
@@ -101,7 +116,9 @@ class MatchingStore:
         return [Demand.model_validate(_strip(d)) async for d in self.demand_view.find(query)]
 
     async def save_offer(self, region: str, offer: Offer) -> None:
-        document = to_document(offer, region=region, hs_prefixes=offer.hs_prefixes, ready=offer.ready)
+        document = to_document(
+            offer, region=region, category=offer.product.category, hs_prefixes=offer.hs_prefixes, ready=offer.ready
+        )
         await self.offers.replace_one({"_id": offer.product.product_id}, document, upsert=True)
 
     async def offer(self, product_id: str) -> Offer | None:
@@ -114,7 +131,7 @@ class MatchingStore:
         if demand.hs_prefix:
             query["hs_prefixes"] = demand.hs_prefix
         else:
-            query["product.category"] = demand.category
+            query["category"] = demand.category
         cursor = self.offers.find(query).sort("readiness_score", -1).limit(limit)
         return [_offer(document) async for document in cursor]
 
@@ -135,13 +152,7 @@ class MatchingStore:
         return self.own_pairs.parse(document) if document else None
 
     async def save_pair(self, pair: Pair, expected_version: int | None, events: Sequence[CloudEvent]) -> Pair:
-        current = pair.current
-        derived = {
-            "current_status": current.status if current else None,
-            "current_match_id": current.match_id if current else None,
-            "expires_at": current.expires_at if current and current.status == "proposed" else None,
-        }
-        return await self.own_pairs.save(pair.pair_id, pair, expected_version, events, derived=derived)
+        return await self.own_pairs.save(pair.pair_id, pair, expected_version, events)
 
     async def open_count(self, field: str, value: str) -> int:
         return (

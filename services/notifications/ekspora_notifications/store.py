@@ -13,6 +13,9 @@ from ekspora_notifications.domain import Contact, Notification, PartnerContact
 from ekspora_notifications.preferences import Preferences
 from ekspora_notifications.webhooks import Endpoint
 
+# Held messages are deleted when released, so this collection holds only what waits now.
+HELD_ONLY = "scan: messages still held for quiet hours, deleted once released"
+
 
 class NotificationsStore:
     """Feeds, and what notifications keeps of its recipients: contacts, partners, preferences,
@@ -177,7 +180,8 @@ class DeliveryStore:
         return True
 
     async def due_held(self, now: datetime) -> list[tuple[str, dict]]:
-        return [(d["_id"], d) async for d in self.held.find({"release_at": {"$lte": now}}).sort("release_at", 1)]
+        cursor = self.held.find({"release_at": {"$lte": now}}, comment=HELD_ONLY).sort("release_at", 1)
+        return [(d["_id"], d) async for d in cursor]
 
     async def release(self, key: str) -> None:
         await self.held.delete_one({"_id": key})

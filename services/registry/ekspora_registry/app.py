@@ -1,7 +1,10 @@
 """Wiring: the one place where the registry's dependencies are built and connected."""
 
+from typing import get_args
+
 from fastapi import FastAPI
 
+from ekspora_contracts.registry import Tier
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
 from ekspora_registry.api import ROUTERS
@@ -23,9 +26,10 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         store.msmes,
         name="ekspora_umkm",
         documentation="UMKM per readiness tier",
-        region="profile.region",
-        state="assessment.tier",
+        region="region",
+        state="tier",
         label="tier",
+        states=get_args(Tier),
     )
     for routes in build_routes(service):
         runtime.consume(routes)

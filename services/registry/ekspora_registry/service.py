@@ -47,10 +47,13 @@ class RegistryService:
         current, saved = await aggregates.change(load, apply, save, what=f"UMKM {msme_id}")
         return saved or current
 
-    async def expire_due_certificates(self) -> int:
-        due = await self.store.due_for_expiry(self.clock.now())
+    async def expire_due_certificates(self, batch: int = 200) -> int:
+        checked_at = self.clock.now()
+        due = await self.store.due_for_expiry(checked_at, limit=batch)
         for msme_id in due:
             await self.change(msme_id, lambda msme, now: domain.expire_certificates(msme, now, self.rubric))
+        if len(due) < batch:
+            await self.store.expiry_checked(checked_at)
         return len(due)
 
     async def enrol(self, cohort_id: str, msme_id: str) -> domain.Msme:

@@ -6,7 +6,8 @@ updates: a save succeeds only against the version it read.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -17,7 +18,24 @@ from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
 from ekspora_registry.domain import Assessment, Change, Cohort, Msme
 
-STATE_ONLY = {"outbox": 0, "outbox_since": 0, "assessments": 0}
+STATE_ONLY = {"outbox": 0, "outbox_since": 0, "has_outbox": 0, "assessments": 0}
+EXPIRY_CHECK = "certificate_expiry"
+FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before checks were recorded"
+
+
+def query_fields(msme: Msme) -> dict[str, Any]:
+    """What the registry selects UMKM by, at the top level of their documents (see ekspora_kit.scans)."""
+    expiry = msme.next_certificate_expiry if msme.withdrawn_at is None else None
+    return {
+        "region": msme.profile.region,
+        "nib": msme.profile.nib,
+        "sector": msme.profile.sector,
+        "kecamatan": msme.profile.kecamatan,
+        "tier": msme.tier,
+        "product_ids": [product.product_id for product in msme.products],
+        "cohort_id": msme.incubation.cohort_id if msme.incubation else None,
+        "expiry_day": expiry.date().isoformat() if expiry else None,
+    }
 
 
 class DuplicateNib(Exception):
@@ -28,15 +46,16 @@ class RegistryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.msmes = db["msmes"]
         self.cohorts = db["cohorts"]
-        self.aggregates = VersionedStore(self.msmes, Msme, hidden=STATE_ONLY)
+        self.checks = db["checks"]
+        self.aggregates = VersionedStore(self.msmes, Msme, hidden=STATE_ONLY, derive=query_fields)
 
     async def ensure_indexes(self) -> None:
-        await self.msmes.create_index("profile.nib", unique=True)
-        await self.msmes.create_index([("profile.region", 1), ("registered_at", 1)])
-        await self.msmes.create_index([("profile.region", 1), ("assessment.tier", 1)])
-        await self.msmes.create_index("products.product_id")
-        await self.msmes.create_index("next_certificate_expiry", sparse=True)
-        await self.msmes.create_index("incubation.cohort_id", sparse=True)
+        await self.msmes.create_index("nib", unique=True)
+        await self.msmes.create_index([("region", 1), ("registered_at", 1)])
+        await self.msmes.create_index([("region", 1), ("tier", 1)])
+        await self.msmes.create_index("product_ids")
+        await self.msmes.create_index("expiry_day", sparse=True)
+        await self.msmes.create_index("cohort_id", sparse=True)
         await self.cohorts.create_index([("region", 1), ("starts_on", 1)])
 
     async def add(self, change: Change, events: Sequence[CloudEvent]) -> Msme:
@@ -54,14 +73,14 @@ class RegistryStore:
         return await self.aggregates.get(msme_id)
 
     async def owner_of_product(self, product_id: str) -> str | None:
-        document = await self.msmes.find_one({"products.product_id": product_id}, {"_id": 1})
+        document = await self.msmes.find_one({"product_ids": product_id}, {"_id": 1})
         return document["_id"] if document else None
 
     async def page(
         self, region: str, *, tier: Tier | None, sector: str | None, kecamatan: str | None, skip: int, limit: int
     ) -> tuple[list[Msme], int]:
-        query: dict = {"profile.region": region}
-        for field, value in (("assessment.tier", tier), ("profile.sector", sector), ("profile.kecamatan", kecamatan)):
+        query: dict = {"region": region}
+        for field, value in (("tier", tier), ("sector", sector), ("kecamatan", kecamatan)):
             if value:
                 query[field] = value
         total = await self.msmes.count_documents(query)
@@ -75,9 +94,26 @@ class RegistryStore:
         return [Assessment.model_validate(a) for a in reversed(document.get("assessments", []))]
 
     async def due_for_expiry(self, now: datetime, limit: int = 200) -> list[str]:
-        query = {"next_certificate_expiry": {"$lte": now}, "withdrawn_at": None}
-        cursor = self.msmes.find(query, {"_id": 1}).limit(limit)
-        return [document["_id"] async for document in cursor]
+        """UMKM whose next certificate expiry has come. An expiry is always later than the moment it
+        is stored, and kept by its UTC day, so the days since the last complete check hold them all."""
+        due = {"next_certificate_expiry": {"$lte": now}, "withdrawn_at": None}
+        checked = await self.checks.find_one({"_id": EXPIRY_CHECK})
+        if checked is None:
+            cursor = self.msmes.find(due, {"_id": 1}, comment=FIRST_EXPIRY_CHECK).limit(limit)
+            return [document["_id"] async for document in cursor]
+        found: list[str] = []
+        day = date.fromisoformat(checked["day"])
+        while day <= now.date() and len(found) < limit:
+            cursor = self.msmes.find({"expiry_day": day.isoformat(), **due}, {"_id": 1}).limit(limit - len(found))
+            found += [document["_id"] async for document in cursor]
+            day += timedelta(days=1)
+        return found
+
+    async def expiry_checked(self, now: datetime) -> None:
+        """Every expiry due by `now` was applied: later checks start from this UTC day."""
+        # a day early: an expiry written while a check straddles midnight may fall on the day before
+        day = (now - timedelta(days=1)).date().isoformat()
+        await self.checks.replace_one({"_id": EXPIRY_CHECK}, {"day": day}, upsert=True)
 
     async def add_cohort(self, cohort: Cohort) -> None:
         await self.cohorts.insert_one(to_document(cohort, _id=cohort.cohort_id))
@@ -91,7 +127,7 @@ class RegistryStore:
         return [Cohort.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor]
 
     async def members(self, cohort_id: str) -> list[Msme]:
-        cursor = self.msmes.find({"incubation.cohort_id": cohort_id}, STATE_ONLY).sort("registered_at", 1)
+        cursor = self.msmes.find({"cohort_id": cohort_id}, STATE_ONLY).sort("registered_at", 1)
         return [self.aggregates.parse(document) async for document in cursor]
 
 

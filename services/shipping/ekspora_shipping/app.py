@@ -16,7 +16,8 @@ from ekspora_shipping.store import ShippingStore
 def create_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = ShippingStore(runtime.db)
-    service = ShippingService(store, lanes=load_lanes(), tracking=load_tracking(), clock=runtime.clock)
+    tracking = load_tracking()
+    service = ShippingService(store, lanes=load_lanes(), tracking=tracking, clock=runtime.clock)
     runtime.relay_outboxes_of([store.shipments])
     runtime.count_states(
         store.shipments,
@@ -25,6 +26,7 @@ def create_app(settings: ShippingSettings) -> FastAPI:
         region="region",
         state="status",
         label="status",
+        states=tracking.states,
     )
     for routes in build_routes(service):
         runtime.consume(routes)

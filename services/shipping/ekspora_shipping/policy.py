@@ -56,9 +56,14 @@ class Tracking(Strict):
     exceptions: dict[str, ExceptionRule]
     carrier_aliases: dict[str, str]
 
+    @property
+    def states(self) -> list[str]:
+        """Every state a shipment can be in: the journey's, then the exceptions'."""
+        return [*self.journey, *self.exceptions]
+
     @model_validator(mode="after")
     def known_states(self) -> Self:
-        states = set(self.journey) | set(self.exceptions)
+        states = set(self.states)
         for name, rule in self.exceptions.items():
             if unknown := (set(rule.from_) | set(rule.back_to)) - states:
                 raise ValueError(f"{name} names unknown states {sorted(unknown)}")

@@ -11,17 +11,29 @@ from ekspora_kit.aggregates import STATE_ONLY, VersionedStore
 from ekspora_kit.documents import keep_newest
 from ekspora_shipping.domain import Shipment
 
+OPEN_BEFORE_CUTOFF = ("planned", "booked")
+
+
+def query_fields(shipment: Shipment) -> dict[str, Any]:
+    """What shipping selects shipments by, at the top level of their documents (see ekspora_kit.scans)."""
+    lines = [order.line for order in shipment.orders]
+    return {
+        "order_ids": [line.order_id for line in lines],
+        "msme_ids": sorted({line.msme_id for line in lines}),
+        "partner_ids": sorted({line.partner_id for line in lines}),
+    }
+
 
 class ShippingStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.shipments = db["shipments"]
         self.partner_keys = db["partner_keys"]
-        self.aggregates = VersionedStore(self.shipments, Shipment)
+        self.aggregates = VersionedStore(self.shipments, Shipment, derive=query_fields)
 
     async def ensure_indexes(self) -> None:
-        await self.shipments.create_index("orders.line.order_id")
-        await self.shipments.create_index("orders.line.msme_id")
-        await self.shipments.create_index("orders.line.partner_id")
+        await self.shipments.create_index("order_ids")
+        await self.shipments.create_index("msme_ids")
+        await self.shipments.create_index("partner_ids")
         await self.shipments.create_index([("region", 1), ("status", 1), ("destination_port", 1), ("mode", 1)])
         await self.shipments.create_index([("status", 1), ("cutoff_on", 1)])
         await self.partner_keys.create_index("api_key_sha256")
@@ -40,7 +52,7 @@ class ShippingStore:
         return await self.aggregates.get(shipment_id)
 
     async def holding_order(self, order_id: str) -> Shipment | None:
-        document = await self.shipments.find_one({"orders.line.order_id": order_id}, STATE_ONLY)
+        document = await self.shipments.find_one({"order_ids": order_id}, STATE_ONLY)
         return self.aggregates.parse(document) if document else None
 
     async def open_for(self, region: str, port: str, mode: str) -> list[Shipment]:
@@ -52,5 +64,8 @@ class ShippingStore:
         return [self.aggregates.parse(document) async for document in cursor]
 
     async def before_cutoff(self, until: date) -> list[Shipment]:
-        query = {"status": {"$in": ["planned", "booked"]}, "cutoff_on": {"$lte": until.isoformat()}}
-        return [self.aggregates.parse(d) async for d in self.shipments.find(query, STATE_ONLY)]
+        found = []
+        for status in OPEN_BEFORE_CUTOFF:
+            query = {"status": status, "cutoff_on": {"$lte": until.isoformat()}}
+            found += [self.aggregates.parse(d) async for d in self.shipments.find(query, STATE_ONLY)]
+        return found

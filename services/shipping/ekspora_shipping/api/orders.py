@@ -65,7 +65,7 @@ async def list_orders(
         msme_id, partner_id = None, own_partner
     if not (msme_id or partner_id):
         raise Unprocessable("give msme_id or partner_id", field="msme_id")
-    field, value = ("orders.line.msme_id", msme_id) if msme_id else ("orders.line.partner_id", partner_id)
+    field, value = ("msme_ids", msme_id) if msme_id else ("partner_ids", partner_id)
     query = {field: value} | ({"region": region} if region else {})
     views = []
     for shipment in await shipping.store.where(query):

@@ -1,0 +1,112 @@
+"""Store queries that would read every document of a collection, caught as they are sent.
+
+FerretDB on PostgreSQL hands equality on a top-level field to PostgreSQL; anything else (a dotted
+path, `$in`, `$exists`, a range, an empty filter) it answers by decoding every document of the
+collection, which grows with the region. So a hot-path query carries `_id`, or an equality on a
+top-level field and no dotted path. A query that has to read a whole
+collection says why with `comment="scan: <why>"`; any other is counted in
+`ekspora_store_scans_total` and logged once per shape, and the integration tests fail on it.
+"""
+
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter
+from pymongo import monitoring
+
+logger = logging.getLogger(__name__)
+EXPLAINED = "scan:"
+SCALARS = (str, int, float, bool, datetime)
+
+
+def pushed_down(query: Mapping[str, Any]) -> bool:
+    """Whether the store narrows this filter itself: by `_id`, or by equality of a top-level field
+    with a scalar (directly or with `$eq`, here or in one branch of an `$and`) and with no dotted
+    path beside it (a nested field selected by belongs at the top level, where it is narrowed too)."""
+    if _equality(query.get("_id")):
+        return True
+    return _narrowed(query) and not any("." in field for field in _fields(query))
+
+
+def _narrowed(query: Mapping[str, Any]) -> bool:
+    for field, value in query.items():
+        if field == "$and" and isinstance(value, list):
+            if any(isinstance(branch, Mapping) and _narrowed(branch) for branch in value):
+                return True
+        elif not field.startswith("$") and _equality(value):
+            return True
+    return False
+
+
+def _fields(query: Mapping[str, Any]) -> Iterator[str]:
+    for field, value in query.items():
+        if field in ("$and", "$or", "$nor") and isinstance(value, list):
+            for branch in value:
+                if isinstance(branch, Mapping):
+                    yield from _fields(branch)
+        elif not field.startswith("$"):
+            yield field
+
+
+def _equality(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return list(value) == ["$eq"] and isinstance(value["$eq"], SCALARS)
+    return isinstance(value, SCALARS)
+
+
+def shape(query: Any) -> Any:
+    """The filter with its values left out, for logs: {"product.product_id": "?"}."""
+    if isinstance(query, Mapping):
+        return {
+            field: shape(value) if field.startswith("$") or isinstance(value, Mapping) else "?"
+            for field, value in query.items()
+        }
+    if isinstance(query, list):
+        return [shape(item) for item in query]
+    return "?"
+
+
+def filters_of(command_name: str, command: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The filters a command selects documents by (none for inserts and index builds)."""
+    if command_name == "find":
+        yield command.get("filter") or {}
+    elif command_name in ("count", "findAndModify"):
+        yield command.get("query") or {}
+    elif command_name == "update":
+        yield from (statement.get("q") or {} for statement in command.get("updates", []))
+    elif command_name == "delete":
+        yield from (statement.get("q") or {} for statement in command.get("deletes", []))
+    elif command_name == "aggregate":
+        pipeline = command.get("pipeline") or [{}]
+        yield pipeline[0].get("$match", {}) if isinstance(pipeline[0], Mapping) else {}
+
+
+class ScanWatch(monitoring.CommandListener):
+    """A PyMongo listener for one service's client: counts and logs the scans nobody explained."""
+
+    def __init__(self, service: str, counter: Counter) -> None:
+        self.service, self.counter = service, counter
+        self.seen: set[str] = set()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command = event.command
+        comment = command.get("comment")
+        if isinstance(comment, str) and comment.startswith(EXPLAINED):
+            return
+        collection = str(command.get(event.command_name, ""))
+        for query in filters_of(event.command_name, command):
+            if pushed_down(query):
+                continue
+            self.counter.labels(self.service, collection).inc()
+            described = f"{event.command_name} {collection} {shape(query)}"
+            if described not in self.seen:
+                self.seen.add(described)
+                logger.warning("store query reads the whole collection: %s", described)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass

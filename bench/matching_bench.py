@@ -1,32 +1,42 @@
-"""Matching benchmark: indexed candidate lookup against brute force, in the same run.
+"""Matching benchmark: the production candidate search against brute force, in the same run.
 
-    .venv/bin/python bench/matching_bench.py [--scales 1 2 4] [--sample 40]
+    ./ekspora up && .venv/bin/python bench/matching_bench.py [--sizes 1000 10000] [--sample 40]
 
-Products × demands at 1×, 2× and 4× of 12,500 × 1,250 (synthetic, fixed seed). The indexed engine
-(services/matching: OfferIndex + best_for_demand, the same scorer the service uses) matches every
-demand. Brute force scores every product against every demand with the same scorer; at these sizes
-it would take hours, so its rate is measured on `--sample` demands against all products in this
-run and its total time extrapolated from that rate (marked "est."). Agreement: how often the index
-proposes the same best products as brute force, on the sampled demands.
+For each region size (synthetic UMKM products, fixed seed, one demand per ten products), the
+offers are stored in a throwaway database on the real store (FerretDB on PostgreSQL, after
+`./ekspora up`) in the shape the matching service stores them. Production: every demand is matched
+by `MatchingService.best_for`, the code the service runs: the store's candidate search (equality
+on top-level region, readiness and category or HS prefix; see ekspora_kit.scans), then the scorer
+on that bucket in readiness order. Baseline: on `--sample` demands, every offer of the region
+read from the same store and scored with the same scorer (brute force). Agreement: how often both
+propose the same best products.
 """
 
 import argparse
-import gc
+import asyncio
+import os
 import random
+import statistics
 import time
 import tracemalloc
-from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
+
+from pymongo import AsyncMongoClient
 
 from ekspora_contracts.matching import Country
 from ekspora_contracts.registry import Certificate, CertificateKind, ProductFacts
+from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
 from ekspora_matching import domain
 from ekspora_matching.domain import scoring
 from ekspora_matching.policy import load_rules, load_scoring
+from ekspora_matching.service import MatchingService
+from ekspora_matching.store import MatchingStore, offer_document, offer_from_document
 
-BASE_PRODUCTS, BASE_DEMANDS = 12_500, 1_250
+MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
+DATABASE = "bench_matching"
+REGION = "kota-kediri"
 CATEGORIES = {  # category: HS codes seen in it
     "processed_food": ["210690", "200899", "210390", "190220", "200590"],
     "snack": ["190590", "200819", "190410", "170490"],
@@ -39,7 +49,6 @@ CATEGORIES = {  # category: HS codes seen in it
 RULES, SCORING = load_rules(), load_scoring()
 COUNTRIES: list[Country] = ["NL", "AU"]
 RATES = domain.Rates({"EUR": 17_500, "AUD": 10_400})
-TODAY = date(2026, 11, 28)
 
 
 def make_products(count: int, rng: random.Random) -> list[domain.Offer]:
@@ -52,7 +61,7 @@ def make_products(count: int, rng: random.Random) -> list[domain.Offer]:
         facts = ProductFacts(
             product_id=f"prd-{n:07d}",
             msme_id=f"msme-{n // 2:07d}",
-            region="kota-kediri",
+            region=REGION,
             name=f"Produk {n}",
             description_id="-",
             description_en="-",
@@ -111,22 +120,7 @@ def make_demands(count: int, rng: random.Random) -> list[tuple[domain.Demand, do
     return result
 
 
-def match(candidates: Iterable[domain.Offer], demand: domain.Demand, partner: domain.Partner) -> list[str]:
-    best = domain.best_for_demand(
-        candidates,
-        demand,
-        partner,
-        stats=domain.PartnerStats(),
-        open_for_partner=0,
-        rules=RULES,
-        scoring=SCORING,
-        rates=RATES,
-        today=TODAY,
-    )
-    return [e.offer.product.product_id for e in best]
-
-
-def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: domain.Partner) -> list[str]:
+def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: domain.Partner, today: date) -> list[str]:
     scored = []
     for offer in products:
         result = scoring.evaluate(
@@ -138,7 +132,7 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
             rules=RULES,
             scoring=SCORING,
             rates=RATES,
-            today=TODAY,
+            today=today,
         )
         if isinstance(result, domain.Evaluation) and result.score >= SCORING.min_score:
             scored.append(result)
@@ -146,157 +140,128 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
     return [e.offer.product.product_id for e in scored[: SCORING.proposals_per_demand]]
 
 
-class Counting:
-    """Counts calls of the scorer (pairs scored) without changing what it does."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.original = scoring.evaluate
-
-    def __enter__(self) -> "Counting":
-        def counted(*args, **kwargs):
-            self.calls += 1
-            return self.original(*args, **kwargs)
-
-        scoring.evaluate = counted
-        return self
-
-    def __exit__(self, *exc) -> None:
-        scoring.evaluate = self.original
-
-
-def build_index(products: list[domain.Offer]) -> domain.OfferIndex:
-    index = domain.OfferIndex(RULES)
-    for offer in products:
-        index.add(offer)
-    for bucket in list(index.unsorted):  # sort every bucket now, so matching time is only matching
-        index.buckets[bucket].sort(key=lambda o: (-o.readiness_score, o.product.product_id))
-    index.unsorted.clear()
-    return index
-
-
-def index_memory(products: list[domain.Offer]) -> float:
-    """MiB the index itself allocates (measured on a separate build: tracing slows it down)."""
-    gc.collect()
-    tracemalloc.start()
-    index = build_index(products)
-    allocated = tracemalloc.get_traced_memory()[0] / 2**20
-    tracemalloc.stop()
-    del index
-    return allocated
-
-
-def run(scale: int, sample: int) -> dict:
-    rng = random.Random(20261128 + scale)
-    print(
-        f"  {scale}x: generating {BASE_PRODUCTS * scale:,} products and {BASE_DEMANDS * scale:,} demands ...",
-        flush=True,
-    )
-    products, demands = make_products(BASE_PRODUCTS * scale, rng), make_demands(BASE_DEMANDS * scale, rng)
-    index_mib = index_memory(products)
-    gc.collect()
+async def seed(store: MatchingStore, products: list[domain.Offer]) -> float:
+    await store.offers.drop()
+    await store.ensure_indexes()
     started = time.perf_counter()
-    index = build_index(products)
-    build = time.perf_counter() - started
-    print(f"  {scale}x: index built in {build:.2f}s; matching every demand ...", flush=True)
+    for first in range(0, len(products), 500):
+        await store.offers.insert_many([offer_document(REGION, o) for o in products[first : first + 500]])
+    return time.perf_counter() - started
 
-    indexed_results = {}
-    with Counting() as counted:
+
+async def every_offer(store: MatchingStore) -> list[domain.Offer]:
+    cursor = store.offers.find({"region": REGION, "ready": True})
+    return [offer_from_document(document) async for document in cursor]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def run(service: MatchingService, size: int, sample: int) -> dict:
+    rng = random.Random(20261202 + size)
+    products, demands = make_products(size, rng), make_demands(max(size // 10, sample), rng)
+    print(f"  {size:,} offers: storing them ...", flush=True)
+    seeded = await seed(service.store, products)
+    print(f"  {size:,} offers: stored in {seeded:.1f}s; matching {len(demands):,} demands ...", flush=True)
+    production: dict[str, list[str]] = {}
+    latencies = []
+    tracemalloc.start()
+    for demand, partner in demands:
         started = time.perf_counter()
-        for demand, partner in demands:
-            indexed_results[demand.demand_id] = match(index.candidates(demand), demand, partner)
-        matching = time.perf_counter() - started
-    indexed_pairs = counted.calls
+        best = await service.best_for(demand, partner, REGION)
+        latencies.append(time.perf_counter() - started)
+        production[demand.demand_id] = [e.offer.product.product_id for e in best]
+    production_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
 
     sampled = demands[:sample]
-    print(f"  {scale}x: brute force on {len(sampled)} sampled demands x {len(products):,} products ...", flush=True)
-    agree = 0
-    with Counting() as counted:
+    print(f"  {size:,} offers: brute force on {len(sampled)} sampled demands ...", flush=True)
+    agree, brute = 0, []
+    tracemalloc.start()
+    for demand, partner in sampled:
         started = time.perf_counter()
-        for demand, partner in sampled:
-            exact = brute_force(products, demand, partner)
-            agree += exact == indexed_results[demand.demand_id]
-        brute_sample = time.perf_counter() - started
-    brute_rate = counted.calls / brute_sample
-    brute_pairs = len(products) * len(demands)
+        exact = brute_force(await every_offer(service.store), demand, partner, service.clock.now().date())
+        brute.append(time.perf_counter() - started)
+        agree += exact == production[demand.demand_id]
+    brute_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
     return {
-        "scale": scale,
-        "products": len(products),
+        "size": size,
         "demands": len(demands),
-        "build": build,
-        "match": matching,
-        "total": build + matching,
-        "pairs": indexed_pairs,
-        "rate": indexed_pairs / matching,
-        "index_mib": index_mib,
-        "brute_pairs": brute_pairs,
-        "brute_rate": brute_rate,
-        "brute_total": brute_pairs / brute_rate,
+        "seed": seeded,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "per_second": len(latencies) / sum(latencies),
+        "mib": production_mib,
+        "brute_p50": statistics.median(brute) * 1000,
+        "brute_mib": brute_mib,
         "agreement": agree / len(sampled),
     }
 
 
-def main() -> None:
+async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--sample", type=int, default=40, help="demands brute force runs in full, per scale")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000], help="offers in the region")
+    parser.add_argument("--sample", type=int, default=40, help="demands brute force runs, per size")
     args = parser.parse_args()
-    print(f"Matching benchmark: scales {args.scales} of {BASE_PRODUCTS:,} products x {BASE_DEMANDS:,} demands")
-    results = [run(scale, args.sample) for scale in args.scales]
+    client: AsyncMongoClient = AsyncMongoClient(MONGO, tz_aware=True)
+    clock = Clock.from_environment()
+    service = MatchingService(
+        MatchingStore(client[DATABASE]),
+        rules=lambda: RULES,
+        scoring=SCORING,
+        rates=RATES,
+        clock=clock,
+        expiry=timedelta(days=14),
+    )
+    print(f"Matching benchmark on {MONGO}: region sizes {args.sizes}")
+    try:
+        results = [await run(service, size, args.sample) for size in args.sizes]
+    finally:
+        await client.drop_database(DATABASE)
+        await client.close()
     print()
     print(
         table(
             (
-                "scale",
-                "products",
+                "offers",
                 "demands",
-                "index s",
-                "match s",
-                "pairs scored",
-                "pairs/s",
-                "index MiB",
-                "brute pairs",
-                "brute pairs/s",
-                "brute s (est.)",
+                "store s",
+                "production p50 ms",
+                "p99 ms",
+                "demands/s",
+                "peak MiB",
+                "brute force p50 ms",
+                "peak MiB",
                 "speed-up",
                 "same top-3",
             ),
             [
                 (
-                    f"{r['scale']}x",
-                    f"{r['products']:,}",
+                    f"{r['size']:,}",
                     f"{r['demands']:,}",
-                    f"{r['build']:.2f}",
-                    f"{r['match']:.2f}",
-                    f"{r['pairs']:,}",
-                    f"{r['rate']:,.0f}",
-                    f"{r['index_mib']:.1f}",
-                    f"{r['brute_pairs']:,}",
-                    f"{r['brute_rate']:,.0f}",
-                    f"{r['brute_total']:,.0f}",
-                    f"{r['brute_total'] / r['total']:,.0f}x",
+                    f"{r['seed']:.1f}",
+                    f"{r['p50']:.1f}",
+                    f"{r['p99']:.1f}",
+                    f"{r['per_second']:,.0f}",
+                    f"{r['mib']:.1f}",
+                    f"{r['brute_p50']:,.0f}",
+                    f"{r['brute_mib']:.1f}",
+                    f"{r['brute_p50'] / r['p50']:,.0f}x",
                     f"{r['agreement']:.0%}",
                 )
                 for r in results
             ],
         )
     )
-    first = results[0]
-    print("\ngrowth against 1x (linear would be the scale itself; brute force grows with its square):")
+    first, last = results[0], results[-1]
     print(
-        table(
-            ("scale", "indexed time", "brute force time (est.)"),
-            [
-                (
-                    f"{r['scale']}x",
-                    f"{r['total'] / first['total']:.2f}x",
-                    f"{r['brute_total'] / first['brute_total']:.1f}x",
-                )
-                for r in results
-            ],
-        )
+        f"\nfrom {first['size']:,} to {last['size']:,} offers ({last['size'] / first['size']:.0f}x): production p50 "
+        f"{last['p50'] / first['p50']:.2f}x, brute force p50 {last['brute_p50'] / first['brute_p50']:.2f}x"
     )
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -1,12 +1,14 @@
 """Versioned aggregates: one document each, saved only against the version that was read.
 
 Every write of an aggregate goes through `change`: load it, apply a pure operation, save what the
-operation decided together with its events (in the same document, for the outbox) and, when
-someone else saved in between, load and apply again. A conflict that outlasts the attempts is
-`Busy`, which the HTTP app answers with 409.
+operation decided together with its events (in its change record, the outbox: see
+ekspora_kit.changes) and, when someone else saved in between, load and apply again. A conflict
+that outlasts the attempts is `Busy`, which the HTTP app answers with 409.
 """
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -15,13 +17,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_kit.changes import ChangeLog
+from ekspora_kit.clock import Clock
 from ekspora_kit.documents import to_document
 from ekspora_kit.domain import Busy
-from ekspora_kit.outbox import insert_with_outbox, update_with_outbox_where
+from ekspora_kit.outbox import WRITTEN
 
 logger = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 5
-STATE_ONLY = {"outbox": 0, "outbox_since": 0, "has_outbox": 0}
+BACKOFF_SECONDS = 0.005
 
 Aggregate = TypeVar("Aggregate", bound=BaseModel)
 Current = TypeVar("Current")
@@ -45,11 +49,14 @@ class VersionedStore(Generic[Aggregate]):
         collection: AsyncCollection,
         model: type[Aggregate],
         *,
-        hidden: Mapping[str, int] = STATE_ONLY,
+        hidden: Mapping[str, int] | None = None,
         derive: Callable[[Aggregate], Mapping[str, Any]] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.collection, self.model, self.hidden = collection, model, dict(hidden)
+        self.collection, self.model = collection, model
+        self.hidden = dict(hidden) if hidden else None  # a projection leaving out what reads don't need
         self.derive = derive or (lambda _: {})
+        self.log = ChangeLog(collection, clock or Clock.from_environment())
 
     async def get(self, key: str) -> Aggregate | None:
         document = await self.collection.find_one({"_id": key}, self.hidden)
@@ -71,7 +78,14 @@ class VersionedStore(Generic[Aggregate]):
         saved = aggregate.model_copy(update={"version": 1})
         document = to_document(saved, **self.derive(saved), _id=key)
         document |= {field: [entry] for field, entry in (history or {}).items()}
-        await insert_with_outbox(self.collection, document, events)
+        token = await self.log.claim(key, 1, {"insert": document}, events)
+        try:
+            await self.collection.insert_one(document)
+        except DuplicateKeyError:
+            if not await self._rolled_forward(key, 1, token):
+                await self.log.abandon(key, 1, token)
+                raise
+        WRITTEN.add(self.collection, key)
         return saved
 
     async def replace(
@@ -86,16 +100,26 @@ class VersionedStore(Generic[Aggregate]):
         """Replaces the stored state if it is still at `expected_version`, with its events, as the next
         version; `history` appends entries to arrays kept outside the state. Raises VersionConflict
         when another writer came first."""
-        saved = aggregate.model_copy(update={"version": expected_version + 1})
-        update: dict[str, Any] = {"$set": to_document(saved, **self.derive(saved))}
-        if history:
-            update["$push"] = dict(history)
-        result = await update_with_outbox_where(
-            self.collection, {"_id": key, "version": expected_version}, update, events
-        )
-        if result.matched_count != 1:
+        version = expected_version + 1
+        saved = aggregate.model_copy(update={"version": version})
+        apply = {"set": to_document(saved, **self.derive(saved)), "push": dict(history or {})}
+        try:
+            token = await self.log.claim(key, version, apply, events)
+        except DuplicateKeyError:
+            await self.log.settle_stale(key, version)
+            raise VersionConflict(key) from None
+        update: dict[str, Any] = {"$set": apply["set"]} | ({"$push": apply["push"]} if history else {})
+        result = await self.collection.update_one({"_id": key, "version": expected_version}, update)
+        if result.matched_count != 1 and not await self._rolled_forward(key, version, token):
+            await self.log.abandon(key, version, token)
             raise VersionConflict(key)
+        WRITTEN.add(self.collection, key)
         return saved
+
+    async def _rolled_forward(self, key: str, version: int, token: str) -> bool:
+        """Whether someone applied this writer's own claim while it was slow (see ekspora_kit.changes)."""
+        record = await self.log.records.find_one({"_id": f"{key}:{version}"}, {"claim": 1})
+        return record is not None and record["claim"] == token and await self.log.state_version(key) >= version
 
     async def save(
         self,
@@ -135,4 +159,5 @@ async def change(
             return current, await save(current, decision)
         except VersionConflict:
             logger.info("%s changed while being saved (attempt %d of %d); applying again", what, attempt, attempts)
+            await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the other writer finish
     raise Busy(f"{what} is being changed by others; try again")

@@ -25,13 +25,16 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
         pass  # the process may die before its response is written; the state is what matters
     assert await asyncio.to_thread(registry.wait_exit, 30) == -9, "the fault point kills with SIGKILL"
 
-    stored = await platform.database("registry").msmes.find_one({"profile.nib": umkm["nib"]})
+    registry_db = platform.database("registry")
+    stored = await registry_db.msmes.find_one({"nib": umkm["nib"]})
     assert stored is not None, "the state change was stored before the crash"
-    assert [e["type"].split(".", 2)[2] for e in stored["outbox"]] == [
+    record = await registry_db.msmes_changes.find_one({"_id": f"{stored['_id']}:1"})
+    assert record is not None
+    assert [e["type"].split(".", 2)[2] for e in record["outbox"]] == [
         "msme.registered.v1",
         "msme.contact_changed.v1",
         "readiness.assessed.v1",
-    ], "the events wait in the outbox of the stored document"
+    ], "the events wait in the change record of the stored version"
     msme_topic = platform.topic(REGISTRY_MSME)
     assert len(await read_topic(msme_topic, timeout=1)) == records_before_restart
 
@@ -50,8 +53,9 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
     assert len(registered) == records_before_restart + 1, "re-published once after the crash, never lost"
     assert len(set(registered)) == 1, "a re-publish is the same event (same id)"
     assert sum(b"readiness.assessed" in r.value for r in records) == 1
-    after = await platform.database("registry").msmes.find_one({"_id": stored["_id"]})
-    assert "outbox" not in after and "outbox_since" not in after and "has_outbox" not in after
+    after = await registry_db.msmes_changes.find_one({"_id": record["_id"]})
+    assert "outbox" not in after and "apply" not in after and "has_outbox" not in after, "published, then settled"
+    assert after["events"] == [entry["id"] for entry in record["outbox"]]
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{notifications.url}/metrics")).text
     assert metric(text, "ekspora_duplicates_skipped_total") == records_before_restart

@@ -171,21 +171,6 @@ def test_a_flooded_partner_gets_no_more_proposals():
     assert "open proposals" in evaluate(open_for_partner=SCORING.max_open_per_partner).reason
 
 
-def test_the_index_returns_one_bucket_in_readiness_order():
-    index = domain.OfferIndex(RULES)
-    for o in (
-        offer("prd-a", readiness=80),
-        offer("prd-b", readiness=95),
-        offer("prd-c", category="coffee", hs="090121"),
-        offer("prd-d", category="meat_product"),
-        offer("prd-e", ready=False),
-    ):
-        index.add(o)
-    assert [o.product.product_id for o in index.candidates(demand())] == ["prd-b", "prd-a"]
-    assert [o.product.product_id for o in index.candidates(demand(category=None, hs_prefix="0901"))] == ["prd-c"]
-    assert list(index.candidates(demand(category="meat_product"))) == []
-
-
 def test_best_for_demand_keeps_the_best_few_above_the_minimum():
     candidates = [offer(f"prd-{n}", capacity=100 * n) for n in range(1, 8)]
     best = domain.best_for_demand(

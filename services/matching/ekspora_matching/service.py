@@ -151,9 +151,19 @@ class MatchingService:
         partner = await self.store.partner(demand.partner_id)
         if partner is None or not partner.verified or demand.status != "open":
             return 0
-        candidates = await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
         room = self.scoring.proposals_per_demand - await self.store.open_count("demand_id", demand.demand_id)
-        best = domain.best_for_demand(
+        best = await self.best_for(demand, partner, region)
+        proposed = 0
+        for evaluation in best:
+            if proposed >= room:
+                break
+            proposed += await self._propose(evaluation, region, causation_id)
+        return proposed
+
+    async def best_for(self, demand: domain.Demand, partner: domain.Partner, region: str) -> list[domain.Evaluation]:
+        """The region's best offers for a demand: its bucket from the store, in readiness order, scored."""
+        candidates = await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
+        return domain.best_for_demand(
             candidates,
             demand,
             partner,
@@ -164,12 +174,6 @@ class MatchingService:
             rates=self.rates,
             today=self.clock.now().date(),
         )
-        proposed = 0
-        for evaluation in best:
-            if proposed >= room:
-                break
-            proposed += await self._propose(evaluation, region, causation_id)
-        return proposed
 
     async def match_offer(self, offer: domain.Offer, region: str, *, causation_id: str | None = None) -> int:
         rules = self.rules()

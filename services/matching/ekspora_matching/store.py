@@ -13,7 +13,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_kit.aggregates import STATE_ONLY, VersionedStore
+from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import keep_newest, to_document
 from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
 
@@ -33,7 +33,7 @@ def pair_query_fields(pair: Pair) -> dict[str, Any]:
 
 
 def _strip(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in ("_id", "outbox", "outbox_since", "has_outbox")}
+    return {k: v for k, v in document.items() if k != "_id"}
 
 
 class MatchingStore:
@@ -47,9 +47,7 @@ class MatchingStore:
         self.partner_stats = db["partner_stats"]
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
-        self.own_pairs = VersionedStore(
-            self.pairs, Pair, hidden=STATE_ONLY | PAIR_QUERY_FIELDS, derive=pair_query_fields
-        )
+        self.own_pairs = VersionedStore(self.pairs, Pair, hidden=PAIR_QUERY_FIELDS, derive=pair_query_fields)
 
     @property
     def outboxes(self) -> list[AsyncCollection]:
@@ -116,14 +114,11 @@ class MatchingStore:
         return [Demand.model_validate(_strip(d)) async for d in self.demand_view.find(query)]
 
     async def save_offer(self, region: str, offer: Offer) -> None:
-        document = to_document(
-            offer, region=region, category=offer.product.category, hs_prefixes=offer.hs_prefixes, ready=offer.ready
-        )
-        await self.offers.replace_one({"_id": offer.product.product_id}, document, upsert=True)
+        await self.offers.replace_one({"_id": offer.product.product_id}, offer_document(region, offer), upsert=True)
 
     async def offer(self, product_id: str) -> Offer | None:
         document = await self.offers.find_one({"_id": product_id})
-        return _offer(document) if document else None
+        return offer_from_document(document) if document else None
 
     async def candidate_offers(self, region: str, demand: Demand, limit: int) -> list[Offer]:
         """Export-ready offers of the region in the demand's bucket, in readiness order (indexed)."""
@@ -132,8 +127,8 @@ class MatchingStore:
             query["hs_prefixes"] = demand.hs_prefix
         else:
             query["category"] = demand.category
-        cursor = self.offers.find(query).sort("readiness_score", -1).limit(limit)
-        return [_offer(document) async for document in cursor]
+        cursor = self.offers.find(query).sort([("readiness_score", -1), ("_id", 1)]).limit(limit)
+        return [offer_from_document(document) async for document in cursor]
 
     async def stats(self, partner_id: str) -> PartnerStats:
         document = await self.partner_stats.find_one({"_id": partner_id})
@@ -170,5 +165,17 @@ class MatchingStore:
         return [document["_id"] async for document in cursor]
 
 
-def _offer(document: dict[str, Any]) -> Offer:
+def offer_document(region: str, offer: Offer) -> dict[str, Any]:
+    """An offer with the top-level fields the candidate search selects by."""
+    return to_document(
+        offer,
+        _id=offer.product.product_id,
+        region=region,
+        category=offer.product.category,
+        hs_prefixes=offer.hs_prefixes,
+        ready=offer.ready,
+    )
+
+
+def offer_from_document(document: dict[str, Any]) -> Offer:
     return Offer.model_validate({k: document[k] for k in ("product", "readiness_score", "ready")})

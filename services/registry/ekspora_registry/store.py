@@ -18,7 +18,7 @@ from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
 from ekspora_registry.domain import Assessment, Change, Cohort, Msme
 
-STATE_ONLY = {"outbox": 0, "outbox_since": 0, "has_outbox": 0, "assessments": 0}
+WITHOUT_HISTORY = {"assessments": 0}
 EXPIRY_CHECK = "certificate_expiry"
 FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before checks were recorded"
 
@@ -47,7 +47,7 @@ class RegistryStore:
         self.msmes = db["msmes"]
         self.cohorts = db["cohorts"]
         self.checks = db["checks"]
-        self.aggregates = VersionedStore(self.msmes, Msme, hidden=STATE_ONLY, derive=query_fields)
+        self.aggregates = VersionedStore(self.msmes, Msme, hidden=WITHOUT_HISTORY, derive=query_fields)
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("nib", unique=True)
@@ -84,7 +84,7 @@ class RegistryStore:
             if value:
                 query[field] = value
         total = await self.msmes.count_documents(query)
-        cursor = self.msmes.find(query, STATE_ONLY).sort("registered_at", 1).skip(skip).limit(limit)
+        cursor = self.msmes.find(query, WITHOUT_HISTORY).sort("registered_at", 1).skip(skip).limit(limit)
         return [self.aggregates.parse(document) async for document in cursor], total
 
     async def history(self, msme_id: str) -> list[Assessment] | None:
@@ -127,7 +127,7 @@ class RegistryStore:
         return [Cohort.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor]
 
     async def members(self, cohort_id: str) -> list[Msme]:
-        cursor = self.msmes.find({"cohort_id": cohort_id}, STATE_ONLY).sort("registered_at", 1)
+        cursor = self.msmes.find({"cohort_id": cohort_id}, WITHOUT_HISTORY).sort("registered_at", 1)
         return [self.aggregates.parse(document) async for document in cursor]
 
 

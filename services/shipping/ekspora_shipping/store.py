@@ -7,7 +7,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_kit.aggregates import STATE_ONLY, VersionedStore
+from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import keep_newest
 from ekspora_shipping.domain import Shipment
 
@@ -52,20 +52,20 @@ class ShippingStore:
         return await self.aggregates.get(shipment_id)
 
     async def holding_order(self, order_id: str) -> Shipment | None:
-        document = await self.shipments.find_one({"order_ids": order_id}, STATE_ONLY)
+        document = await self.shipments.find_one({"order_ids": order_id})
         return self.aggregates.parse(document) if document else None
 
     async def open_for(self, region: str, port: str, mode: str) -> list[Shipment]:
         query = {"region": region, "status": "planned", "destination_port": port, "mode": mode}
-        return [self.aggregates.parse(d) async for d in self.shipments.find(query, STATE_ONLY)]
+        return [self.aggregates.parse(d) async for d in self.shipments.find(query)]
 
     async def where(self, query: dict[str, Any], limit: int = 500) -> list[Shipment]:
-        cursor = self.shipments.find(query, STATE_ONLY).sort("departure_on", 1).limit(limit)
+        cursor = self.shipments.find(query).sort("departure_on", 1).limit(limit)
         return [self.aggregates.parse(document) async for document in cursor]
 
     async def before_cutoff(self, until: date) -> list[Shipment]:
         found = []
         for status in OPEN_BEFORE_CUTOFF:
             query = {"status": status, "cutoff_on": {"$lte": until.isoformat()}}
-            found += [self.aggregates.parse(d) async for d in self.shipments.find(query, STATE_ONLY)]
+            found += [self.aggregates.parse(d) async for d in self.shipments.find(query)]
         return found

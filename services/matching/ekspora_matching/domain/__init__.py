@@ -22,7 +22,6 @@ from ekspora_matching.domain.proposals import (
 from ekspora_matching.domain.scoring import (
     PRODUCT_PARTS,
     Evaluation,
-    OfferIndex,
     Refusal,
     best_for_demand,
     evaluate,
@@ -39,7 +38,6 @@ __all__ = [
     "Evaluation",
     "MatchStatus",
     "Offer",
-    "OfferIndex",
     "Pair",
     "Partner",
     "PartnerStats",

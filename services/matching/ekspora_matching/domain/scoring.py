@@ -1,7 +1,6 @@
 """Scoring: hard filters, explained points per criterion, and the best candidates for a demand."""
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -200,34 +199,6 @@ def _load_balance(open_for_partner: int, limit: int, weight: int) -> ScorePart:
         f"Mitra sedang memiliki {open_for_partner} tawaran terbuka",
         f"The partner has {open_for_partner} open proposals",
     )
-
-
-class OfferIndex:
-    """Export-ready offers bucketed by (category or HS prefix, destination country the rules allow),
-    each bucket in readiness order, so a demand looks at one bucket, never at every product.
-    Adding appends; a bucket is sorted once, when it is first read after a change."""
-
-    def __init__(self, rules: DestinationRules) -> None:
-        self.rules = rules
-        self.buckets: dict[tuple[str, str, str], list[Offer]] = defaultdict(list)
-        self.unsorted: set[tuple[str, str, str]] = set()
-
-    def add(self, offer: Offer) -> None:
-        if not offer.ready:
-            return
-        for country in self.rules.allowed_countries(offer.product.category):
-            keys = [("category", offer.product.category, country)] + [("hs", p, country) for p in offer.hs_prefixes]
-            for key in keys:
-                self.buckets[key].append(offer)
-                self.unsorted.add(key)
-
-    def candidates(self, demand: Demand) -> Iterator[Offer]:
-        kind, value = ("hs", demand.hs_prefix) if demand.hs_prefix else ("category", demand.category or "")
-        key = (kind, value, demand.destination_country)
-        if key in self.unsorted:
-            self.buckets[key].sort(key=lambda o: (-o.readiness_score, o.product.product_id))
-            self.unsorted.discard(key)
-        return iter(self.buckets.get(key, ()))
 
 
 def best_for_demand(

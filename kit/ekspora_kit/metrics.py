@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pymongo.asynchronous.collection import AsyncCollection
 
 
@@ -67,6 +67,13 @@ class KitMetrics:
             "ekspora_store_scans_total",
             "Store queries that read the whole collection without saying why (see ekspora_kit.scans)",
             ["service", "collection"],
+            registry=self.registry,
+        )
+        self.store_seconds = Histogram(
+            "ekspora_store_command_seconds",
+            "Time the store took to answer a command, by command and collection",
+            ["service", "command", "collection"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
         self.service = service

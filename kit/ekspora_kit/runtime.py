@@ -57,7 +57,7 @@ class ServiceRuntime:
             tz_aware=True,
             serverSelectionTimeoutMS=5000,
             maxPoolSize=settings.mongo_max_pool_size,
-            event_listeners=[ScanWatch(settings.service, self.metrics.store_scans)],
+            event_listeners=[ScanWatch(settings.service, self.metrics.store_scans, self.metrics.store_seconds)],
         )
         self.db: AsyncDatabase = self.mongo[settings.database_name]
         self.clock = Clock(settings.clock_offset_seconds)

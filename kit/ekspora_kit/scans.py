@@ -13,12 +13,14 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from pymongo import monitoring
 
 logger = logging.getLogger(__name__)
 EXPLAINED = "scan:"
 SCALARS = (str, int, float, bool, datetime)
+SLOW_SECONDS = 0.1
+WATCHED = {"find", "count", "update", "delete", "findAndModify", "aggregate", "insert"}
 
 
 def pushed_down(query: Mapping[str, Any]) -> bool:
@@ -84,18 +86,23 @@ def filters_of(command_name: str, command: Mapping[str, Any]) -> Iterator[Mappin
 
 
 class ScanWatch(monitoring.CommandListener):
-    """A PyMongo listener for one service's client: counts and logs the scans nobody explained."""
+    """A PyMongo listener for one service's client: counts and logs the scans nobody explained,
+    times every command, and logs the ones slower than SLOW_SECONDS with their filter's shape."""
 
-    def __init__(self, service: str, counter: Counter) -> None:
-        self.service, self.counter = service, counter
+    def __init__(self, service: str, counter: Counter, durations: Histogram) -> None:
+        self.service, self.counter, self.durations = service, counter, durations
         self.seen: set[str] = set()
+        self.in_flight: dict[int, tuple[str, str]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         command = event.command
+        collection = str(command.get(event.command_name, ""))
+        if event.command_name in WATCHED:
+            filters = [shape(query) for query in filters_of(event.command_name, command)]
+            self.in_flight[event.request_id] = (collection, f"{event.command_name} {collection} {filters}")
         comment = command.get("comment")
         if isinstance(comment, str) and comment.startswith(EXPLAINED):
             return
-        collection = str(command.get(event.command_name, ""))
         for query in filters_of(event.command_name, command):
             if pushed_down(query):
                 continue
@@ -106,7 +113,17 @@ class ScanWatch(monitoring.CommandListener):
                 logger.warning("store query reads the whole collection: %s", described)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        self._finished(event)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        self._finished(event)
+
+    def _finished(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent) -> None:
+        started = self.in_flight.pop(event.request_id, None)
+        if started is None:
+            return
+        collection, described = started
+        seconds = event.duration_micros / 1e6
+        self.durations.labels(self.service, event.command_name, collection).observe(seconds)
+        if seconds >= SLOW_SECONDS:
+            logger.warning("slow store command (%.0f ms): %s", seconds * 1000, described)

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from pymongo import monitoring
 
 from ekspora_kit.scans import ScanWatch, filters_of, pushed_down, shape
@@ -74,7 +74,8 @@ def started(command: dict) -> monitoring.CommandStartedEvent:
 
 def test_the_watch_counts_unexplained_scans_per_collection_and_logs_each_shape_once(caplog):
     counter = Counter("scans", "-", ["service", "collection"], registry=CollectorRegistry())
-    watch = ScanWatch("registry", counter)
+    durations = Histogram("seconds", "-", ["service", "command", "collection"], registry=CollectorRegistry())
+    watch = ScanWatch("registry", counter, durations)
     with caplog.at_level("WARNING"):
         for value in ("a", "b"):
             watch.started(started({"find": "msmes", "filter": {"profile.nib": value}}))

@@ -85,7 +85,7 @@ class VersionedStore(Generic[Aggregate]):
             if not await self._rolled_forward(key, 1, token):
                 await self.log.abandon(key, 1, token)
                 raise
-        WRITTEN.add(self.collection, key)
+        WRITTEN.add(self.collection, key, 1)
         return saved
 
     async def replace(
@@ -113,7 +113,7 @@ class VersionedStore(Generic[Aggregate]):
         if result.matched_count != 1 and not await self._rolled_forward(key, version, token):
             await self.log.abandon(key, version, token)
             raise VersionConflict(key)
-        WRITTEN.add(self.collection, key)
+        WRITTEN.add(self.collection, key, version)
         return saved
 
     async def _rolled_forward(self, key: str, version: int, token: str) -> bool:

@@ -36,20 +36,22 @@ class RecordPublisher(Protocol):
 
 
 class WrittenAggregates:
-    """Which aggregates this process just wrote, so its relay publishes their records at once
-    instead of at the next sweep. The sweep stays, as the safety net after a crash."""
+    """Which aggregates this process just wrote, and up to which version, so its relay publishes
+    their records at once (without reading the state back) instead of at the next sweep. The
+    sweep stays, as the safety net after a crash."""
 
     def __init__(self) -> None:
-        self.pending: dict[str, set[object]] = {}
+        self.pending: dict[str, dict[str, int]] = {}
         self.listeners: list[Callable[[], None]] = []
 
-    def add(self, collection: AsyncCollection, key: object) -> None:
-        self.pending.setdefault(collection.full_name, set()).add(key)
+    def add(self, collection: AsyncCollection, key: str, version: int) -> None:
+        written = self.pending.setdefault(collection.full_name, {})
+        written[key] = max(version, written.get(key, 0))
         for wake in self.listeners:
             wake()
 
-    def take(self, collection: AsyncCollection) -> set[object]:
-        return self.pending.pop(collection.full_name, set())
+    def take(self, collection: AsyncCollection) -> dict[str, int]:
+        return self.pending.pop(collection.full_name, {})
 
 
 WRITTEN = WrittenAggregates()
@@ -109,8 +111,8 @@ class OutboxRelay:
         """Publishes the records of the aggregates this process just wrote."""
         published = 0
         for log in self.logs:
-            for key in WRITTEN.take(log.state):
-                published += await self._publish_leased(log, str(key))
+            for key, version in WRITTEN.take(log.state).items():
+                published += await self._publish_leased(log, key, version)
         return published
 
     async def ensure_indexes(self) -> None:
@@ -139,7 +141,7 @@ class OutboxRelay:
         self.metrics.outbox_lag.set((self.clock.now() - oldest).total_seconds() if oldest else 0)
         return published
 
-    async def _publish_leased(self, log: ChangeLog, key: str) -> int:
+    async def _publish_leased(self, log: ChangeLog, key: str, written: int | None = None) -> int:
         leases = Leases(
             log.state.database["outbox_leases"], holder=self.instance, seconds=self.lease_seconds, clock=self.clock
         )
@@ -147,16 +149,18 @@ class OutboxRelay:
         if not await leases.take(lease_id):
             return 0
         try:
-            return await self._publish_records(log, key)
+            return await self._publish_records(log, key, written)
         finally:
             await leases.release(lease_id)
 
-    async def _publish_records(self, log: ChangeLog, key: str) -> int:
+    async def _publish_records(self, log: ChangeLog, key: str, written: int | None) -> int:
         """Publishes the aggregate's pending records in version order, each once its state is
-        written; stops at a claim still in its writer's hands."""
+        written (`written`: the version this process wrote last, when it knows); stops at a claim
+        still in its writer's hands."""
         published = 0
-        written = await log.state_version(key)
         async for record in log.pending(key):
+            if written is None or record["version"] > written:
+                written = await log.state_version(key)
             if record["version"] > written:
                 if not log.is_stale(record):
                     break

@@ -63,20 +63,26 @@ class KitMetrics:
             ["service", "job", "outcome"],
             registry=self.registry,
         )
-        self.store_scans = Counter(
-            "ekspora_store_scans_total",
-            "Store queries that read the whole collection without saying why (see ekspora_kit.scans)",
-            ["service", "collection"],
-            registry=self.registry,
-        )
-        self.store_seconds = Histogram(
-            "ekspora_store_command_seconds",
-            "Time the store took to answer a command, by command and collection",
-            ["service", "command", "collection"],
-            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-            registry=self.registry,
-        )
+        self.store_scans, self.store_seconds = store_metrics(self.registry)
         self.service = service
+
+
+def store_metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    """What ekspora_kit.scans.ScanWatch counts and times of a service's store commands."""
+    scans = Counter(
+        "ekspora_store_scans_total",
+        "Store queries that read the whole collection without saying why (see ekspora_kit.scans)",
+        ["service", "collection"],
+        registry=registry,
+    )
+    seconds = Histogram(
+        "ekspora_store_command_seconds",
+        "Time the store took to answer a command, by command and collection",
+        ["service", "command", "collection"],
+        buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        registry=registry,
+    )
+    return scans, seconds
 
 
 class StateCounts:

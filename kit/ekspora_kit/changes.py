@@ -14,6 +14,7 @@ The relay publishes a record's events only once its state is applied, then strip
 to a short entry of the aggregate's history (version, time, event ids).
 """
 
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.clock import Clock
 from ekspora_kit.leases import aware
 
+logger = logging.getLogger(__name__)
 STALE_SECONDS = 10
 PENDING = "has_outbox"
 Document = dict[str, Any]
@@ -107,10 +109,18 @@ class ChangeLog:
         record = await self.records.find_one({"_id": f"{key}:{version}"})
         if record is None or "apply" not in record or not self.is_stale(record):
             return
-        if await self.state_version(key) >= version:
-            return
-        if not await self.apply(record):
-            await self.abandon(key, version, record["claim"])
+        if await self.state_version(key) < version:
+            await self.roll_forward(record)
+
+    async def roll_forward(self, record: Mapping[str, Any]) -> bool:
+        """Writes the state of a claim its writer left behind; when that can no longer be done,
+        abandons the claim. True when the state is written."""
+        if await self.apply(record):
+            logger.warning("rolled forward change record %s after its writer stopped", record["_id"])
+            return True
+        await self.abandon(record["aggregate"], record["version"], record["claim"])
+        logger.warning("abandoned change record %s: its state could not be written", record["_id"])
+        return False
 
     def is_stale(self, record: Mapping[str, Any]) -> bool:
         return self.clock.now() - aware(record["at"]) >= self.stale_after

@@ -164,11 +164,8 @@ class OutboxRelay:
             if record["version"] > written:
                 if not log.is_stale(record):
                     break
-                if not await log.apply(record):
-                    await log.abandon(key, record["version"], record["claim"])
-                    logger.warning("abandoned change record %s: its state could not be written", record["_id"])
+                if not await log.roll_forward(record):
                     continue
-                logger.warning("rolled forward change record %s after its writer stopped", record["_id"])
                 written = record["version"]
             published += await self._publish_record(record)
             await log.published(record)

@@ -1,17 +1,25 @@
 """The HTTP shell every service shares: health, readiness, metrics, errors and correlation ids."""
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+from pymongo.errors import ConnectionFailure
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from ekspora_kit.aggregates import VersionConflict
 from ekspora_kit.domain import Busy, Invalid, NotAllowed, NotFound
+from ekspora_kit.idempotency import IdempotencyKeys, honour_idempotency_keys
 from ekspora_kit.logs import correlation_id
 from ekspora_kit.runtime import ServiceRuntime
 
@@ -41,7 +49,7 @@ REFUSALS: dict[type[Exception], tuple[int, str]] = {
     Invalid: (422, "unprocessable"),
     NotFound: (404, "notfound"),
     NotAllowed: (409, "conflict"),
-    Busy: (409, "conflict"),
+    Busy: (409, "busy"),  # others are changing it, or a writer died mid-change (rolled forward within seconds)
     VersionConflict: (409, "conflict"),
 }
 
@@ -72,10 +80,24 @@ def answer_refusals(app: FastAPI) -> None:
 
     async def refused(_: Request, error: Exception) -> JSONResponse:
         status, code = next(answer for kind, answer in REFUSALS.items() if isinstance(error, kind))
-        return JSONResponse(status_code=status, content=error_body(code, str(error), getattr(error, "field", None)))
+        content = error_body(code, str(error), getattr(error, "field", None))
+        retry = {"Retry-After": "1"} if code == "busy" else None
+        return JSONResponse(status_code=status, content=content, headers=retry)
 
     for kind in REFUSALS:
         app.add_exception_handler(kind, refused)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own refusals (a body that is not JSON, a method the route does not have)."""
+        code = {400: "bad_request", 404: "notfound", 405: "method_not_allowed"}.get(error.status_code, "refused")
+        return JSONResponse(status_code=error.status_code, content=error_body(code, str(error.detail), None))
+
+    @app.exception_handler(ConnectionFailure)
+    async def store_unavailable(_: Request, error: ConnectionFailure) -> JSONResponse:
+        logger.warning("store unavailable: %r", error)
+        body = error_body("unavailable", "The store did not answer in time. Try again shortly.", None)
+        return JSONResponse(status_code=503, content=body, headers={"Retry-After": "2"})
 
 
 def create_http_app(
@@ -91,10 +113,14 @@ def create_http_app(
     reads), put on `app.state` for their `Depends` helpers; the runtime is there too, for auth."""
     runtime.subscribe()
 
+    keys = IdempotencyKeys(runtime.db["idempotency_keys"], runtime.clock)
+    runtime.every("expire idempotency keys", 3600, keys.expire)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if on_startup:
             await on_startup()  # type: ignore[misc]
+        await keys.ensure_indexes()
         await runtime.start()
         try:
             yield
@@ -106,6 +132,9 @@ def create_http_app(
     app.state.runtime = runtime
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
+
+    app.middleware("http")(honour_idempotency_keys(keys))
+    app.middleware("http")(refuse_nul)
 
     @app.middleware("http")
     async def carry_correlation_id(request: Request, call_next: Callable) -> Response:
@@ -135,5 +164,94 @@ def create_http_app(
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
+        document_refusals(router.routes)
         app.include_router(router)
+    app.openapi = refusals_in_json(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def refusals_in_json(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Refusals are JSON even where the route answers HTML or PDF, which FastAPI would declare."""
+
+    def document() -> dict[str, Any]:
+        schema = openapi()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status[0] in "45" and (content := response.get("content")):
+                        response["content"] = {"application/json": next(iter(content.values()))}
+        return schema
+
+    return document
+
+
+NUL_ESCAPED = re.compile(rb"\\u0000", re.IGNORECASE)
+
+
+async def refuse_nul(request: Request, call_next: Callable) -> Response:
+    """A NUL character means nothing in an id, a query or a name, and the store cannot hold it:
+    refused wherever it comes (422), before anything reads the store with it."""
+    where: str | None = None
+    if "\x00" in request.url.path:
+        where = "path"
+    elif found := [name for name, value in request.query_params.multi_items() if "\x00" in name + value]:
+        where = found[0]
+    elif request.method in {"POST", "PUT", "PATCH"}:
+        body = await request.body()
+        where = "" if b"\x00" in body or NUL_ESCAPED.search(body) else None
+    if where is None:
+        return await call_next(request)
+    errors = [{"field": where, "message": "NUL characters are not allowed"}]
+    return JSONResponse(status_code=422, content={"error": "validation_failed", "errors": errors})
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, query parameter or header at fault ('' for the whole body)")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """What every refusal and failure answers."""
+
+    error: str = Field(
+        description="A stable code: validation_failed, unauthorized, forbidden, notfound, conflict, busy, "
+        "unprocessable, idempotency_key_reused, invalid_idempotency_key, unavailable"
+    )
+    message: str | None = None
+    errors: list[FieldError] | None = None
+
+
+REFUSED = {"model": ErrorBody}
+
+
+def document_refusals(routes: Sequence[BaseRoute]) -> None:
+    """Declares in the OpenAPI document the refusals each route can answer, with the body they
+    really have (not FastAPI's default 422), and the Idempotency-Key every POST honours."""
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        refusals: dict[int | str, dict[str, Any]] = {
+            401: REFUSED | {"description": "No token, or one that is not known"},
+            403: REFUSED | {"description": "Known, but not allowed this (another region or partner)"},
+            422: REFUSED | {"description": "A field, parameter or header is not acceptable (each is named)"},
+            503: REFUSED | {"description": "The store did not answer; try again after Retry-After"},
+        }
+        if "{" in route.path:
+            refusals[404] = REFUSED | {"description": "Nothing by that id, or nothing the caller may see"}
+        methods = route.methods or set()
+        if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+            refusals[409] = REFUSED | {"description": "Not in this state, or busy (retry after Retry-After)"}
+        if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+            refusals[400] = REFUSED | {"description": "A body that is not JSON"}
+        if "POST" in methods:
+            route.openapi_extra = (route.openapi_extra or {}) | {"parameters": [IDEMPOTENCY_PARAMETER]}
+        route.responses = refusals | route.responses
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Send the same key again (same body) to get the first answer again, and no second effect",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+}

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo.errors import ServerSelectionTimeoutError
 
 from ekspora_kit.aggregates import SAVE_ATTEMPTS, VersionConflict, change
 from ekspora_kit.domain import Busy, Invalid, NotAllowed, NotFound
@@ -42,7 +43,7 @@ def app_raising(error: Exception) -> httpx.AsyncClient:
         (Invalid("unknown milestone", field="code"), 422, "unprocessable", "code"),
         (NotFound("no shipment shp-1"), 404, "notfound", None),
         (NotAllowed("already confirmed", field="status"), 409, "conflict", "status"),
-        (Busy("UMKM msme-1 is being changed by others; try again"), 409, "conflict", None),
+        (Busy("UMKM msme-1 is being changed by others; try again"), 409, "busy", None),
         (VersionConflict("shp-1"), 409, "conflict", None),
     ],
 )
@@ -57,8 +58,16 @@ async def test_a_conflict_that_outlasts_the_retries_is_409_not_500():
     answer = await app_raising(RuntimeError()).post("/matches/mt-1/acceptance")
     assert answer.status_code == 409
     assert answer.json()["message"] == "match mt-1 is being changed by others; try again"
+    assert answer.json()["error"] == "busy" and answer.headers["retry-after"] == "1"
     assert SAVE_ATTEMPTS > 1
 
 
 async def test_a_bug_that_raises_key_error_is_a_500_not_a_404():
     assert (await app_raising(KeyError("profile")).post("/things")).status_code == 500
+
+
+async def test_an_unreachable_store_is_a_503_to_retry_not_a_500():
+    answer = await app_raising(ServerSelectionTimeoutError("127.0.0.1:27017: connection refused")).post("/things")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"
+    assert answer.json()["error"] == "unavailable"

@@ -1,6 +1,5 @@
 """Demand: partners' requests for quotation and standing interest."""
 
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter
@@ -8,6 +7,7 @@ from pydantic import Field, model_validator
 
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.inputs import Day, Line, Money
 from ekspora_matching import domain
 from ekspora_matching.api.deps import Authenticated, Matching
 
@@ -19,12 +19,12 @@ class NewDemand(Model):
     category: str | None = Field(default=None, pattern=r"^[a-z][a-z_]{1,40}$")
     hs_prefix: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$")
     quantity: int = Field(ge=1, le=1_000_000)
-    target_price_min: int | None = Field(default=None, ge=0, description="Cents per unit")
-    target_price_max: int | None = Field(default=None, ge=1, description="Cents per unit")
+    target_price_min: Money | None = Field(default=None, ge=0, description="Cents per unit")
+    target_price_max: Money | None = Field(default=None, ge=1, description="Cents per unit")
     currency: Literal["EUR", "AUD"]
     required_certificates: list[Literal["pirt", "bpom_md", "halal", "sni", "organic", "svlk"]] = []
-    needed_by: date | None = None
-    destination_city: str = Field(min_length=2, max_length=80)
+    needed_by: Day | None = None
+    destination_city: Line = Field(min_length=2, max_length=80)
     incoterm: Literal["FOB", "CIF", "DAP"] = Field(default="FOB", description="FOB Tanjung Perak (Surabaya) by default")
 
     @model_validator(mode="after")

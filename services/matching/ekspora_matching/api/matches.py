@@ -1,10 +1,11 @@
 """Proposals ("matches"): read, accepted or declined by either side, and the partner's sales reports."""
 
+import hashlib
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
 from ekspora_contracts.matching import MatchTerms, ScorePart, Side
@@ -97,13 +98,35 @@ async def decline(match_id: str, body: Decline, who: Authenticated, matching: Ma
     tags=["feedback"],
     summary="The partner reports sales of a confirmed match: units, revenue, returns, rating, reorder",
 )
-async def report_sales(match_id: str, body: domain.SalesReport, who: Authenticated, matching: Matching) -> MatchView:
+async def report_sales(
+    match_id: str,
+    body: domain.SalesReport,
+    who: Authenticated,
+    matching: Matching,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=100,
+            pattern=r"^[A-Za-z0-9._:-]+$",
+            description="Sending a report again with the same key records it once (for example after a lost answer)",
+        ),
+    ] = None,
+) -> MatchView:
     me = who.the_partner()
     pair = await matching.visible_match(match_id, who)
     if pair.partner_id != me.partner_id:
         raise NotFound(f"no match {match_id}")
-    report_id, now = f"rep-{uuid4().hex[:12]}", matching.service.clock.now
+    report_id, now = report_id_for(me.partner_id, idempotency_key), matching.service.clock.now
     reported = await matching.service.change_match(
         match_id, lambda p: domain.report_sales(p, match_id, body, report_id, now())
     )
     return view(reported)
+
+
+def report_id_for(partner_id: str, idempotency_key: str | None) -> str:
+    """The same partner's key gives the same report id, so a report sent twice is one report."""
+    if idempotency_key is None:
+        return f"rep-{uuid4().hex[:12]}"
+    return "rep-" + hashlib.sha256(f"{partner_id}:{idempotency_key}".encode()).hexdigest()[:16]

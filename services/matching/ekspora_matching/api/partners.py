@@ -3,10 +3,11 @@
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from ekspora_contracts.matching import PartnerKind
 from ekspora_kit.domain import Model
+from ekspora_kit.inputs import Count, Line
 from ekspora_matching import domain
 from ekspora_matching.api.deps import Authenticated, Matching
 
@@ -15,12 +16,12 @@ router = APIRouter(tags=["partners"])
 
 class NewPartner(Model):
     kind: PartnerKind
-    name: str = Field(min_length=2, max_length=120)
+    name: Line = Field(min_length=2, max_length=120)
     country: Literal["NL", "AU"]
-    city: str = Field(min_length=2, max_length=80)
+    city: Line = Field(min_length=2, max_length=80)
     categories: list[str] = Field(min_length=1)
-    min_order_units: int = Field(ge=0)
-    max_order_units: int = Field(ge=1)
+    min_order_units: Count = Field(ge=0)
+    max_order_units: Count = Field(ge=1)
     languages: list[Literal["en", "nl", "id"]] = ["en"]
     contact_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -31,22 +32,21 @@ class NewPartner(Model):
         return self
 
 
-class RegisteredPartner(BaseModel):
-    partner: domain.Partner
-    api_key: str = Field(description="Shown once: the partner's bearer key")
-
-
-@router.post("/partners", status_code=201, response_model=RegisteredPartner)
-async def register_partner(body: NewPartner, who: Authenticated, matching: Matching) -> RegisteredPartner:
+@router.post(
+    "/partners",
+    status_code=201,
+    response_model=domain.Partner,
+    summary="Register a partner abroad; the identity service then issues its API keys",
+)
+async def register_partner(body: NewPartner, who: Authenticated, matching: Matching) -> domain.Partner:
     who.operator()
-    partner, api_key = await matching.service.create_partner(body.model_dump())
-    return RegisteredPartner(partner=partner, api_key=api_key)
+    return await matching.service.create_partner(body.model_dump())
 
 
 @router.get("/partners", response_model=list[domain.Partner])
 async def list_partners(who: Authenticated, matching: Matching) -> list[domain.Partner]:
     who.operator()
-    return [p.model_copy(update={"api_key_sha256": "hidden"}) for p in await matching.store.all_partners()]
+    return await matching.store.all_partners()
 
 
 @router.post(
@@ -56,5 +56,4 @@ async def list_partners(who: Authenticated, matching: Matching) -> list[domain.P
 )
 async def verify_partner(partner_id: str, who: Authenticated, matching: Matching) -> domain.Partner:
     who.operator()
-    verified = await matching.service.change_partner(partner_id, lambda _: {"verified": True})
-    return verified.model_copy(update={"api_key_sha256": "hidden"})
+    return await matching.service.change_partner(partner_id, lambda _: {"verified": True})

@@ -1,4 +1,4 @@
-"""Destination import rules: read by anyone, reloaded from the data file by operators."""
+"""Destination import rules: read by operators and partners, reloaded from the data file by operators."""
 
 from typing import Literal
 
@@ -11,7 +11,7 @@ router = APIRouter(tags=["rules"])
 
 
 @router.get("/rules/{country}/{category}", response_model=Verdict)
-async def rule(country: Literal["NL", "AU"], category: str, matching: Matching) -> Verdict:
+async def rule(country: Literal["NL", "AU"], category: str, _signed_in: Authenticated, matching: Matching) -> Verdict:
     return matching.rules.get().verdict(country, category)
 
 

@@ -15,6 +15,7 @@ from ekspora_contracts.envelope import Region
 from ekspora_kit.auth import Forbidden
 from ekspora_kit.domain import NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.inputs import Moment
 from ekspora_notifications import webhooks
 from ekspora_notifications.api.deps import Hooks, Who
 from ekspora_notifications.webhooks import Endpoint, EndpointSecret
@@ -53,8 +54,8 @@ class Rotation(BaseModel):
 class ReplayRange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime
-    until: datetime | None = None
+    since: Moment
+    until: Moment | None = None
     only: Literal["failed", "all"] = Field(default="failed", description="failed: failed and skipped ones")
 
 
@@ -136,7 +137,7 @@ async def change(endpoint_id: str, body: EndpointChange, who: Who, ops: Hooks) -
     if body.enabled:
         update |= {"disabled_reason": "", "failing_since": None}
     changed = endpoint.model_copy(update=update)
-    await ops.hooks.save_endpoint(changed)
+    await ops.hooks.update_endpoint(changed, update)
     if body.enabled:
         ops.dispatcher.wake()
     return EndpointView.of(changed, ops.dispatcher.clock.now())
@@ -162,7 +163,7 @@ async def rotate(endpoint_id: str, body: Rotation, who: Who, ops: Hooks) -> Endp
     ]
     secret = fresh_secret()
     rotated = endpoint.model_copy(update={"secrets": [EndpointSecret(secret=secret), *kept]})
-    await ops.hooks.save_endpoint(rotated)
+    await ops.hooks.update_endpoint(rotated, ["secrets"])
     return EndpointWithSecret(**EndpointView.of(rotated, ops.dispatcher.clock.now()).model_dump(), secret=secret)
 
 
@@ -172,8 +173,8 @@ async def deliveries(
     who: Who,
     ops: Hooks,
     status: Literal["pending", "delivered", "failed", "skipped"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[dict]:
     await ops.owned(endpoint_id, who)

@@ -1,6 +1,5 @@
 """Incubation: cohorts, enrolment, milestones."""
 
-from datetime import date
 from uuid import uuid4
 
 from fastapi import APIRouter, Path, Query
@@ -11,6 +10,7 @@ from ekspora_contracts.registry import Tier
 from ekspora_kit.auth import Operator
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.inputs import Day, Line
 from ekspora_registry import domain
 from ekspora_registry.api.deps import Registry
 
@@ -19,9 +19,9 @@ router = APIRouter(tags=["incubation"])
 
 class NewCohort(Model):
     region: str = Field(pattern=REGION_PATTERN)
-    name: str = Field(min_length=3, max_length=120, examples=["UMKM Kita Bisa Kota Kediri 2026/1"])
-    starts_on: date
-    ends_on: date | None = None
+    name: Line = Field(min_length=3, max_length=120, examples=["UMKM Kita Bisa Kota Kediri 2026/1"])
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class NewEnrolment(Model):

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ekspora_contracts.envelope import REGION_PATTERN
-from ekspora_contracts.registry import Tier
+from ekspora_contracts.registry import NIB_PATTERN, Tier
 from ekspora_kit.auth import Operator
 from ekspora_kit.http import Conflict
 from ekspora_registry import domain
@@ -40,12 +40,16 @@ async def list_msmes(
     tier: Tier | None = None,
     sector: domain.Sector | None = None,
     kecamatan: str | None = Query(default=None, max_length=80),
-    page: int = Query(default=1, ge=1),
+    nib: str | None = Query(default=None, pattern=NIB_PATTERN, description="the UMKM with this NIB, if registered"),
+    page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=50, ge=1, le=200),
 ) -> MsmePage:
     registry.check_served(region, operator)
     items, total = await registry.store.page(
-        region, tier=tier, sector=sector, kecamatan=kecamatan, skip=(page - 1) * page_size, limit=page_size
+        region,
+        filters={"tier": tier, "sector": sector, "kecamatan": kecamatan, "nib": nib},
+        skip=(page - 1) * page_size,
+        limit=page_size,
     )
     return MsmePage(items=items, total=total, page=page, page_size=page_size)
 
@@ -84,7 +88,7 @@ async def add_listing(operator: Operator, registry: Registry, msme_id: str, comm
 )
 async def assessment_history(operator: Operator, registry: Registry, msme_id: str) -> list[domain.Assessment]:
     await registry.visible(operator, msme_id)
-    return await registry.store.history(msme_id) or []
+    return await registry.store.history(msme_id)
 
 
 @router.delete(

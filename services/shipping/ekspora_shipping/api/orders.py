@@ -45,7 +45,7 @@ class OrderView(BaseModel):
 
 
 async def viewer(found: OperatorOrPartner) -> tuple[str | None, str | None]:
-    """(operator region, None) for an operator; (None, partner id) for a partner's API key."""
+    """(operator region, None) for an operator; (None, partner id) for a partner's access token."""
     return found
 
 

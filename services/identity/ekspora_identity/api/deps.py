@@ -1,0 +1,25 @@
+"""What identity's routes depend on, through Depends."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ekspora_identity.service import IdentityService
+from ekspora_kit.auth import Forbidden, OperatorOrPartner
+
+
+def service(request: Request) -> IdentityService:
+    return request.app.state.identity
+
+
+Identity = Annotated[IdentityService, Depends(service)]
+
+
+def may_manage(partner_id: str, found: tuple[str | None, Any]) -> None:
+    """An operator manages any partner's keys (partners are global); a partner only its own."""
+    _, partner = found
+    if partner is not None and partner.partner_id != partner_id:
+        raise Forbidden("a partner manages its own keys only")
+
+
+Caller = OperatorOrPartner

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Scope = Literal["region", "global"]
+# public: partner systems may read it, so it carries no personal data and nothing of one partner's
+# business; private: personal data for one named consumer; internal: between services only
 Visibility = Literal["public", "private", "internal"]
 
 
@@ -20,6 +22,7 @@ class Stream:
     scope: Scope
     visibility: Visibility
     description: str
+    consumers: tuple[str, ...] = ()
     compacted: bool = False
 
     def topic(self, region: str) -> str:
@@ -36,6 +39,7 @@ REGISTRY_MSME = Stream(
     partitions=6,
     scope="region",
     visibility="public",
+    consumers=("notifications",),
     description="UMKM lifecycle: registration, profile updates, readiness and incubation. Key: msme id.",
 )
 REGISTRY_CONTACTS = Stream(
@@ -44,6 +48,7 @@ REGISTRY_CONTACTS = Stream(
     partitions=3,
     scope="region",
     visibility="private",
+    consumers=("notifications",),
     description="Personal contact data of UMKM owners, for the notifications service only. Key: msme id.",
 )
 REGISTRY_PRODUCT = Stream(
@@ -52,6 +57,7 @@ REGISTRY_PRODUCT = Stream(
     partitions=6,
     scope="region",
     visibility="public",
+    consumers=("matching", "notifications"),
     description="Products: listing, updates and export readiness. Key: product id.",
 )
 MATCHING_MATCH = Stream(
@@ -59,7 +65,8 @@ MATCHING_MATCH = Stream(
     producer="matching",
     partitions=6,
     scope="region",
-    visibility="public",
+    visibility="internal",
+    consumers=("shipping", "notifications"),
     description="Match proposals and their lifecycle: proposed, confirmed, declined, expired. Key: match id.",
 )
 MATCHING_SALES = Stream(
@@ -67,7 +74,8 @@ MATCHING_SALES = Stream(
     producer="matching",
     partitions=6,
     scope="region",
-    visibility="public",
+    visibility="internal",
+    consumers=("registry", "matching", "notifications"),
     description="Sales feedback partners report for confirmed matches and delivered orders. Key: msme id.",
 )
 MATCHING_PARTNERS = Stream(
@@ -77,6 +85,7 @@ MATCHING_PARTNERS = Stream(
     scope="global",
     visibility="internal",
     compacted=True,
+    consumers=("matching", "notifications", "identity"),
     description="Latest state of every partner abroad (global reference data to rebuild views from). Key: partner id.",
 )
 MATCHING_DEMAND = Stream(
@@ -84,8 +93,9 @@ MATCHING_DEMAND = Stream(
     producer="matching",
     partitions=3,
     scope="global",
-    visibility="public",
+    visibility="internal",
     compacted=True,
+    consumers=("matching",),
     description="Latest state of every request for quotation and standing interest (global). Key: demand id.",
 )
 SHIPPING_SHIPMENT = Stream(
@@ -93,8 +103,20 @@ SHIPPING_SHIPMENT = Stream(
     producer="shipping",
     partitions=6,
     scope="region",
-    visibility="public",
+    visibility="internal",
+    consumers=("notifications",),
     description="Export orders and the consolidated shipments they travel in, to delivery. Key: shipment id.",
+)
+IDENTITY_KEYS = Stream(
+    name="identity.keys",
+    producer="identity",
+    partitions=1,
+    scope="global",
+    visibility="internal",
+    compacted=True,
+    consumers=("registry", "matching", "shipping", "notifications", "identity"),
+    description="The public keys tokens are signed with, and every revoked credential (global, compacted:"
+    " each service reads it whole to verify tokens). Key: key id.",
 )
 DEAD_LETTER = Stream(
     name="deadletter",
@@ -114,6 +136,7 @@ CATALOGUE: tuple[Stream, ...] = (
     MATCHING_PARTNERS,
     MATCHING_DEMAND,
     SHIPPING_SHIPMENT,
+    IDENTITY_KEYS,
     DEAD_LETTER,
 )
 

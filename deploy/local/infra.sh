@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local infrastructure without Docker:
-#   an Apache Kafka broker (KRaft, single node) on 127.0.0.1:9092, jars from Maven Central, and
+#   an Apache Kafka broker (KRaft, single node, SASL and ACLs) on 127.0.0.1:9092, jars from Maven Central, and
 #   FerretDB v1.24 on 127.0.0.1:27017, built from deploy/local/ferretdb via the Go proxy, storing in
 #   Debian's PostgreSQL 15 on 127.0.0.1:5433 (EKSPORA_STORE=sqlite: in SQLite files instead, which
 #   serve no query but by _id from an index; kept for before/after measurements).
-# Data, logs and pids live in .local/ (git-ignored). Usage: infra.sh up|down|status
+# Data, logs and pids live in .local/ (git-ignored). Usage: infra.sh up|down|status|crash kafka|store
+# (crash: SIGKILL the broker, or FerretDB and PostgreSQL at once, for fault tests; `up` restarts them)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -78,14 +79,40 @@ build_ferretdb() {
   echo "$want" >"$stamp"
 }
 
+new_password() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n'; }
+
+kafka_credentials() {  # the administrator's and the services' passwords, made once, kept in .local/kafka
+  local file="$STATE/kafka/credentials.env"
+  mkdir -p "$STATE/kafka"
+  if [ ! -f "$file" ]; then
+    (umask 077; {
+      echo "EKSPORA_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT"
+      echo "EKSPORA_KAFKA_SASL_MECHANISM=SCRAM-SHA-512"
+      echo "EKSPORA_KAFKA_USERNAME=admin"
+      echo "EKSPORA_KAFKA_PASSWORD=$(new_password)"
+    } >"$file")
+  fi
+  for service in REGISTRY MATCHING SHIPPING NOTIFICATIONS IDENTITY; do  # a service added later gets one too
+    grep -q "^EKSPORA_KAFKA_PASSWORD_$service=" "$file" || echo "EKSPORA_KAFKA_PASSWORD_$service=$(new_password)" >>"$file"
+  done
+  set -a; . "$file"; set +a
+}
+
+bus_logins() {  # SCRAM logins for the administrator and every service (again on reuse: a service may be new)
+  EKSPORA_KAFKA_SASL_MECHANISM=PLAIN "$PY" -m ekspora_kit.provision services 2>/dev/null >/dev/null \
+    || die "could not give the services their Kafka logins (is .local/kafka/credentials.env the broker's?)"
+}
+
 start_kafka() {
   local dir="$STATE/kafka" pidf="$STATE/kafka/kafka.pid"
-  already_running Kafka kafka "$KAFKA_PORT" "$pidf" && return
+  kafka_credentials
+  already_running Kafka kafka "$KAFKA_PORT" "$pidf" && { bus_logins; return; }
   port_open "$KAFKA_CONTROLLER_PORT" && die "controller port $KAFKA_CONTROLLER_PORT is already taken"
   resolve_kafka
   mkdir -p "$dir/data" "$dir/logs"
-  sed -e "s#@DATA@#$dir/data#" -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CPORT@#$KAFKA_CONTROLLER_PORT#g" \
-    "$ROOT/deploy/local/kafka/server.properties.in" >"$dir/server.properties"
+  (umask 077; sed -e "s#@DATA@#$dir/data#" -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CPORT@#$KAFKA_CONTROLLER_PORT#g" \
+    -e "s#@ADMIN_PASSWORD@#$EKSPORA_KAFKA_PASSWORD#g" \
+    "$ROOT/deploy/local/kafka/server.properties.in" >"$dir/server.properties")
   sed -e "s#@LOGS@#$dir/logs#" "$ROOT/deploy/local/kafka/log4j2.properties.in" >"$dir/log4j2.properties"
   if [ ! -f "$dir/data/meta.properties" ]; then
     say "formatting Kafka storage (KRaft, standalone controller)"
@@ -99,8 +126,11 @@ start_kafka() {
     -cp "$dir/libs/*" kafka.Kafka "$dir/server.properties" \
     </dev/null >"$dir/logs/stdout.log" 2>&1 &
   echo $! >"$pidf"
-  wait_until "Kafka metadata" 90 "$dir/logs/stdout.log" probe kafka "127.0.0.1:$KAFKA_PORT"
-  say "Kafka ready"
+  # the administrator's PLAIN login exists from the start; it then gives itself and the services SCRAM ones
+  EKSPORA_KAFKA_SASL_MECHANISM=PLAIN wait_until "Kafka metadata" 90 "$dir/logs/stdout.log" \
+    probe kafka "127.0.0.1:$KAFKA_PORT"
+  bus_logins
+  say "Kafka ready (SASL: the administrator and the services; credentials in .local/kafka/credentials.env)"
 }
 
 as_postgres() {  # PostgreSQL refuses to run as root: run its tools as Debian's postgres user then
@@ -168,6 +198,25 @@ stop_one() {  # stop_one <name> <pidfile>
   rm -f "$pidf"
 }
 
+crash() {  # crash kafka|store: what a power cut does to the process, not a clean stop
+  case "${1:-}" in
+    kafka)
+      pid_alive "$STATE/kafka/kafka.pid" || die "no Kafka started by this script is running"
+      say "crashing Kafka (SIGKILL pid $(cat "$STATE/kafka/kafka.pid"))"
+      kill -KILL "$(cat "$STATE/kafka/kafka.pid")"
+      while pid_alive "$STATE/kafka/kafka.pid"; do sleep 0.1; done ;;
+    store)
+      pid_alive "$STATE/ferretdb/ferretdb.pid" || die "no FerretDB started by this script is running"
+      say "crashing FerretDB (SIGKILL pid $(cat "$STATE/ferretdb/ferretdb.pid")) and PostgreSQL (immediate stop)"
+      kill -KILL "$(cat "$STATE/ferretdb/ferretdb.pid")"
+      while pid_alive "$STATE/ferretdb/ferretdb.pid"; do sleep 0.1; done
+      if [ "$STORE" != sqlite ] && [ -f "$STATE/postgres/data/postmaster.pid" ]; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" -s -w -t 30 stop -m immediate
+      fi ;;
+    *) die "usage: infra.sh crash kafka|store" ;;
+  esac
+}
+
 status() {
   for pair in "Kafka:$STATE/kafka/kafka.pid:kafka:$KAFKA_PORT" "FerretDB:$STATE/ferretdb/ferretdb.pid:mongo:$MONGO_PORT"; do
     IFS=: read -r name pidf kind port <<<"$pair"
@@ -197,6 +246,7 @@ case "${1:-}" in
     stop_one FerretDB "$STATE/ferretdb/ferretdb.pid"
     stop_postgres
     ;;
-  status) ensure_python; status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  status) ensure_python; kafka_credentials; status ;;
+  crash) crash "${2:-}" ;;
+  *) echo "usage: $0 up|down|status|crash kafka|store" >&2; exit 2 ;;
 esac

@@ -3,8 +3,11 @@
     python -m ekspora_ops.kubernetes --write   # rewrites deploy/kubernetes/manifests/<region>.yaml
     python -m ekspora_ops.kubernetes           # exit 1 when a committed manifest is stale
 
-A region gets a ConfigMap, and per service a Deployment, a Service and a KEDA ScaledObject on
-the lag of its consumer group `<service>.<region>`: a busy region grows, the others do not.
+A region gets a ConfigMap, a Job that provisions its topics and grants on the bus, and per
+service a Deployment, a Service and a KEDA ScaledObject on the lag of its consumer group
+`<service>.<region>`: a busy region grows, the others do not. Every client signs in to the bus
+(SASL_SSL, SCRAM-SHA-512) as itself; the namespace gets the Job that gives the services and the
+monitor their logins, and KEDA's TriggerAuthentication.
 """
 
 import sys
@@ -18,6 +21,52 @@ from ekspora_ops.generated import ROOT, write_or_check
 CONFIG = ROOT / "deploy" / "kubernetes" / "regions.yaml"
 DIRECTORY = ROOT / "deploy" / "kubernetes" / "manifests"
 PARTITIONS = 6
+CA_DIRECTORY = "/etc/ekspora/kafka"
+SERVICES = ("registry", "matching", "shipping", "notifications")
+
+
+def secret(name: str, key: str) -> dict[str, Any]:
+    return {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+
+
+def bus_admin_job(config: dict[str, Any], name: str, arguments: list[str], passwords: list[str]) -> dict[str, Any]:
+    """A Job that runs `python -m ekspora_kit.provision <arguments>` as the bus administrator."""
+    env = [
+        {"name": "EKSPORA_KAFKA_BOOTSTRAP", "value": config["kafka_bootstrap"]},
+        {"name": "EKSPORA_KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+        {"name": "EKSPORA_KAFKA_CA_FILE", "value": f"{CA_DIRECTORY}/ca.crt"},
+        {"name": "EKSPORA_KAFKA_SASL_MECHANISM", "value": "PLAIN"},
+        {"name": "EKSPORA_KAFKA_USERNAME", "value": "admin"},
+        {"name": "EKSPORA_KAFKA_PASSWORD"} | secret("ekspora-kafka-admin", "password"),
+        {"name": "EKSPORA_KAFKA_REPLICATION_FACTOR", "value": "3"},
+    ] + [
+        {"name": f"EKSPORA_KAFKA_PASSWORD_{who.upper()}"} | secret(f"ekspora-kafka-{who}", "password")
+        for who in passwords
+    ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": config["namespace"]},
+        "spec": {
+            "backoffLimit": 10,
+            "template": {
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                    "containers": [
+                        {
+                            "name": "provision",
+                            "image": config["image"],
+                            "command": ["python", "-m", "ekspora_kit.provision", *arguments],
+                            "env": env,
+                            "volumeMounts": [{"name": "kafka-ca", "mountPath": CA_DIRECTORY, "readOnly": True}],
+                        }
+                    ],
+                    "volumes": [{"name": "kafka-ca", "secret": {"secretName": "ekspora-kafka-ca"}}],
+                }
+            },
+        },
+    }
 
 
 def read_config() -> dict[str, Any]:
@@ -35,11 +84,14 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
             "data": {
                 "EKSPORA_REGIONS": region,
                 "EKSPORA_KAFKA_BOOTSTRAP": config["kafka_bootstrap"],
+                "EKSPORA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "EKSPORA_KAFKA_CA_FILE": f"{CA_DIRECTORY}/ca.crt",
                 "EKSPORA_KAFKA_REPLICATION_FACTOR": "3",
                 "EKSPORA_HTTP_HOST": "0.0.0.0",
                 **{k: str(v) for k, v in (settings.get("env") or {}).items()},
             },
-        }
+        },
+        bus_admin_job(config, f"bus-provision-{region}", ["region", region], []),
     ]
     for service, defaults in config["services"].items():
         spec = defaults | (settings.get("services") or {}).get(service, {})
@@ -56,6 +108,8 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
             {"name": "EKSPORA_INSTANCE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
             {"name": "EKSPORA_MONGO_DATABASE", "value": f"ekspora_{service}"},
             {"name": "EKSPORA_MONGO_URL", "valueFrom": {"secretKeyRef": {"name": "ekspora-mongo", "key": "url"}}},
+            {"name": "EKSPORA_KAFKA_USERNAME", "value": service},
+            {"name": "EKSPORA_KAFKA_PASSWORD"} | secret(f"ekspora-kafka-{service}", "password"),
             {
                 "name": "EKSPORA_OPERATOR_TOKENS",
                 "valueFrom": {"secretKeyRef": {"name": "ekspora-operators", "key": "tokens"}},
@@ -97,6 +151,7 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
                                     "ports": [{"name": "http", "containerPort": spec["port"]}],
                                     "envFrom": [{"configMapRef": {"name": config_map}}],
                                     "env": env,
+                                    "volumeMounts": [{"name": "kafka-ca", "mountPath": CA_DIRECTORY, "readOnly": True}],
                                     "readinessProbe": probe,
                                     "livenessProbe": probe
                                     | {"httpGet": {"path": "/healthz", "port": spec["port"]}, "failureThreshold": 6},
@@ -106,6 +161,7 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
                                     },
                                 }
                             ],
+                            "volumes": [{"name": "kafka-ca", "secret": {"secretName": "ekspora-kafka-ca"}}],
                         },
                     },
                 },
@@ -136,6 +192,7 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
                                 "offsetResetPolicy": "earliest",
                                 "allowIdleConsumers": "false",
                             },
+                            "authenticationRef": {"name": "ekspora-kafka-monitor"},
                         }
                     ],
                 },
@@ -144,11 +201,83 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
     return documents
 
 
+def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The identity service, one for every region: it issues partners' keys and the tokens every
+    service verifies (with the public key it publishes on the bus)."""
+    namespace, port = config["namespace"], 8105
+    labels = {"app.kubernetes.io/name": "identity", "app.kubernetes.io/part-of": "ekspora"}
+    env = [
+        {"name": "EKSPORA_REGIONS", "value": next(iter(config["regions"]))},
+        {"name": "EKSPORA_HTTP_HOST", "value": "0.0.0.0"},
+        {"name": "EKSPORA_HTTP_PORT", "value": str(port)},
+        {"name": "EKSPORA_INSTANCE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "EKSPORA_MONGO_DATABASE", "value": "ekspora_identity"},
+        {"name": "EKSPORA_MONGO_URL"} | secret("ekspora-mongo", "url"),
+        {"name": "EKSPORA_OPERATOR_TOKENS"} | secret("ekspora-operators", "tokens"),
+        {"name": "EKSPORA_KAFKA_BOOTSTRAP", "value": config["kafka_bootstrap"]},
+        {"name": "EKSPORA_KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+        {"name": "EKSPORA_KAFKA_CA_FILE", "value": f"{CA_DIRECTORY}/ca.crt"},
+        {"name": "EKSPORA_KAFKA_USERNAME", "value": "identity"},
+        {"name": "EKSPORA_KAFKA_PASSWORD"} | secret("ekspora-kafka-identity", "password"),
+        {"name": "EKSPORA_SIGNING_KEY_PEM"} | secret("ekspora-identity-signing-key", "pem"),
+    ]
+    probe = {"httpGet": {"path": "/readyz", "port": port}, "periodSeconds": 10, "timeoutSeconds": 5}
+    container = {
+        "name": "identity",
+        "image": config["image"],
+        "command": ["python", "-m", "ekspora_identity"],
+        "ports": [{"name": "http", "containerPort": port}],
+        "env": env,
+        "volumeMounts": [{"name": "kafka-ca", "mountPath": CA_DIRECTORY, "readOnly": True}],
+        "readinessProbe": probe,
+        "livenessProbe": probe | {"httpGet": {"path": "/healthz", "port": port}, "failureThreshold": 6},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}},
+    }
+    pod = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+        "containers": [container],
+        "volumes": [{"name": "kafka-ca", "secret": {"secretName": "ekspora-kafka-ca"}}],
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "identity", "namespace": namespace, "labels": labels},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "identity", "namespace": namespace, "labels": labels},
+            "spec": {"selector": labels, "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
+        },
+    ]
+
+
 def rendered() -> dict[Path, str]:
     config = read_config()
     header = "# Rendered from ../regions.yaml by `python -m ekspora_ops.kubernetes --write`; do not edit.\n"
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": config["namespace"]}}
-    files = {DIRECTORY / "namespace.yaml": header + yaml.safe_dump(namespace, sort_keys=False)}
+    logins = bus_admin_job(config, "bus-logins", ["services"], [*SERVICES, "identity", "monitor"])
+    keda = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": {"name": "ekspora-kafka-monitor", "namespace": config["namespace"]},
+        "spec": {
+            "secretTargetRef": [
+                {"parameter": parameter, "name": "ekspora-kafka-monitor", "key": key}
+                for parameter, key in (("sasl", "sasl"), ("username", "username"), ("password", "password"))
+            ]
+            + [{"parameter": "tls", "name": "ekspora-kafka-monitor", "key": "tls"}]
+            + [{"parameter": "ca", "name": "ekspora-kafka-ca", "key": "ca.crt"}]
+        },
+    }
+    documents = [namespace, logins, keda, *identity(config)]
+    files = {DIRECTORY / "namespace.yaml": header + yaml.safe_dump_all(documents, sort_keys=False)}
     for region in config["regions"]:
         files[DIRECTORY / f"{region}.yaml"] = header + yaml.safe_dump_all(
             render_region(config, region), sort_keys=False

@@ -5,23 +5,38 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "matching", "shipping", "notifications")
+SERVICES = ("registry", "matching", "shipping", "notifications", "identity")
 
 
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_every_service_waits_for_healthy_kafka_and_mongo():
+def test_every_service_waits_for_a_provisioned_bus_and_mongo():
     services = compose()["services"]
     for name in SERVICES:
         assert services[name]["depends_on"] == {
-            "kafka": {"condition": "service_healthy"},
+            "bus-init": {"condition": "service_completed_successfully"},
             "mongo": {"condition": "service_healthy"},
         }
         assert "healthcheck" in services[name]
+    assert services["bus-init"]["depends_on"] == {"kafka": {"condition": "service_healthy"}}
     assert "healthcheck" in services["kafka"] and "healthcheck" in services["mongo"]
     assert services["kafka"]["image"].startswith("apache/kafka:4.0")
+
+
+def test_the_bus_takes_only_signed_in_clients_over_tls_and_each_service_signs_in_as_itself():
+    services = compose()["services"]
+    kafka = services["kafka"]["environment"]
+    assert kafka["KAFKA_LISTENERS"] == "SASL_SSL://:9092,CONTROLLER://:9093"
+    assert "PLAINTEXT:" not in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace("SASL_PLAINTEXT", "")
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    for name in SERVICES:
+        environment = services[name]["environment"]
+        assert environment["EKSPORA_KAFKA_USERNAME"] == name
+        assert environment["EKSPORA_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert environment["EKSPORA_KAFKA_PASSWORD"] == f"${{EKSPORA_KAFKA_PASSWORD_{name.upper()}:?}}"
 
 
 def test_each_service_has_its_own_database_port_and_module():

@@ -26,7 +26,21 @@ def test_every_region_has_each_service_deployed_and_scaled_on_its_own_consumer_g
     regions = set(read_config()["regions"])
     assert regions == {"kota-kediri", "kabupaten-kediri", "blitar"}
     kinds = Counter(d["kind"] for d in documents)
-    assert kinds == {"Namespace": 1, "ConfigMap": 3, "Deployment": 12, "Service": 12, "ScaledObject": 12}
+    assert kinds == {
+        "Namespace": 1,
+        "ConfigMap": 3,
+        "Deployment": 13,  # four services in each of three regions, and identity for all of them
+        "Service": 13,
+        "ScaledObject": 12,
+        "Job": 4,  # the bus logins once, and each region's topics and grants
+        "TriggerAuthentication": 1,
+    }
+    jobs = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["command"]
+        for d in documents
+        if d["kind"] == "Job"
+    }
+    assert jobs["bus-logins"] == ["python", "-m", "ekspora_kit.provision", "services"]
     deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
     scalers = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ScaledObject"}
     configs = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ConfigMap"}
@@ -40,10 +54,20 @@ def test_every_region_has_each_service_deployed_and_scaled_on_its_own_consumer_g
             assert container["command"] == ["python", "-m", f"ekspora_{service}"]
             assert container["envFrom"] == [{"configMapRef": {"name": f"ekspora-{region}"}}]
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            logins = {
+                e["name"]: e.get("value") or e["valueFrom"].get("secretKeyRef", {}).get("name")
+                for e in container["env"]
+            }
+            assert (logins["EKSPORA_KAFKA_USERNAME"], logins["EKSPORA_KAFKA_PASSWORD"]) == (
+                service,
+                f"ekspora-kafka-{service}",
+            ), "each service signs in to the bus as itself"
+            assert jobs[f"bus-provision-{region}"][-2:] == ["region", region]
             scaler = scalers[name]["spec"]
             assert scaler["scaleTargetRef"] == {"name": name}
             [trigger] = scaler["triggers"]
             assert trigger["type"] == "kafka" and trigger["metadata"]["consumerGroup"] == f"{service}.{region}"
+            assert trigger["authenticationRef"] == {"name": "ekspora-kafka-monitor"}
             assert 1 <= scaler["minReplicaCount"] <= scaler["maxReplicaCount"] <= 6
 
 

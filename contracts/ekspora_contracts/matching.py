@@ -56,8 +56,9 @@ DocumentCode = Literal[
 ]
 
 
-class PartnerChanged(EventData):
-    """Full latest state of a partner (compacted topic: the newest record per partner is the truth)."""
+class PartnerChangedV1(EventData):
+    """No longer published: it carried the hash of the partner's API key, which the identity service now
+    keeps alone. Its schema stays for the records still on the compacted topic."""
 
     event_type: ClassVar[str] = "ekspora.matching.partner.changed.v1"
     stream: ClassVar[Stream] = MATCHING_PARTNERS
@@ -75,6 +76,29 @@ class PartnerChanged(EventData):
     contact_email: str
     verified: bool
     api_key_sha256: str = Field(description="SHA-256 of the partner's API key, so any instance can authenticate it")
+
+    def aggregate_id(self) -> str:
+        return self.partner_id
+
+
+class PartnerChanged(EventData):
+    """Full latest state of a partner (compacted topic: the newest record per partner is the truth)."""
+
+    event_type: ClassVar[str] = "ekspora.matching.partner.changed.v2"
+    stream: ClassVar[Stream] = MATCHING_PARTNERS
+
+    partner_id: str
+    version: int = Field(ge=1)
+    kind: PartnerKind
+    name: str
+    country: Country
+    city: str
+    categories: list[str]
+    min_order_units: int = Field(ge=0)
+    max_order_units: int = Field(ge=1)
+    languages: list[str]
+    contact_email: str
+    verified: bool
 
     def aggregate_id(self) -> str:
         return self.partner_id

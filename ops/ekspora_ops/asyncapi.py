@@ -1,4 +1,4 @@
-"""The AsyncAPI 3 document of Ekspora's Kafka traffic, generated from the four service apps.
+"""The AsyncAPI 3 document of Ekspora's Kafka traffic, generated from the five service apps.
 
     python -m ekspora_ops.asyncapi --write   # rewrites contracts/asyncapi.yaml
     python -m ekspora_ops.asyncapi           # exit 1 when the committed document is stale
@@ -22,7 +22,15 @@ REFERENCE_REGION = "kota-kediri"
 
 
 def generate() -> str:
-    documented = {"EKSPORA_REGIONS": REFERENCE_REGION, "EKSPORA_KAFKA_BOOTSTRAP": "kafka:9092"}
+    documented = {  # as deployed: every client signs in over TLS (whatever this shell's login)
+        "EKSPORA_REGIONS": REFERENCE_REGION,
+        "EKSPORA_KAFKA_BOOTSTRAP": "kafka:9092",
+        "EKSPORA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "EKSPORA_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "EKSPORA_KAFKA_USERNAME": "service",
+        "EKSPORA_KAFKA_PASSWORD": "documentation-only",
+        "EKSPORA_KAFKA_CA_FILE": "",
+    }
     saved = {name: os.environ.get(name) for name in documented}
     os.environ.update(documented)
     try:
@@ -36,6 +44,8 @@ def generate() -> str:
 
 
 def _generate() -> str:
+    from ekspora_identity.app import create_app as identity
+    from ekspora_identity.settings import IdentitySettings
     from ekspora_matching.app import create_app as matching
     from ekspora_matching.settings import MatchingSettings
     from ekspora_notifications.app import create_app as notifications
@@ -50,6 +60,7 @@ def _generate() -> str:
         matching(MatchingSettings()),
         shipping(ShippingSettings(carrier_webhook_secret="documentation-only")),
         notifications(NotificationsSettings()),
+        identity(IdentitySettings()),
     ]
     specification = AsyncAPI(
         *(app.state.broker for app in apps),

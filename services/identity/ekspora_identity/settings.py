@@ -1,0 +1,15 @@
+from pydantic import Field
+
+from ekspora_kit.settings import ServiceSettings
+
+
+class IdentitySettings(ServiceSettings):
+    service: str = "identity"
+    http_port: int = 8105
+    token_ttl_seconds: int = Field(default=900, ge=60, le=3600, description="How long an access token is good for")
+    signing_key_pem: str = Field(
+        default="",
+        repr=False,
+        description="The EC P-256 private key tokens are signed with (PEM, from a secret); when empty, the first"
+        " instance makes one and keeps it in its store",
+    )

@@ -42,7 +42,10 @@ class CriterionScore(Closed):
     detail: str
 
 
-class MsmeRegistered(EventData):
+class MsmeRegisteredV1(EventData):
+    """No longer published: it carried the owner's name and NIB on a public topic. Its schema stays
+    for the records still on the topics (see contracts/README.md, "The one deliberate break")."""
+
     event_type: ClassVar[str] = "ekspora.registry.msme.registered.v1"
     stream: ClassVar[Stream] = REGISTRY_MSME
 
@@ -51,6 +54,25 @@ class MsmeRegistered(EventData):
     business_name: str
     owner_name: str
     nib: str = Field(pattern=NIB_PATTERN)
+    sector: str
+    kelurahan: str
+    kecamatan: str
+    preferred_language: Language
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class MsmeRegistered(EventData):
+    """A new UMKM, as anyone may know it: no owner, no NIB (both travel on the private contacts
+    stream, or stay in the registry)."""
+
+    event_type: ClassVar[str] = "ekspora.registry.msme.registered.v2"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    business_name: str
     sector: str
     kelurahan: str
     kecamatan: str

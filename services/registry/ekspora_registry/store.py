@@ -1,8 +1,9 @@
 """Every database call of the registry lives here.
 
-One document per UMKM holds its profile, products, assessment, incubation and outbox, so a
-change and the events it causes are one single-document write. `version` guards against lost
-updates: a save succeeds only against the version it read.
+One document per UMKM holds its profile, products, current assessment and incubation; every save
+goes through its change record, which holds the events it causes and the assessment history (see
+ekspora_kit.changes). `version` guards against lost updates: a save succeeds only against the
+version it read.
 """
 
 from collections.abc import Sequence
@@ -13,12 +14,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.registry import Tier
 from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
 from ekspora_registry.domain import Assessment, Change, Cohort, Msme
 
-WITHOUT_HISTORY = {"assessments": 0}
 EXPIRY_CHECK = "certificate_expiry"
 FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before checks were recorded"
 
@@ -47,7 +46,7 @@ class RegistryStore:
         self.msmes = db["msmes"]
         self.cohorts = db["cohorts"]
         self.checks = db["checks"]
-        self.aggregates = VersionedStore(self.msmes, Msme, hidden=WITHOUT_HISTORY, derive=query_fields)
+        self.aggregates = VersionedStore(self.msmes, Msme, derive=query_fields)
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("nib", unique=True)
@@ -77,21 +76,18 @@ class RegistryStore:
         return document["_id"] if document else None
 
     async def page(
-        self, region: str, *, tier: Tier | None, sector: str | None, kecamatan: str | None, skip: int, limit: int
+        self, region: str, *, filters: dict[str, str | None], skip: int, limit: int
     ) -> tuple[list[Msme], int]:
-        query: dict = {"region": region}
-        for field, value in (("tier", tier), ("sector", sector), ("kecamatan", kecamatan)):
-            if value:
-                query[field] = value
+        """One page of a region's UMKM; `filters` are equalities on query fields (tier, sector, kecamatan, nib)."""
+        query: dict = {"region": region} | {field: value for field, value in filters.items() if value}
         total = await self.msmes.count_documents(query)
-        cursor = self.msmes.find(query, WITHOUT_HISTORY).sort("registered_at", 1).skip(skip).limit(limit)
+        cursor = self.msmes.find(query).sort("registered_at", 1).skip(skip).limit(limit)
         return [self.aggregates.parse(document) async for document in cursor], total
 
-    async def history(self, msme_id: str) -> list[Assessment] | None:
-        document = await self.msmes.find_one({"_id": msme_id}, {"assessments": 1})
-        if document is None:
-            return None
-        return [Assessment.model_validate(a) for a in reversed(document.get("assessments", []))]
+    async def history(self, msme_id: str) -> list[Assessment]:
+        """Its assessments, newest first."""
+        entries = await self.aggregates.history(msme_id, "assessments")
+        return [Assessment.model_validate(entry) for entry in reversed(entries)]
 
     async def due_for_expiry(self, now: datetime, limit: int = 200) -> list[str]:
         """UMKM whose next certificate expiry has come. An expiry is always later than the moment it
@@ -127,7 +123,7 @@ class RegistryStore:
         return [Cohort.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor]
 
     async def members(self, cohort_id: str) -> list[Msme]:
-        cursor = self.msmes.find({"cohort_id": cohort_id}, WITHOUT_HISTORY).sort("registered_at", 1)
+        cursor = self.msmes.find({"cohort_id": cohort_id}).sort("registered_at", 1)
         return [self.aggregates.parse(document) async for document in cursor]
 
 

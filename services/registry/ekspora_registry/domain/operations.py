@@ -66,8 +66,6 @@ def register(command: RegisterMsme, msme_id: str, now: datetime, rubric: Rubric)
             msme_id=msme_id,
             region=profile.region,
             business_name=profile.business_name,
-            owner_name=profile.owner_name,
-            nib=profile.nib,
             sector=profile.sector,
             kelurahan=profile.kelurahan,
             kecamatan=profile.kecamatan,
@@ -105,6 +103,7 @@ def list_product(msme: Msme, command: ListProduct, product_id: str, now: datetim
         raise Invalid(
             f"unknown category {command.category}; known: {', '.join(sorted(rubric.categories))}", field="category"
         )
+    refuse_taken_name(msme, command.name)
     product = Product(product_id=product_id, listed_at=now, **command.model_dump())
     updated = touched(msme.model_copy(update={"products": [*msme.products, product]}), now)
     return reassess(
@@ -112,9 +111,20 @@ def list_product(msme: Msme, command: ListProduct, product_id: str, now: datetim
     )
 
 
+def refuse_taken_name(msme: Msme, name: str, product_id: str | None = None) -> None:
+    """One product per name in an UMKM's catalogue: a buyer could not tell two apart, and a client
+    that repeats a listing whose answer it lost finds the first one instead of listing it twice."""
+    wanted = " ".join(name.casefold().split())
+    taken = next((p for p in msme.products if " ".join(p.name.casefold().split()) == wanted), None)
+    if taken and taken.product_id != product_id:
+        raise NotAllowed(f"this UMKM already lists {taken.name} as {taken.product_id}", field="name")
+
+
 def update_product(msme: Msme, product_id: str, command: UpdateProduct, now: datetime, rubric: Rubric) -> Change:
     product = msme.product(product_id)
     changes = command.model_dump(exclude_unset=True)
+    if changes.get("name"):
+        refuse_taken_name(msme, changes["name"], product_id)
     changed = sorted(name for name, value in changes.items() if getattr(product, name) != value)
     if not changed:
         return Change(msme)

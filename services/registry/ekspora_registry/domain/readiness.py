@@ -97,13 +97,13 @@ def score_product(msme: Msme, product: Product | None, rubric: Rubric, today: da
 def _legality(sheet: _ScoreSheet, msme: Msme) -> None:
     rule = sheet.rubric.criteria.legality
     if msme.nib_verified:
-        sheet.award("legality", rule.nib_verified_points, rule.max_points, f"NIB {msme.profile.nib} verified")
+        sheet.award("legality", rule.nib_verified_points, rule.max_points, "NIB verified")
     else:
         sheet.award(
             "legality",
             rule.nib_unverified_points,
             rule.max_points,
-            f"NIB {msme.profile.nib} on file, not yet verified",
+            "NIB on file, not yet verified",
             ["legality.nib_unverified"],
         )
 

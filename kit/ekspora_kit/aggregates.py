@@ -24,8 +24,11 @@ from ekspora_kit.domain import Busy
 from ekspora_kit.outbox import WRITTEN
 
 logger = logging.getLogger(__name__)
-SAVE_ATTEMPTS = 5
-BACKOFF_SECONDS = 0.005
+SAVE_ATTEMPTS = 8
+# a rival's save is a few store commands (10-50 ms on a loaded FerretDB): wait longer each time,
+# up to a fifth of a second, so eight attempts span about a second before the caller hears Busy
+BACKOFF_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.2
 
 Aggregate = TypeVar("Aggregate", bound=BaseModel)
 Current = TypeVar("Current")
@@ -73,12 +76,11 @@ class VersionedStore(Generic[Aggregate]):
         *,
         history: Mapping[str, Any] | None = None,
     ) -> Aggregate:
-        """Stores a new aggregate as version 1, with its events. Raises DuplicateKeyError when its
-        key, or another unique field, is taken."""
+        """Stores a new aggregate as version 1, with its events and `history` entries (see `history`).
+        Raises DuplicateKeyError when its key, or another unique field, is taken."""
         saved = aggregate.model_copy(update={"version": 1})
         document = to_document(saved, **self.derive(saved), _id=key)
-        document |= {field: [entry] for field, entry in (history or {}).items()}
-        token = await self.log.claim(key, 1, {"insert": document}, events)
+        token = await self.log.claim(key, 1, {"insert": document}, events, history)
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
@@ -97,24 +99,27 @@ class VersionedStore(Generic[Aggregate]):
         *,
         history: Mapping[str, Any] | None = None,
     ) -> Aggregate:
-        """Replaces the stored state if it is still at `expected_version`, with its events, as the next
-        version; `history` appends entries to arrays kept outside the state. Raises VersionConflict
-        when another writer came first."""
+        """Replaces the stored state if it is still at `expected_version`, with its events and
+        `history` entries, as the next version. Raises VersionConflict when another writer came first."""
         version = expected_version + 1
         saved = aggregate.model_copy(update={"version": version})
-        apply = {"set": to_document(saved, **self.derive(saved)), "push": dict(history or {})}
+        apply = {"set": to_document(saved, **self.derive(saved))}
         try:
-            token = await self.log.claim(key, version, apply, events)
+            token = await self.log.claim(key, version, apply, events, history)
         except DuplicateKeyError:
             await self.log.settle_stale(key, version)
             raise VersionConflict(key) from None
-        update: dict[str, Any] = {"$set": apply["set"]} | ({"$push": apply["push"]} if history else {})
-        result = await self.collection.update_one({"_id": key, "version": expected_version}, update)
+        result = await self.collection.update_one({"_id": key, "version": expected_version}, {"$set": apply["set"]})
         if result.matched_count != 1 and not await self._rolled_forward(key, version, token):
             await self.log.abandon(key, version, token)
             raise VersionConflict(key)
         WRITTEN.add(self.collection, key, version)
         return saved
+
+    async def history(self, key: str, field: str) -> list[Any]:
+        """The `field` entries the aggregate's saves recorded, oldest first. They stay in the change
+        records, not in the aggregate's document, which every read and write decodes whole."""
+        return await self.log.history(key, field)
 
     async def _rolled_forward(self, key: str, version: int, token: str) -> bool:
         """Whether someone applied this writer's own claim while it was slow (see ekspora_kit.changes)."""
@@ -159,5 +164,5 @@ async def change(
             return current, await save(current, decision)
         except VersionConflict:
             logger.info("%s changed while being saved (attempt %d of %d); applying again", what, attempt, attempts)
-            await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the other writer finish
+            await asyncio.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**attempt)))
     raise Busy(f"{what} is being changed by others; try again")

@@ -10,8 +10,12 @@ a service can then change one aggregate without losing an update.
 A writer that dies between its record and the state leaves a claim nobody else can take. Once
 the claim is older than `STALE_SECONDS` by the kit's clock, whoever meets it (a writer wanting
 that version, or the outbox relay) applies it: the change was decided, so it rolls forward.
-The relay publishes a record's events only once its state is applied, then strips the record
-to a short entry of the aggregate's history (version, time, event ids).
+Each record says who the change was made for (`by`: an operator's region, a partner's credential,
+or the event that caused it). The relay publishes a record's events only once its state is
+applied, then strips the record to a short entry of the aggregate's history (version, time, who,
+event ids, and the history entries
+its save recorded, such as the registry's assessments, kept here rather than in the state
+document so that the aggregate stays small).
 """
 
 import logging
@@ -26,6 +30,7 @@ from pymongo.errors import DuplicateKeyError
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.clock import Clock
 from ekspora_kit.leases import aware
+from ekspora_kit.logs import acting
 
 logger = logging.getLogger(__name__)
 STALE_SECONDS = 10
@@ -60,8 +65,16 @@ class ChangeLog:
         await self.records.create_index([("aggregate", 1), ("version", 1)])
         await self.records.create_index(PENDING, sparse=True)
 
-    async def claim(self, key: str, version: int, apply: Mapping[str, Any], events: Sequence[CloudEvent]) -> str:
-        """Inserts the record of `version`, or raises DuplicateKeyError: another writer has it."""
+    async def claim(
+        self,
+        key: str,
+        version: int,
+        apply: Mapping[str, Any],
+        events: Sequence[CloudEvent],
+        history: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Inserts the record of `version`, or raises DuplicateKeyError: another writer has it.
+        `history` (field -> entry) stays in the record for good: see `history`."""
         now = self.clock.now()
         token = uuid4().hex
         await self.records.insert_one(
@@ -71,11 +84,13 @@ class ChangeLog:
                 "version": version,
                 "claim": token,
                 "at": now,
+                "by": acting.get(),
                 "apply": dict(apply),
                 "outbox": outbox_entries(events),
                 "outbox_since": min((event.time for event in events), default=now),
                 PENDING: True,
             }
+            | ({"history": dict(history)} if history else {})
         )
         return token
 
@@ -93,10 +108,9 @@ class ChangeLog:
             except DuplicateKeyError:
                 return await self.state_version(record["aggregate"]) >= version
             return True
-        update: Document = {"$set": apply["set"]}
-        if apply.get("push"):
-            update["$push"] = apply["push"]
-        result = await self.state.update_one({"_id": record["aggregate"], "version": version - 1}, update)
+        result = await self.state.update_one(
+            {"_id": record["aggregate"], "version": version - 1}, {"$set": apply["set"]}
+        )
         return result.matched_count == 1 or await self.state_version(record["aggregate"]) >= version
 
     async def abandon(self, key: str, version: int, token: str | None = None) -> None:
@@ -121,6 +135,14 @@ class ChangeLog:
         await self.abandon(record["aggregate"], record["version"], record["claim"])
         logger.warning("abandoned change record %s: its state could not be written", record["_id"])
         return False
+
+    async def history(self, key: str, field: str) -> list[Any]:
+        """The `field` entries of the aggregate's applied versions, oldest first (a claim whose state
+        is not written yet is no part of its history)."""
+        applied = await self.state_version(key)
+        records = self.records.find({"aggregate": key}, {"version": 1, f"history.{field}": 1})
+        entries = [(r["version"], r["history"][field]) async for r in records if field in r.get("history", {})]
+        return [entry for version, entry in sorted(entries, key=lambda item: item[0]) if version <= applied]
 
     def is_stale(self, record: Mapping[str, Any]) -> bool:
         return self.clock.now() - aware(record["at"]) >= self.stale_after

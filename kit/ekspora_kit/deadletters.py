@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from ekspora_contracts.envelope import CONTENT_TYPE
 from ekspora_contracts.topics import DEAD_LETTER
+from ekspora_kit.bus import BusAccess
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import read_from_beginning
 
@@ -44,7 +45,7 @@ async def wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
             await asyncio.sleep(0.1)
 
 
-async def list_dead_letters(bootstrap: str, region: str) -> int:
+async def list_dead_letters(access: BusAccess, region: str) -> int:
     topic = DEAD_LETTER.topic(region)
     rows = [
         (
@@ -56,23 +57,23 @@ async def list_dead_letters(bootstrap: str, region: str) -> int:
             header(record, "dlt-failed-at")[:19],
             header(record, "dlt-error")[:70],
         )
-        for record in await read_from_beginning(bootstrap, topic, timeout=5)
+        for record in await read_from_beginning(access, topic, timeout=5)
     ]
     print(table(("offset", "group", "reason", "original", "failed at", "error"), rows))
     print(f"{len(rows)} dead letter(s) on {topic}")
     return 0
 
 
-async def replay(bootstrap: str, region: str, group: str, reason: str | None) -> int:
+async def replay(access: BusAccess, region: str, group: str, reason: str | None) -> int:
     topic = DEAD_LETTER.topic(region)
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **access.client_options(),
         group_id=f"deadletter-replay.{group}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**access.client_options(), acks="all", enable_idempotence=True)
     await consumer.start()
     await producer.start()
     replayed = skipped = 0
@@ -107,13 +108,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--region", required=True)
     parser.add_argument("--group", help="consumer group whose dead letters to replay, e.g. notifications.kota-kediri")
     parser.add_argument("--reason", help="replay only dead letters with this reason (invalid, handler_failed, ...)")
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args(argv)
     if args.command == "list":
-        return asyncio.run(list_dead_letters(args.bootstrap, args.region))
+        return asyncio.run(list_dead_letters(BusAccess(), args.region))
     if not args.group:
         parser.error("replay needs --group")
-    return asyncio.run(replay(args.bootstrap, args.region, args.group, args.reason))
+    return asyncio.run(replay(BusAccess(), args.region, args.group, args.reason))
 
 
 if __name__ == "__main__":

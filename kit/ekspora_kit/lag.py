@@ -1,6 +1,6 @@
 """How far behind each consumer group is, per topic: what KEDA scales on, for a person to read.
 
-python -m ekspora_kit.lag [--region kota-kediri] [--bootstrap 127.0.0.1:9092]
+python -m ekspora_kit.lag [--region kota-kediri]     (the broker and principal from EKSPORA_KAFKA_*)
 """
 
 import argparse
@@ -9,12 +9,13 @@ import sys
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ekspora_kit.bus import BusAccess
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import group_lag
 
 
-async def groups_of(bootstrap: str, region: str | None) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def groups_of(access: BusAccess, region: str | None) -> list[str]:
+    admin = AIOKafkaAdminClient(**access.client_options())
     await admin.start()
     try:
         listed = await admin.list_consumer_groups()
@@ -24,10 +25,10 @@ async def groups_of(bootstrap: str, region: str | None) -> list[str]:
     return [name for name in names if region is None or name.endswith(f".{region}")]
 
 
-async def report(bootstrap: str, region: str | None) -> int:
+async def report(access: BusAccess, region: str | None) -> int:
     rows = []
-    for group in await groups_of(bootstrap, region):
-        for topic, behind in sorted((await group_lag(bootstrap, group)).items()):
+    for group in await groups_of(access, region):
+        for topic, behind in sorted((await group_lag(access, group)).items()):
             rows.append((group, topic, behind))
     if not rows:
         print("no consumer groups" + (f" for region {region}" if region else ""))
@@ -39,9 +40,8 @@ async def report(bootstrap: str, region: str | None) -> int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Consumer lag per group and topic")
     parser.add_argument("--region", help="only the groups of this region, e.g. kota-kediri")
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args(argv)
-    return asyncio.run(report(args.bootstrap, args.region))
+    return asyncio.run(report(BusAccess(), args.region))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# who a change is made for: operator:<region>, partner:<id>/key:<key id>, event:<type> or the service's own work
+acting: ContextVar[str] = ContextVar("acting", default="service")
 
 
 class JsonFormatter(logging.Formatter):

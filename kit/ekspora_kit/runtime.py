@@ -1,13 +1,11 @@
 """One service process: its broker, its database, its outbox relay and its subscribers, wired once."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Union
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from pymongo import AsyncMongoClient
@@ -16,7 +14,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CONTENT_TYPE, CloudEvent
-from ekspora_contracts.topics import CATALOGUE, DEAD_LETTER, Stream
+from ekspora_contracts.identity import CredentialRevoked, SigningKeyPublished
+from ekspora_contracts.topics import CATALOGUE, DEAD_LETTER, IDENTITY_KEYS
+from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
 from ekspora_kit.consumer import Dispatcher, EventRoutes, subscribe_group, subscribe_reference_data
 from ekspora_kit.faults import FaultPoints
@@ -24,6 +24,8 @@ from ekspora_kit.metrics import KitMetrics, StateCounts
 from ekspora_kit.outbox import OutboxRelay
 from ekspora_kit.scans import ScanWatch
 from ekspora_kit.settings import ServiceSettings
+from ekspora_kit.tokens import TokenVerifier
+from ekspora_kit.topic_reader import read_from_beginning
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,9 @@ class ServiceRuntime:
         self.metrics = KitMetrics(settings.service)
         self.faults = FaultPoints(settings.fault_point)
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
+            settings.bus.bootstrap,
+            security=settings.bus.broker_security(),
+            allow_auto_create_topics=False,  # provisioning a region makes its topics (ekspora_kit.provision)
             client_id=f"{settings.service}-{settings.instance}",
             acks="all",
             enable_idempotence=True,
@@ -65,6 +69,11 @@ class ServiceRuntime:
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._background: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         self._routes: list[tuple[str, EventRoutes]] = []
+        self.verifier = TokenVerifier(self.clock)
+        self._token_keys = EventRoutes(IDENTITY_KEYS)
+        self._token_keys.on(SigningKeyPublished)(self.verifier.signing_key_published)
+        self._token_keys.on(CredentialRevoked)(self.verifier.credential_revoked)
+        self._routes.append((settings.regions[0], self._token_keys))  # one reader of the global topic
         self._tasks: list[asyncio.Task] = []
 
     def consume(self, routes: EventRoutes) -> None:
@@ -99,7 +108,13 @@ class ServiceRuntime:
             self._document_what_is_published(region)
             regional = [d for d in dispatchers if not d.routes.stream.compacted]
             if regional:
-                subscribe_group(self.broker, regional, group=group)
+                subscribe_group(
+                    self.broker,
+                    regional,
+                    group=group,
+                    batch_size=self.settings.consumer_batch_size,
+                    concurrency=self.settings.consumer_concurrency,
+                )
             for dispatcher in dispatchers:
                 if dispatcher.routes.stream.compacted:
                     subscribe_reference_data(self.broker, dispatcher)
@@ -128,6 +143,28 @@ class ServiceRuntime:
                 description=f"{stream.description} Visibility: {stream.visibility}.",
                 schema=CloudEvent[payload],  # type: ignore[valid-type]
             )
+
+    async def _learn_token_keys(self) -> None:
+        """Reads identity's keys and revocations whole before the service answers, so a token
+        identity issued before this start is verified at once (its subscriber then follows)."""
+        learn = Dispatcher(
+            self._token_keys,
+            region=self.settings.regions[0],
+            group=f"{self.settings.service}.start",
+            publisher=self.publisher,
+            metrics=self.metrics,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+            clock=self.clock,
+        )
+        for record in await read_from_beginning(self.settings.bus, IDENTITY_KEYS.topic("global"), timeout=10):
+            await learn.dispatch(record)
+
+    def _topics_used(self) -> list[str]:
+        """The topics this service writes (its own streams, dead letters) or reads, in its regions."""
+        consumed = {routes.stream for _, routes in self._routes}
+        used = [s for s in CATALOGUE if s.producer == self.settings.service or s in consumed or s == DEAD_LETTER]
+        return sorted({stream.topic(region) for stream in used for region in self.settings.regions})
 
     def relay_outboxes_of(self, collections: Sequence[AsyncCollection]) -> None:
         self.relay = OutboxRelay(
@@ -176,10 +213,8 @@ class ServiceRuntime:
         self.every(f"count {name}", 30, counts.recount)
 
     async def start(self) -> None:
-        await self._warn_if_updates_can_be_lost()
-        await ensure_topics(
-            self.settings.kafka_bootstrap, CATALOGUE, self.settings.regions, self.settings.kafka_replication_factor
-        )
+        await require_topics(self.settings.bus, self._topics_used())
+        await self._learn_token_keys()
         if self.relay:
             await self.relay.ensure_indexes()
         await self.broker.start()
@@ -199,14 +234,6 @@ class ServiceRuntime:
                 runs.labels(self.settings.service, name, "failed").inc()
                 logger.exception("periodic job %s failed; retrying in %ss", name, seconds)
             await asyncio.sleep(seconds)
-
-    async def _warn_if_updates_can_be_lost(self) -> None:
-        build = await self.mongo.admin.command("buildInfo")
-        if "ferretdbVersion" in build and self.settings.mongo_max_pool_size > 1:
-            logger.warning(
-                "FerretDB does not isolate concurrent updates of one document (FerretDB#3040); "
-                "set EKSPORA_MONGO_MAX_POOL_SIZE=1 so this process serialises its writes"
-            )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -229,27 +256,21 @@ class ServiceRuntime:
         return checks
 
 
-async def ensure_topics(
-    bootstrap: str, streams: Sequence[Stream], regions: Sequence[str], replication_factor: int
-) -> None:
-    wanted = {stream.topic(region): stream for region in regions for stream in streams}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+class TopicsMissing(RuntimeError):
+    pass
+
+
+async def require_topics(access: BusAccess, topics: Sequence[str]) -> None:
+    """Checks that the topics a service uses exist. A region's topics and grants are made when it is
+    provisioned (`python -m ekspora_kit.provision region <region>`), never by a service, which may not."""
+    admin = AIOKafkaAdminClient(**access.client_options())
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                name,
-                num_partitions=stream.partitions,
-                replication_factor=replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if stream.compacted else {},
-            )
-            for name, stream in wanted.items()
-            if name not in existing
-        ]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):  # another instance created them first
-                await admin.create_topics(missing)
-            logger.info("created topics %s", [topic.name for topic in missing])
+        missing = sorted(set(topics) - set(await admin.list_topics()))
     finally:
         await admin.close()
+    if missing:
+        raise TopicsMissing(
+            f"topics missing or not granted to {access.username or 'this client'}: {', '.join(missing)};"
+            " provision the region first: python -m ekspora_kit.provision region <region>"
+        )

@@ -5,13 +5,15 @@ import time
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ekspora_kit.bus import BusAccess
+
 
 async def read_from_beginning(
-    bootstrap: str, topic: str, *, at_least: int = 0, timeout: float = 10
+    access: BusAccess, topic: str, *, at_least: int = 0, timeout: float = 10
 ) -> list[ConsumerRecord]:
     """Every record up to the end offsets; keeps waiting (up to timeout) until there are `at_least`."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **access.client_options(), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     records: list[ConsumerRecord] = []
@@ -29,11 +31,11 @@ async def read_from_beginning(
         await consumer.stop()
 
 
-async def group_lag(bootstrap: str, group: str) -> dict[str, int]:
+async def group_lag(access: BusAccess, group: str) -> dict[str, int]:
     """Records not yet handled by consumer group `group`, per topic (0 when caught up)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**access.client_options())
     await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**access.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
@@ -44,4 +46,23 @@ async def group_lag(bootstrap: str, group: str) -> dict[str, int]:
         return lag
     finally:
         await consumer.stop()
+        await admin.close()
+
+
+async def delete_region_topics(access: BusAccess, region: str, *, with_global: bool = False) -> None:
+    """Deletes a region's topics after a test or a benchmark run (and the global ones, `with_global`)."""
+    from ekspora_contracts.topics import CATALOGUE
+
+    admin = AIOKafkaAdminClient(**access.client_options())
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        mine = [
+            name
+            for stream in CATALOGUE
+            if (with_global or stream.scope == "region") and (name := stream.topic(region)) in existing
+        ]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
         await admin.close()

@@ -10,7 +10,7 @@ import pytest
 
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
 from tests.factories import registered_event
-from tests.integration.support import KAFKA, eventually, metric, publish, read_topic
+from tests.integration.support import eventually, metric, publish, read_topic
 from tests.integration.test_skeleton_flow import operator_feed
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
@@ -63,7 +63,7 @@ async def test_poison_messages_are_dead_lettered_and_the_next_good_one_is_proces
 
     listing = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "ekspora_kit.deadletters", "list", "--region", platform.region, "--bootstrap", KAFKA],
+        [sys.executable, "-m", "ekspora_kit.deadletters", "list", "--region", platform.region],
         capture_output=True,
         text=True,
         timeout=60,
@@ -105,8 +105,6 @@ async def test_replay_republishes_a_dead_letter_once_after_the_cause_is_fixed(pl
         platform.region,
         "--group",
         group,
-        "--bootstrap",
-        KAFKA,
     ]
 
     first = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)

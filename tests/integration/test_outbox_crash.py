@@ -31,7 +31,7 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
     record = await registry_db.msmes_changes.find_one({"_id": f"{stored['_id']}:1"})
     assert record is not None
     assert [e["type"].split(".", 2)[2] for e in record["outbox"]] == [
-        "msme.registered.v1",
+        "msme.registered.v2",
         "msme.contact_changed.v1",
         "readiness.assessed.v1",
     ], "the events wait in the change record of the stored version"
@@ -44,7 +44,7 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
         return [n for n in await operator_feed(notifications, platform.region) if n["subject"] == stored["_id"]]
 
     await eventually(notified, what="the notification after restart")
-    registered_type = "ekspora.registry.msme.registered.v1"
+    registered_type = "ekspora.registry.msme.registered.v2"
     await handled(notifications, registered_type, at_least=records_before_restart + 1)  # the re-publish too
     assert len(await notified()) == 1, "recorded exactly once"
 

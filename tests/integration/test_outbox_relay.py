@@ -22,10 +22,11 @@ from ekspora_kit.changes import PENDING, STALE_SECONDS
 from ekspora_kit.clock import Clock
 from ekspora_kit.faults import FaultPoints
 from ekspora_kit.metrics import KitMetrics
-from ekspora_kit.outbox import OutboxRelay
-from ekspora_kit.runtime import KafkaRecordPublisher, ensure_topics
+from ekspora_kit.outbox import WRITTEN, OutboxRelay
+from ekspora_kit.provision import provision_regions, retire_regions
+from ekspora_kit.runtime import KafkaRecordPublisher
 from tests.factories import CLOCK
-from tests.integration.support import KAFKA, MONGO, eventually, read_topic
+from tests.integration.support import BUS, MONGO, eventually, read_topic
 
 AGGREGATES, CHANGES = 20, 5
 
@@ -46,7 +47,10 @@ class Relays:
     def __init__(self, region: str, clients: list[AsyncMongoClient]) -> None:
         self.region = region
         self.database = f"test_{region}_relay"
-        self.brokers = [KafkaBroker(KAFKA, acks="all", enable_idempotence=True) for _ in clients]
+        self.brokers = [
+            KafkaBroker(BUS.bootstrap, security=BUS.broker_security(), acks="all", enable_idempotence=True)
+            for _ in clients
+        ]
         self.relays = [
             OutboxRelay(
                 [client[self.database]["aggregates"]],
@@ -113,11 +117,12 @@ async def assert_each_event_once_in_order(region: str, relays: Relays, collectio
 @pytest.fixture
 async def region():
     region = f"t{uuid4().hex[:10]}"
-    await ensure_topics(KAFKA, [REGISTRY_CONTACTS], [region], 1)
+    await provision_regions(BUS, [region])
     yield region
     client: AsyncMongoClient = AsyncMongoClient(MONGO)
     await client.drop_database(f"test_{region}_relay")
     await client.close()
+    await retire_regions(BUS, [region])
 
 
 async def test_relays_of_one_process_keep_up_with_writes_without_duplicates(region):
@@ -139,6 +144,7 @@ async def test_relays_of_two_processes_share_the_work_without_duplicates(region)
     relays = Relays(region, relay_clients)
     collection = writer[relays.database]["aggregates"]
     await write_changes(collection, region, range(CHANGES))
+    WRITTEN.take(collection)  # the writer was a third process: neither relay's process knows what it wrote
     await relays.start()
     try:
         await assert_each_event_once_in_order(region, relays, collection)

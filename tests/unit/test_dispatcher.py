@@ -1,14 +1,17 @@
 """The kit's consumer dispatch in isolation: what is handled, ignored, retried and dead-lettered."""
 
+import asyncio
 import json
 
 import pytest
 from aiokafka import ConsumerRecord
+from pymongo.errors import ServerSelectionTimeoutError
 
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
 from ekspora_contracts.topics import REGISTRY_MSME
-from ekspora_kit.consumer import Dispatcher, EventRoutes, PermanentFailure
+from ekspora_kit.consumer import Dispatcher, EventRoutes, PermanentFailure, in_key_order
+from ekspora_kit.domain import Busy
 from ekspora_kit.metrics import KitMetrics
 from tests.factories import CLOCK, msme_registered
 
@@ -139,6 +142,36 @@ async def test_persistent_failure_is_dead_lettered_after_bounded_attempts():
     assert "RuntimeError('boom')" in headers["dlt-error"]
 
 
+async def test_an_unreachable_store_is_waited_out_beyond_the_attempts_and_never_dead_lettered():
+    calls = []
+
+    async def handler(event):
+        calls.append(1)
+        if len(calls) < 6:
+            raise ServerSelectionTimeoutError("127.0.0.1:27017: connection refused")
+
+    dispatcher, publisher, metrics = make(handler, attempts=2)
+    await dispatcher.dispatch(record(event_bytes()))
+    assert len(calls) == 6
+    assert publisher.records == []
+    assert metrics.events_handled.labels("test", MsmeRegistered.event_type)._value.get() == 1
+
+
+async def test_an_aggregate_others_keep_changing_is_waited_out_and_never_dead_lettered():
+    calls = []
+
+    async def handler(event):
+        calls.append(1)
+        if len(calls) < 4:
+            raise Busy("statistics of partner ptn-warung is being changed by others; try again")
+
+    dispatcher, publisher, metrics = make(handler, attempts=1)
+    await dispatcher.dispatch(record(event_bytes()))
+    assert len(calls) == 4
+    assert publisher.records == []
+    assert metrics.events_handled.labels("test", MsmeRegistered.event_type)._value.get() == 1
+
+
 async def test_permanent_failure_is_not_retried():
     calls = []
 
@@ -165,3 +198,77 @@ def test_a_route_must_belong_to_the_stream():
     routes = EventRoutes(REGISTRY_MSME)
     with pytest.raises(ValueError, match=r"registry\.contacts"):
         routes.on(MsmeContactChanged)
+
+
+def keyed(key: bytes, offset: int, partition: int = 0) -> ConsumerRecord:
+    return ConsumerRecord(TOPIC, partition, offset, 0, 0, key, b"{}", None, len(key), 2, ())
+
+
+async def test_a_poll_is_worked_key_by_key_in_order_and_keys_at_once_up_to_the_limit():
+    records = [keyed(b"a", 0), keyed(b"b", 1), keyed(b"a", 2), keyed(b"c", 3), keyed(b"b", 4), keyed(b"a", 5)]
+    worked: list[int] = []
+    running, most = 0, 0
+
+    async def work(record):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        worked.append(record.offset)
+        running -= 1
+
+    await in_key_order(records, work, concurrency=2)
+    assert sorted(worked) == [0, 1, 2, 3, 4, 5]
+    for key in (b"a", b"b"):
+        offsets = [r.offset for r in records if r.key == key]
+        assert [o for o in worked if o in offsets] == offsets, "each key's records in their order"
+    assert most == 2, "two keys at once, never more"
+
+
+async def test_a_failed_record_holds_back_the_rest_of_its_key_and_the_poll_fails_after_the_others():
+    records = [keyed(b"a", 0), keyed(b"a", 1), keyed(b"a", 2), keyed(b"b", 3), keyed(b"b", 4)]
+    worked: list[int] = []
+
+    async def work(record):
+        if record.offset == 1:
+            raise ConnectionError("dead-letter topic unreachable")
+        await asyncio.sleep(0)
+        worked.append(record.offset)
+
+    with pytest.raises(ConnectionError):
+        await in_key_order(records, work, concurrency=4)
+    assert sorted(worked) == [0, 3, 4], "a's third waits for the redelivery; b finished"
+
+
+async def test_the_same_key_on_two_partitions_is_two_lanes():
+    records = [keyed(b"a", 0, partition=0), keyed(b"a", 0, partition=1)]
+    started: list[int] = []
+    both_started = asyncio.Event()
+
+    async def work(record):
+        started.append(record.partition)
+        if len(started) == 2:
+            both_started.set()
+        await asyncio.wait_for(both_started.wait(), timeout=1)
+
+    await in_key_order(records, work, concurrency=2)
+    assert sorted(started) == [0, 1]
+
+
+def shipped_to(city: str, offset: int, key: bytes) -> ConsumerRecord:
+    value = json.dumps({"data": {"terms": {"destination_city": city}}}).encode()
+    return ConsumerRecord(TOPIC, offset % 3, offset, 0, 0, key, value, None, len(key), len(value), ())
+
+
+async def test_records_that_contend_on_one_thing_share_a_lane_whatever_their_keys():
+    routes = EventRoutes(REGISTRY_MSME, contended_by=lambda raw: raw["data"]["terms"]["destination_city"])
+    records = [
+        shipped_to("Amsterdam", 0, b"m-1"),
+        shipped_to("Sydney", 1, b"m-2"),
+        shipped_to("Amsterdam", 2, b"m-3"),
+        keyed(b"not-json", 3),
+    ]
+    lanes: dict = {}
+    for record in records:
+        lanes.setdefault(routes.lane(record), []).append(record.offset)
+    assert sorted(lanes.values()) == [[0, 2], [1], [3]], "Amsterdam's two in one lane; what it cannot read by key"

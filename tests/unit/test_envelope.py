@@ -11,7 +11,7 @@ REGISTERED = msme_registered(msme_id="msme-1")
 def test_new_event_carries_cloudevents_attributes_and_extensions():
     event = new_event(REGISTERED, region="kota-kediri", producer="registry", correlation_id="req-1", time=CLOCK.now())
     assert event.specversion == "1.0"
-    assert event.type == "ekspora.registry.msme.registered.v1"
+    assert event.type == "ekspora.registry.msme.registered.v2"
     assert event.source == "/ekspora/registry/kota-kediri"
     assert event.subject == "msme-1"
     assert event.correlationid == "req-1"

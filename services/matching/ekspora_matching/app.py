@@ -47,6 +47,6 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         title="Ekspora matching",
         description="Diaspora partners abroad, their demand, destination import rules, and explained match proposals.",
         routers=ROUTERS,
-        state={"operations": Operations(service, store, rules), "partner_by_key": store.partner_by_key},
+        state={"operations": Operations(service, store, rules), "partner_by_id": store.partner},
         on_startup=store.ensure_indexes,
     )

@@ -1,7 +1,7 @@
 """Events matching consumes: products on offer, partners and demand (global), and sales feedback."""
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported
+from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported
 from ekspora_contracts.registry import (
     ProductDelisted,
     ProductExportReadinessLost,
@@ -41,9 +41,11 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
     async def on_delisted(event: CloudEvent[ProductDelisted]) -> None:
         await service.offer_withdrawn(event.data.product_id)
 
-    @partners.on(PartnerChanged)
-    async def on_partner(event: CloudEvent[PartnerChanged]) -> None:
+    async def on_partner(event: CloudEvent[PartnerChanged | PartnerChangedV1]) -> None:
         await service.partner_changed(event, region)
+
+    for changed in (PartnerChanged, PartnerChangedV1):  # v1: records published before v2, still compacted in
+        partners.on(changed)(on_partner)
 
     @demand.on(DemandChanged)
     async def on_demand(event: CloudEvent[DemandChanged]) -> None:

@@ -1,17 +1,16 @@
 """Matching's use cases: keep the views, find candidates through the index, propose, and run the lifecycle."""
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from uuid import uuid4
 
 from ekspora_contracts.envelope import CloudEvent, EventData
-from ekspora_contracts.matching import DemandChanged, PartnerChanged, SalesReported, Side
+from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported, Side
 from ekspora_contracts.registry import ProductFacts
 from ekspora_kit import aggregates
-from ekspora_kit.auth import api_key_sha256
 from ekspora_kit.clock import Clock
 from ekspora_kit.domain import NotFound
 from ekspora_kit.events import envelopes
@@ -47,13 +46,11 @@ class MatchingService:
 
     # partners and demand (authoritative here, published on the global compacted topics) -------
 
-    async def create_partner(self, fields: dict) -> tuple[domain.Partner, str]:
-        api_key = f"ptk_{secrets.token_urlsafe(24)}"
-        partner = domain.Partner(partner_id=f"ptn-{uuid4().hex[:10]}", api_key_sha256=api_key_sha256(api_key), **fields)
-        saved = await self.store.own_partners.insert(
+    async def create_partner(self, fields: dict) -> domain.Partner:
+        partner = domain.Partner(partner_id=f"ptn-{uuid4().hex[:10]}", **fields)
+        return await self.store.own_partners.insert(
             partner.partner_id, partner, self._envelopes([partner.changed_event()], "global", None)
         )
-        return saved, api_key
 
     async def change_partner(self, partner_id: str, change: Callable[[domain.Partner], dict]) -> domain.Partner:
         async def load() -> domain.Partner:
@@ -103,8 +100,8 @@ class MatchingService:
 
     # views, fed by events ------------------------------------------------------------------------
 
-    async def partner_changed(self, event: CloudEvent[PartnerChanged], region: str) -> None:
-        partner = domain.Partner.model_validate(event.data.model_dump())
+    async def partner_changed(self, event: CloudEvent[PartnerChanged | PartnerChangedV1], region: str) -> None:
+        partner = domain.Partner.model_validate(event.data.model_dump(exclude={"api_key_sha256"}))
         before = await self.store.partner(partner.partner_id)
         if not await self.store.keep_partner(partner):
             return
@@ -137,10 +134,15 @@ class MatchingService:
 
     async def sales_reported(self, event: CloudEvent[SalesReported], region: str) -> None:
         """Feedback changes the partner's history, and with it the scores of its open demand."""
-        stats = await self.store.stats(event.data.partner_id)
-        if (updated := stats.with_report(event.data)) is None:
+        partner_id = event.data.partner_id
+        _, saved = await aggregates.change(
+            lambda: self.store.stats(partner_id),
+            lambda stats: stats.with_report(event.data),
+            lambda stats, updated: self.store.save_stats(partner_id, stats, updated),
+            what=f"statistics of partner {partner_id}",
+        )
+        if saved is None:
             return
-        await self.store.save_stats(event.data.partner_id, updated)
         for demand in await self.store.demands_of(event.data.partner_id):
             if demand.status == "open":
                 await self.match_demand(demand, region, causation_id=event.id)
@@ -176,31 +178,45 @@ class MatchingService:
         )
 
     async def match_offer(self, offer: domain.Offer, region: str, *, causation_id: str | None = None) -> int:
+        """Proposes `offer` to the open demands it may serve. A demand that already holds its
+        proposals is passed over before anything else is read, and each partner is read once."""
         rules = self.rules()
         demands = await self.store.open_demands_for(
             offer.product.category, offer.hs_prefixes, rules.allowed_countries(offer.product.category)
         )
+        partners: dict[str, PartnerContext | None] = {}
         proposed = 0
         for demand in demands:
-            partner = await self.store.partner(demand.partner_id)
-            if partner is None:
-                continue
             if await self.store.open_count("demand_id", demand.demand_id) >= self.scoring.proposals_per_demand:
+                continue
+            if demand.partner_id not in partners:
+                partners[demand.partner_id] = await self._partner_context(demand.partner_id)
+            context = partners[demand.partner_id]
+            if context is None:
                 continue
             result = domain.evaluate(
                 offer,
                 demand,
-                partner,
-                stats=await self.store.stats(partner.partner_id),
-                open_for_partner=await self.store.open_count("partner_id", partner.partner_id),
+                context.partner,
+                stats=context.stats,
+                open_for_partner=context.open_proposals,
                 rules=rules,
                 scoring=self.scoring,
                 rates=self.rates,
                 today=self.clock.now().date(),
             )
             if isinstance(result, domain.Evaluation) and result.score >= self.scoring.min_score:
-                proposed += await self._propose(result, region, causation_id)
+                made = await self._propose(result, region, causation_id)
+                context.open_proposals += made
+                proposed += made
         return proposed
+
+    async def _partner_context(self, partner_id: str) -> "PartnerContext | None":
+        partner = await self.store.partner(partner_id)
+        if partner is None:
+            return None
+        stats = await self.store.stats(partner_id)
+        return PartnerContext(partner, stats, await self.store.open_count("partner_id", partner_id))
 
     async def _propose(self, evaluation: domain.Evaluation, region: str, causation_id: str | None) -> int:
         key = domain.pair_id(region, evaluation.offer.product.product_id, evaluation.demand.demand_id)
@@ -257,3 +273,12 @@ class MatchingService:
             expire = partial(domain.expire, now=self.clock.now())
             await self._change_pair(partial(self.store.pair, key), expire, what=f"pair {key}")
         return len(due)
+
+
+@dataclass
+class PartnerContext:
+    """What scoring needs of a partner, read once per offer being matched."""
+
+    partner: domain.Partner
+    stats: domain.PartnerStats
+    open_proposals: int

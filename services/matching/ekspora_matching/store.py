@@ -21,6 +21,7 @@ from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
 PAIR_QUERY_FIELDS = {"current_status": 0, "current_match_id": 0, "expires_at": 0}
 EVERY_PARTNER = "scan: the operator's list of every partner (hundreds, not thousands)"
 EVERY_DEMAND = "scan: the operator's list of every demand"
+UNVERSIONED_STATS = "scan: once at start, partner statistics stored before they were versioned"
 
 
 def pair_query_fields(pair: Pair) -> dict[str, Any]:
@@ -33,7 +34,8 @@ def pair_query_fields(pair: Pair) -> dict[str, Any]:
 
 
 def _strip(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k != "_id"}
+    # api_key_sha256: in partner views stored before keys moved to the identity service
+    return {k: v for k, v in document.items() if k not in ("_id", "api_key_sha256")}
 
 
 class MatchingStore:
@@ -48,13 +50,17 @@ class MatchingStore:
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
         self.own_pairs = VersionedStore(self.pairs, Pair, hidden=PAIR_QUERY_FIELDS, derive=pair_query_fields)
+        # sales reports of one partner arrive on every partition, so its statistics have many writers
+        self.own_stats = VersionedStore(self.partner_stats, PartnerStats)
 
     @property
     def outboxes(self) -> list[AsyncCollection]:
-        return [self.partners, self.demands, self.pairs]
+        return [self.partners, self.demands, self.pairs, self.partner_stats]
 
     async def ensure_indexes(self) -> None:
-        await self.partner_view.create_index("api_key_sha256")
+        await self.partner_stats.update_many(
+            {"version": {"$exists": False}}, {"$set": {"version": 1}}, comment=UNVERSIONED_STATS
+        )
         await self.demand_view.create_index([("status", 1), ("category", 1), ("destination_country", 1)])
         await self.demand_view.create_index([("status", 1), ("hs_prefix", 1)])
         await self.demand_view.create_index("partner_id")
@@ -84,10 +90,6 @@ class MatchingStore:
 
     async def partner(self, partner_id: str) -> Partner | None:
         document = await self.partner_view.find_one({"_id": partner_id})
-        return Partner.model_validate(_strip(document)) if document else None
-
-    async def partner_by_key(self, key_sha256: str) -> Partner | None:
-        document = await self.partner_view.find_one({"api_key_sha256": key_sha256})
         return Partner.model_validate(_strip(document)) if document else None
 
     async def all_partners(self) -> list[Partner]:
@@ -131,11 +133,10 @@ class MatchingStore:
         return [offer_from_document(document) async for document in cursor]
 
     async def stats(self, partner_id: str) -> PartnerStats:
-        document = await self.partner_stats.find_one({"_id": partner_id})
-        return PartnerStats.model_validate(_strip(document)) if document else PartnerStats()
+        return await self.own_stats.get(partner_id) or PartnerStats()
 
-    async def save_stats(self, partner_id: str, stats: PartnerStats) -> None:
-        await self.partner_stats.replace_one({"_id": partner_id}, to_document(stats), upsert=True)
+    async def save_stats(self, partner_id: str, read: PartnerStats, updated: PartnerStats) -> PartnerStats:
+        return await self.own_stats.save(partner_id, updated, read.version or None, [])
 
     # pairs --------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
         state={
             "feeds": Feeds(store, deliveries, digest, Preferences(quiet_hours=default_quiet_hours)),
             "subscriptions": Subscriptions(hooks, store, catalogue, sender, dispatcher),
-            "partner_by_key": store.partner_with_key,
+            "partner_by_id": store.known_partner,
         },
         on_startup=ensure_indexes,
     )

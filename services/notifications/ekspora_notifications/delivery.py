@@ -102,8 +102,13 @@ class Notifier:
     async def tell_owner(self, event: CloudEvent, msme_id: str) -> None:
         contact = await self.store.contact(msme_id)
         if contact is None:  # the contact travels on another topic and may come later
-            await self.deliveries.wait_for_contact(f"{event.id}:{msme_id}", msme_id, event.model_dump(mode="json"))
-            return
+            waiting = f"{event.id}:{msme_id}"
+            await self.deliveries.wait_for_contact(waiting, msme_id, event.model_dump(mode="json"))
+            # it may have come, and found nothing waiting, while this note was written: look again (a
+            # message told from both sides goes out once, claimed per event, recipient and channel)
+            if (contact := await self.store.contact(msme_id)) is None:
+                return
+            await self.deliveries.done_waiting(waiting)
         business = await self.deliveries.business_name(msme_id) or contact.owner_name
         _, partner_ids = parties(event.data)
         partner = await self.store.partner(partner_ids[0]) if partner_ids else None

@@ -23,7 +23,7 @@ def local_day(moment: datetime, zone: str) -> date:
 
 
 def readable(event_type: str) -> str:
-    """ekspora.registry.msme.registered.v1 -> msme registered"""
+    """ekspora.registry.msme.registered.v2 -> msme registered"""
     parts = event_type.split(".")
     return " ".join(parts[2:-1]).replace("_", " ") if len(parts) > 3 else event_type
 

@@ -9,8 +9,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import PartnerChanged
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
+from ekspora_contracts.matching import PartnerChanged, PartnerChangedV1
+from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1
 from ekspora_notifications.preferences import Channel
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -92,7 +92,9 @@ def notification_id(event_id: str, recipient: str, channel: str) -> str:
     return f"{event_id}:{recipient}:{channel}"
 
 
-def for_msme_registered(event: CloudEvent[MsmeRegistered], templates: Templates, now: datetime) -> list[Notification]:
+def for_msme_registered(
+    event: CloudEvent[MsmeRegistered | MsmeRegisteredV1], templates: Templates, now: datetime
+) -> list[Notification]:
     recipient = operator_recipient(event.region)
     text, language = templates.render(f"{event.type}.operator", "id", event.data.model_dump())
     return [
@@ -137,7 +139,6 @@ class PartnerContact(BaseModel):
     city: str
     languages: list[str]
     contact_email: str
-    api_key_sha256: str
 
 
 class Recipient(BaseModel):
@@ -213,7 +214,7 @@ def partner_recipient(partner: PartnerContact, region: str, labels: Labels, lang
     )
 
 
-def partner_from(event: CloudEvent[PartnerChanged]) -> PartnerContact:
+def partner_from(event: CloudEvent[PartnerChanged | PartnerChangedV1]) -> PartnerContact:
     return PartnerContact.model_validate(event.data.model_dump(include=set(PartnerContact.model_fields)))
 
 

@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 
 from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import PartnerChanged
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
+from ekspora_contracts.matching import PartnerChanged, PartnerChangedV1
+from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1
 from ekspora_contracts.topics import (
     MATCHING_MATCH,
     MATCHING_PARTNERS,
@@ -25,11 +25,13 @@ REGIONAL_STREAMS = (REGISTRY_MSME, REGISTRY_PRODUCT, MATCHING_MATCH, MATCHING_SA
 
 def build_routes(service: NotificationsService) -> list[EventRoutes]:
     routes = {stream: _every_event_of(stream, service.happened) for stream in REGIONAL_STREAMS}
-    routes[REGISTRY_MSME].on(MsmeRegistered)(service.msme_registered)
+    for registered in (MsmeRegistered, MsmeRegisteredV1):  # v1: records published before v2, still on the topic
+        routes[REGISTRY_MSME].on(registered)(service.msme_registered)
     contact_events = EventRoutes(REGISTRY_CONTACTS)
     contact_events.on(MsmeContactChanged)(service.contact_changed)
     partner_events = EventRoutes(MATCHING_PARTNERS)
-    partner_events.on(PartnerChanged)(service.partner_changed)
+    for changed in (PartnerChanged, PartnerChangedV1):  # v1: records published before v2, still compacted in
+        partner_events.on(changed)(service.partner_changed)
     return [*routes.values(), contact_events, partner_events]
 
 

@@ -7,8 +7,8 @@ parties from their orders, so this service keeps that bookkeeping too."""
 import logging
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import PartnerChanged
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered
+from ekspora_contracts.matching import PartnerChanged, PartnerChangedV1
+from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1
 from ekspora_contracts.shipping import OrderCreated, ShipmentPlanned
 from ekspora_kit.clock import Clock
 from ekspora_kit.metrics import KitMetrics
@@ -69,7 +69,7 @@ class NotificationsService:
         if planned and line.partner_id not in partners_before:
             await self.webhooks.enqueue(CloudEvent[ShipmentPlanned].model_validate(planned), [line.partner_id])
 
-    async def msme_registered(self, event: CloudEvent[MsmeRegistered]) -> None:
+    async def msme_registered(self, event: CloudEvent[MsmeRegistered | MsmeRegisteredV1]) -> None:
         await self.deliveries.remember_name(event.data.msme_id, event.data.business_name)
         notifications = domain.for_msme_registered(event, self.notifier.templates, self.clock.now())
         duplicates = await self.store.record(notifications)
@@ -83,5 +83,5 @@ class NotificationsService:
             self.metrics.duplicates_skipped.labels(self.metrics.service, event.type).inc()
         await self.notifier.contact_arrived(event.data.msme_id)
 
-    async def partner_changed(self, event: CloudEvent[PartnerChanged]) -> None:
+    async def partner_changed(self, event: CloudEvent[PartnerChanged | PartnerChangedV1]) -> None:
         await self.store.save_partner(domain.partner_from(event))

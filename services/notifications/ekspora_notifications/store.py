@@ -1,7 +1,7 @@
 """Every database call of the notifications service lives here."""
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -31,7 +31,6 @@ class NotificationsStore:
 
     async def ensure_indexes(self) -> None:
         await self.notifications.create_index([("recipient", 1), ("created_at", -1)])
-        await self.partners.create_index("api_key_sha256")
         await self.activity.create_index([("region", 1), ("day", 1)])
 
     async def save_partner(self, partner: PartnerContact) -> bool:
@@ -41,8 +40,9 @@ class NotificationsStore:
         document = await self.partners.find_one({"_id": partner_id})
         return PartnerContact.model_validate(_strip(document)) if document else None
 
-    async def partner_with_key(self, key_sha256: str) -> str | None:
-        document = await self.partners.find_one({"api_key_sha256": key_sha256}, {"_id": 1})
+    async def known_partner(self, partner_id: str) -> str | None:
+        """The partner's id, when notifications has heard of it (a token names one it may not yet)."""
+        document = await self.partners.find_one({"_id": partner_id}, {"_id": 1})
         return document["_id"] if document else None
 
     async def preferences(self, recipient: str) -> Preferences | None:
@@ -243,8 +243,11 @@ class WebhookStore:
             {"$set": {"status": "skipped", "reason": "endpoint removed"}},
         )
 
-    async def save_endpoint(self, endpoint: Endpoint) -> None:
-        await self.endpoints.replace_one({"_id": endpoint.endpoint_id}, to_document(endpoint))
+    async def update_endpoint(self, endpoint: Endpoint, fields: Iterable[str]) -> None:
+        """Writes only `fields`: the dispatcher marking an endpoint failing and its partner rotating
+        the secret at the same moment both stay written."""
+        document = to_document(endpoint)
+        await self.endpoints.update_one({"_id": endpoint.endpoint_id}, {"$set": {f: document[f] for f in fields}})
 
     async def enqueue(self, deliveries: Sequence[dict]) -> int:
         """Inserts each delivery once; returns how many were new (a redelivered event adds none)."""
@@ -299,4 +302,5 @@ class WebhookStore:
 
 
 def _strip(document: dict) -> dict:
-    return {k: v for k, v in document.items() if k != "_id"}
+    # api_key_sha256: in partner documents stored before keys moved to the identity service
+    return {k: v for k, v in document.items() if k not in ("_id", "api_key_sha256")}

@@ -29,6 +29,7 @@ from ekspora_notifications.webhooks import Endpoint
 
 logger = logging.getLogger(__name__)
 LEASE_SECONDS = 60
+ENDPOINT_FRESH_SECONDS = 1.0
 
 
 class WebhookMetrics:
@@ -142,10 +143,11 @@ class WebhookDispatcher:
         waiting: set[str] = set()
         # stay well inside the lease: a slow endpoint (15 s a try) must not outlive it mid-batch
         budget = time.monotonic() + LEASE_SECONDS / 4
+        current = EndpointOnFile(self.store, endpoint_id)
         for delivery in await self.store.pending(endpoint_id, region):
             if time.monotonic() > budget:
                 return
-            endpoint = await self.store.endpoint(endpoint_id)
+            endpoint = await current.get()
             if endpoint is None or not endpoint.enabled:
                 return
             if delivery["subject"] in waiting:
@@ -155,6 +157,7 @@ class WebhookDispatcher:
                 continue
             if not await self._attempt(endpoint, delivery):
                 waiting.add(delivery["subject"])
+                current.forget()  # the failure may have disabled it or marked it failing
 
     async def _attempt(self, endpoint: Endpoint, delivery: dict) -> bool:
         now = self.clock.now()
@@ -176,7 +179,7 @@ class WebhookDispatcher:
             self.metrics.attempts.labels("delivered").inc()
             self.metrics.latency.observe(max(0.0, (now - aware(delivery["event_time"])).total_seconds()))
             if endpoint.failing_since:
-                await self.store.save_endpoint(endpoint.model_copy(update={"failing_since": None}))
+                await self.store.update_endpoint(endpoint.model_copy(update={"failing_since": None}), ["failing_since"])
             return True
         if outcome == "gone":
             await self.store.record_attempt(delivery["_id"], attempt, {"status": "failed", "reason": "410 Gone"})
@@ -203,15 +206,15 @@ class WebhookDispatcher:
         await self.store.record_attempt(delivery["_id"], attempt, fields)
         failing_since = endpoint.failing_since or now
         if not endpoint.failing_since:
-            await self.store.save_endpoint(endpoint.model_copy(update={"failing_since": now}))
+            await self.store.update_endpoint(endpoint.model_copy(update={"failing_since": now}), ["failing_since"])
         if now - aware(failing_since) >= self.disable_after:
             await self._disable(endpoint, f"every delivery failed since {failing_since:%Y-%m-%d %H:%M} UTC ({reason})")
         return False
 
     async def _disable(self, endpoint: Endpoint, reason: str) -> None:
         logger.warning("webhook endpoint %s disabled: %s", endpoint.endpoint_id, reason)
-        current = await self.store.endpoint(endpoint.endpoint_id) or endpoint
-        await self.store.save_endpoint(current.model_copy(update={"enabled": False, "disabled_reason": reason}))
+        disabled = endpoint.model_copy(update={"enabled": False, "disabled_reason": reason})
+        await self.store.update_endpoint(disabled, ["enabled", "disabled_reason"])
         recipient = await self.notifier.partner(endpoint.partner_id, "global")
         if recipient is None:
             return
@@ -225,3 +228,23 @@ class WebhookDispatcher:
             self.clock.now(),
         )
         await self.notifier.notify(occasion, recipient, message)
+
+
+class EndpointOnFile:
+    """The endpoint as stored, read again once a second old or after a failure: deliveries stop
+    within a second of it being disabled or deleted, without one read per delivery."""
+
+    def __init__(self, store: WebhookStore, endpoint_id: str) -> None:
+        self.store = store
+        self.endpoint_id = endpoint_id
+        self.read_at: float | None = None
+        self.endpoint: Endpoint | None = None
+
+    async def get(self) -> Endpoint | None:
+        if self.read_at is None or time.monotonic() - self.read_at >= ENDPOINT_FRESH_SECONDS:
+            self.endpoint = await self.store.endpoint(self.endpoint_id)
+            self.read_at = time.monotonic()
+        return self.endpoint
+
+    def forget(self) -> None:
+        self.read_at = None

@@ -139,19 +139,36 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent or unreadable."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    if (seconds := value.strip()).isascii() and seconds.isdigit():
+        return float(seconds)
     try:
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
     except (TypeError, ValueError):
         return None
 
 
+NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def ipv4_embedding(ip: ipaddress.IPv6Address) -> str | None:
+    """The IPv6 forms that carry an IPv4 address a router or the host may reach (127.0.0.1 as
+    ::ffff:7f00:1, 2002:7f00:1::, a Teredo client or 64:ff9b::7f00:1): refused whatever they carry."""
+    if ip.ipv4_mapped is not None:
+        return "IPv4-mapped"
+    if ip.sixtofour is not None:
+        return "6to4"
+    if ip.teredo is not None:
+        return "Teredo"
+    if any(ip in prefix for prefix in NAT64_PREFIXES):
+        return "NAT64"
+    return None
+
+
 def blocked_kind(address: str, *, allow_loopback: bool) -> str | None:
     """Why a delivery may never go to `address`, or None when it is a public address."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return "IPv4-mapped"
+    if isinstance(ip, ipaddress.IPv6Address) and (embedding := ipv4_embedding(ip)):
+        return embedding
     if ip in METADATA_ADDRESSES:
         return "cloud metadata"
     if ip.is_loopback:

@@ -13,6 +13,11 @@ from ekspora_shipping.settings import ShippingSettings
 from ekspora_shipping.store import ShippingStore
 
 
+async def partner_itself(partner_id: str) -> str:
+    """Shipping knows a partner by the id in its token: its orders carry that id, nothing more."""
+    return partner_id
+
+
 def create_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = ShippingStore(runtime.db)
@@ -36,6 +41,6 @@ def create_app(settings: ShippingSettings) -> FastAPI:
         title="Ekspora shipping",
         description="Export orders, consolidated shipments, their documents, and tracking to delivery.",
         routers=ROUTERS,
-        state={"operations": Operations(service, store, settings), "partner_by_key": store.partner_with_key},
+        state={"operations": Operations(service, store, settings), "partner_by_id": partner_itself},
         on_startup=store.ensure_indexes,
     )

@@ -5,6 +5,7 @@ shipment and every status change are single-document writes, and all their event
 the shipment (in order per shipment).
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -90,6 +91,13 @@ class Change:
 def order_id_for(match_id: str) -> str:
     """One order per confirmed match, whatever the number of deliveries of match.confirmed."""
     return f"ord-{match_id.removeprefix('mt-')}"
+
+
+def planned_shipment_id(region: str, port: str, mode: str, departure: date, planned_before: int) -> str:
+    """The id of the next shipment planned on a lane for a departure, after `planned_before` others:
+    two orders that both find no room plan the same shipment, so only one of them creates it."""
+    lane = f"{region}|{port}|{mode}|{departure.isoformat()}|{planned_before}"
+    return f"shp-{hashlib.sha256(lane.encode()).hexdigest()[:10]}"
 
 
 def mode_for(terms: MatchTerms, lanes: Lanes) -> Mode:

@@ -1,15 +1,24 @@
 """Events shipping consumes: every confirmed match becomes one export order."""
 
+from typing import Any
+
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import MatchConfirmed, PartnerChanged
-from ekspora_contracts.topics import MATCHING_MATCH, MATCHING_PARTNERS
+from ekspora_contracts.matching import MatchConfirmed
+from ekspora_contracts.topics import MATCHING_MATCH
 from ekspora_kit.consumer import EventRoutes, PermanentFailure
 from ekspora_shipping.domain import DomainError
 from ekspora_shipping.service import ShippingService
 
 
 def build_routes(service: ShippingService) -> list[EventRoutes]:
-    matches = EventRoutes(MATCHING_MATCH)
+    def port_of(raw: dict[str, Any]) -> str:
+        """Orders to one port join its open shipment: they are worked one after another, and
+        orders to other ports at the same time."""
+        city = raw["data"]["terms"]["destination_city"]
+        destination = service.lanes.destinations.get(city)
+        return destination.port if destination else city
+
+    matches = EventRoutes(MATCHING_MATCH, contended_by=port_of)
 
     @matches.on(MatchConfirmed)
     async def on_match_confirmed(event: CloudEvent[MatchConfirmed]) -> None:
@@ -18,11 +27,4 @@ def build_routes(service: ShippingService) -> list[EventRoutes]:
         except DomainError as error:  # e.g. no lane to the destination: fix the data, then replay
             raise PermanentFailure(str(error)) from error
 
-    partners = EventRoutes(MATCHING_PARTNERS)
-
-    @partners.on(PartnerChanged)
-    async def on_partner_changed(event: CloudEvent[PartnerChanged]) -> None:
-        """Partners read their incoming orders with the API key matching issued them."""
-        await service.store.keep_partner_key(event.data.partner_id, event.data.version, event.data.api_key_sha256)
-
-    return [matches, partners]
+    return [matches]

@@ -3,7 +3,6 @@
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from uuid import uuid4
 
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import MatchConfirmed
@@ -16,7 +15,8 @@ from ekspora_shipping.policy import Lanes, Tracking
 from ekspora_shipping.store import ShippingStore
 
 logger = logging.getLogger(__name__)
-Found = tuple[domain.Shipment | None, list[domain.Shipment]]  # the shipment holding an order, else the open ones
+# the shipment holding an order, else the lane's open shipments and the id of its next new one
+Found = tuple[domain.Shipment | None, list[domain.Shipment], str]
 
 
 class ShippingService:
@@ -37,14 +37,18 @@ class ShippingService:
         port = (destination.port if mode == "sea_lcl" else destination.airport) if destination else ""
 
         async def load() -> Found:
-            holding = await self.store.holding_order(domain.order_id_for(terms.match_id))
-            return holding, [] if holding else await self.store.open_for(terms.region, port, mode)
+            if holding := await self.store.holding_order(domain.order_id_for(terms.match_id)):
+                return holding, [], ""
+            departure, _ = domain.schedule(mode, self.lanes, self.clock.now().date())
+            planned = await self.store.planned_for(terms.region, port, mode, departure)
+            new_id = domain.planned_shipment_id(terms.region, port, mode, departure, planned)
+            return None, await self.store.open_for(terms.region, port, mode), new_id
 
         def place(found: Found) -> domain.Change | None:
-            holding, open_shipments = found
+            holding, open_shipments, new_id = found
             if holding:
                 return None
-            return domain.place_order(terms, open_shipments, self.lanes, self.clock.now(), f"shp-{uuid4().hex[:10]}")
+            return domain.place_order(terms, open_shipments, self.lanes, self.clock.now(), new_id)
 
         async def save(found: Found, change: domain.Change) -> domain.Shipment:
             before = next((s for s in found[1] if s.shipment_id == change.shipment.shipment_id), None)
@@ -53,7 +57,7 @@ class ShippingService:
             logger.info("order for %s: %s", terms.match_id, change.note)
             return saved
 
-        (holding, _), placed = await aggregates.change(load, place, save, what=f"the order of {terms.match_id}")
+        (holding, _, _), placed = await aggregates.change(load, place, save, what=f"the order of {terms.match_id}")
         shipment = holding or placed
         assert shipment is not None  # an order is either held already or placed now
         return shipment

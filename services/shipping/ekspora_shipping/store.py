@@ -8,7 +8,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.aggregates import VersionedStore
-from ekspora_kit.documents import keep_newest
 from ekspora_shipping.domain import Shipment
 
 OPEN_BEFORE_CUTOFF = ("planned", "booked")
@@ -27,7 +26,6 @@ def query_fields(shipment: Shipment) -> dict[str, Any]:
 class ShippingStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.shipments = db["shipments"]
-        self.partner_keys = db["partner_keys"]
         self.aggregates = VersionedStore(self.shipments, Shipment, derive=query_fields)
 
     async def ensure_indexes(self) -> None:
@@ -36,14 +34,7 @@ class ShippingStore:
         await self.shipments.create_index("partner_ids")
         await self.shipments.create_index([("region", 1), ("status", 1), ("destination_port", 1), ("mode", 1)])
         await self.shipments.create_index([("status", 1), ("cutoff_on", 1)])
-        await self.partner_keys.create_index("api_key_sha256")
-
-    async def keep_partner_key(self, partner_id: str, version: int, key_sha256: str) -> None:
-        await keep_newest(self.partner_keys, partner_id, {"version": version, "api_key_sha256": key_sha256})
-
-    async def partner_with_key(self, key_sha256: str) -> str | None:
-        document = await self.partner_keys.find_one({"api_key_sha256": key_sha256})
-        return document["_id"] if document else None
+        await self.shipments.create_index([("region", 1), ("destination_port", 1), ("mode", 1), ("departure_on", 1)])
 
     async def save(self, shipment: Shipment, expected_version: int | None, events: Sequence[CloudEvent]) -> Shipment:
         return await self.aggregates.save(shipment.shipment_id, shipment, expected_version, events)
@@ -58,6 +49,11 @@ class ShippingStore:
     async def open_for(self, region: str, port: str, mode: str) -> list[Shipment]:
         query = {"region": region, "status": "planned", "destination_port": port, "mode": mode}
         return [self.aggregates.parse(d) async for d in self.shipments.find(query)]
+
+    async def planned_for(self, region: str, port: str, mode: str, departure: date) -> int:
+        """How many shipments the lane has, in any state, for that departure."""
+        query = {"region": region, "destination_port": port, "mode": mode, "departure_on": departure.isoformat()}
+        return await self.shipments.count_documents(query)
 
     async def where(self, query: dict[str, Any], limit: int = 500) -> list[Shipment]:
         cursor = self.shipments.find(query).sort("departure_on", 1).limit(limit)

@@ -19,6 +19,7 @@ from ekspora_contracts.matching import (
     Side,
 )
 from ekspora_kit.domain import Model, NotAllowed, NotFound
+from ekspora_kit.inputs import Count, Money, Prose
 from ekspora_matching.domain.scoring import Evaluation
 
 MatchStatus = Literal["proposed", "confirmed", "declined", "expired"]
@@ -183,12 +184,12 @@ def expire(pair: Pair, now: datetime) -> Change | None:
 
 
 class SalesReport(Model):
-    units_sold: int = Field(ge=0)
-    revenue_amount: int = Field(ge=0, description="Minor units (cents) of revenue_currency")
+    units_sold: Count = Field(ge=0)
+    revenue_amount: Money = Field(ge=0, description="Minor units (cents) of revenue_currency")
     revenue_currency: Literal["EUR", "AUD", "IDR"]
-    returns: int = Field(ge=0)
+    returns: Count = Field(ge=0)
     rating: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=2000)
+    comment: Prose = Field(default="", max_length=2000)
     will_reorder: bool
 
 
@@ -198,6 +199,8 @@ def report_sales(pair: Pair, match: str, report: SalesReport, report_id: str, no
         raise NotFound(f"no match {match}")
     if current.status != "confirmed":
         raise NotAllowed(f"sales can be reported for confirmed matches; {match} is {current.status}")
+    if report_id in current.reports:  # the same report sent again (its answer was lost): nothing new
+        return Change(pair)
     event = SalesReported(
         report_id=report_id,
         match_id=match,

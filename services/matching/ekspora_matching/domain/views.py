@@ -31,13 +31,13 @@ class Partner(Model):
     languages: list[str]
     contact_email: str
     verified: bool = False
-    api_key_sha256: str
 
     def changed_event(self) -> PartnerChanged:
         return PartnerChanged(**self.model_dump())
 
 
 class PartnerStats(Model):
+    version: int = 0
     reports: int = 0
     rating_sum: int = 0
     reorders: int = 0

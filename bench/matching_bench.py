@@ -33,6 +33,7 @@ from ekspora_matching.domain import scoring
 from ekspora_matching.policy import load_rules, load_scoring
 from ekspora_matching.service import MatchingService
 from ekspora_matching.store import MatchingStore, offer_document, offer_from_document
+from ekspora_ops.measure import percentile
 
 MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
 DATABASE = "bench_matching"
@@ -114,7 +115,6 @@ def make_demands(count: int, rng: random.Random) -> list[tuple[domain.Demand, do
             languages=["en"],
             contact_email="p@x.example",
             verified=True,
-            api_key_sha256="-",
         )
         result.append((demand, partner))
     return result
@@ -152,11 +152,6 @@ async def seed(store: MatchingStore, products: list[domain.Offer]) -> float:
 async def every_offer(store: MatchingStore) -> list[domain.Offer]:
     cursor = store.offers.find({"region": REGION, "ready": True})
     return [offer_from_document(document) async for document in cursor]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def run(service: MatchingService, size: int, sample: int) -> dict:

@@ -13,6 +13,7 @@ signed webhook (the product path: relay, bus, notifications, the webhook queue, 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -21,32 +22,31 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient
 
-from ekspora_contracts.envelope import new_event
-from ekspora_contracts.matching import PartnerChanged
-from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_PRODUCT
-from ekspora_kit.auth import api_key_sha256
+from ekspora_contracts.topics import REGISTRY_PRODUCT
+from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
+from ekspora_kit.provision import provision_regions, retire_regions
 from ekspora_kit.table import table
+from ekspora_kit.topic_reader import delete_region_topics
 from ekspora_ops import seed
+from ekspora_ops.measure import partner_with_webhook, percentile
 from ekspora_ops.messaging import LocalMessaging
-from ekspora_ops.processes import ServiceProcess
+from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
-KAFKA = "127.0.0.1:9092"
+load_local_bus_credentials()
+BUS = BusAccess()
+MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
 TOKEN = "bench-operator"
 EXPORT_READY = "ekspora.registry.product.export_ready.v1"
 CLOCK = Clock.from_environment()
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 async def watch_bus(topic: str, seen: dict[str, float], happened: dict[str, float]) -> None:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **BUS.client_options(), auto_offset_reset="earliest")
     await consumer.start()
     try:
         async for record in consumer:
@@ -73,8 +73,9 @@ async def run(umkm_count: int) -> int:
             name: ServiceProcess(
                 name, port=port, log_dir=log_dir, env=env | {"EKSPORA_MONGO_DATABASE": f"bench_{region}_{name}"}
             )
-            for name, port in (("registry", 8121), ("notifications", 8124))
+            for name, port in (("identity", 8125), ("registry", 8121), ("notifications", 8124))
         }
+        await provision_regions(BUS, [region])
         for service in services.values():
             service.start()
         try:
@@ -84,42 +85,27 @@ async def run(umkm_count: int) -> int:
         finally:
             for service in services.values():
                 service.stop()
+            await clean_up(region, list(services))
+
+
+async def clean_up(region: str, services: list[str]) -> None:
+    """Drops the run's databases and deletes its region's topics."""
+    mongo: AsyncMongoClient = AsyncMongoClient(MONGO)
+    try:
+        for name in services:
+            await mongo.drop_database(f"bench_{region}_{name}")
+    finally:
+        await mongo.close()
+    await delete_region_topics(BUS, region)
+    await retire_regions(BUS, [region])
 
 
 async def measure(region: str, services: dict, outside: LocalMessaging, umkm_count: int) -> int:
-    partner_id, api_key = f"ptn-{region}", f"ptk_{region}"
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
-    await producer.start()
-    partner_data = PartnerChanged(
-        partner_id=partner_id,
-        version=1,
-        kind="importer",
-        name="Bench Importer Rotterdam",
-        country="NL",
-        city="Rotterdam",
-        categories=["snack"],
-        min_order_units=1,
-        max_order_units=10_000,
-        languages=["en"],
-        contact_email="bench@partner.example",
-        verified=True,
-        api_key_sha256=api_key_sha256(api_key),
-    )
-    event = new_event(partner_data, region="global", producer="bench", correlation_id="bench", time=CLOCK.now())
-    await producer.send_and_wait(
-        MATCHING_PARTNERS.topic(region), event.model_dump_json().encode(), key=partner_id.encode()
-    )
-    await producer.stop()
-    partner = httpx.AsyncClient(
-        base_url=services["notifications"].url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
-    )
-    body = {"url": outside.webhook_url(partner_id), "event_types": [EXPORT_READY], "regions": [region]}
-    for _ in range(100):
-        if (await partner.post("/webhooks/endpoints", json=body)).status_code == 201:
-            break
-        await asyncio.sleep(0.2)
-    else:
-        print("the partner never reached notifications", file=sys.stderr)
+    try:
+        urls = {name: services[name].url for name in ("identity", "notifications")}
+        await partner_with_webhook(BUS, region, urls, TOKEN, outside, [EXPORT_READY], CLOCK)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
         return 1
 
     on_bus: dict[str, float] = {}

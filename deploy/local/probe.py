@@ -1,6 +1,7 @@
 """Readiness probes used by infra.sh: `probe.py kafka HOST:PORT` or `probe.py mongo HOST:PORT`.
 
-Exits 0 only when the server really answers: Kafka returns cluster metadata, Mongo answers `ping`.
+Exits 0 only when the server really answers: Kafka returns cluster metadata to the client named by
+EKSPORA_KAFKA_* (infra.sh sets the administrator's), Mongo answers `ping`.
 """
 
 import asyncio
@@ -9,9 +10,12 @@ import sys
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from ekspora_kit.bus import BusAccess
+
 
 async def kafka_answers(address: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=3000)
+    options = BusAccess().client_options() | {"bootstrap_servers": address}
+    admin = AIOKafkaAdminClient(**options, request_timeout_ms=3000)
     await admin.start()
     try:
         await admin.list_topics()

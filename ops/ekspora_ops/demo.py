@@ -23,7 +23,9 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
+from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import WIB, Clock
+from ekspora_kit.provision import provision_regions
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
@@ -59,9 +61,8 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
 def notifications_catch_up(messaging: LocalMessaging, timeout: float = 240) -> None:
     """Waits until notifications has handled every event of the story (its consumer group has no
     lag) and its webhook deliveries have gone out, so the figures below are final."""
-    kafka = os.environ.get("EKSPORA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     deadline, shown = time.monotonic() + timeout, -1
-    while (behind := sum(asyncio.run(group_lag(kafka, f"notifications.{REGION}")).values())) > 0:
+    while (behind := sum(asyncio.run(group_lag(BusAccess(), f"notifications.{REGION}")).values())) > 0:
         if time.monotonic() > deadline:
             raise StepFailed(f"notifications still {behind} events behind after {timeout:.0f}s")
         if behind != shown:
@@ -227,7 +228,7 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
     if dict(before_tiers) != seed_file["expected_tiers"]:
         raise StepFailed(f"seeded tiers {dict(before_tiers)} differ from the expected {seed_file['expected_tiers']}")
 
-    trade = Trade(services["matching"].url, services["shipping"].url, REGION)
+    trade = Trade(services["matching"].url, services["shipping"].url, services["identity"].url, REGION)
     step("2/9 Partners abroad (diaspora shops, the embassy's trade office, ITPC Sydney, a Melbourne grocer) join")
     trade.seed_partners()
     secrets = subscribe_webhooks(notifications, trade, messaging)
@@ -316,11 +317,11 @@ WEBHOOK_TYPES = [
 
 
 def subscribe_webhooks(notifications: str, trade: Trade, messaging: LocalMessaging) -> dict[str, str]:
-    """Each partner's system subscribes an endpoint with its own API key; returns partner id -> secret."""
+    """Each partner's system subscribes an endpoint with its own token; returns partner id -> secret."""
     secrets = {}
     for partner in trade.partners.values():
         client = httpx.Client(
-            base_url=notifications, headers={"Authorization": f"Bearer {partner['api_key']}"}, timeout=10
+            base_url=notifications, headers={"Authorization": f"Bearer {partner['token']}"}, timeout=10
         )
         body = {"url": messaging.webhook_url(partner["partner_id"]), "event_types": WEBHOOK_TYPES}
         subscribed: list[dict] = []
@@ -398,6 +399,7 @@ def main(argv: list[str]) -> int:
     log_dir = ROOT / ".local" / "run"
     print(f"Ekspora: region {REGION}; service logs in {log_dir.relative_to(ROOT)}/ (demo databases are reset)")
     reset_demo_databases(mongo_url)
+    asyncio.run(provision_regions(BusAccess(), [REGION]))
     with LocalMessaging() as messaging:  # stand-ins for the WhatsApp/SMS provider and the mail server
         services = {
             name: ServiceProcess(
@@ -421,7 +423,7 @@ def main(argv: list[str]) -> int:
 def run(services: dict[str, ServiceProcess], keep_running: bool, messaging: LocalMessaging) -> int:
     started = time.monotonic()
     try:
-        step("Starting registry, matching, shipping and notifications")
+        step("Starting identity, registry, matching, shipping and notifications")
         for service in services.values():
             service.start()
         for name, service in services.items():

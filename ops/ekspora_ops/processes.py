@@ -1,4 +1,9 @@
-"""Service processes for local runs and integration tests: real `python -m ekspora_<service>` processes."""
+"""Service processes for local runs and integration tests: real `python -m ekspora_<service>` processes.
+
+Each signs in to the bus as itself: the administrator's credentials (in the environment, or in
+.local/kafka/credentials.env, which deploy/local/infra.sh writes) hold every service's password,
+and a service process is given its own and none of the others.
+"""
 
 import os
 import signal
@@ -10,12 +15,39 @@ from pathlib import Path
 
 import httpx
 
-SERVICES = ("registry", "matching", "shipping", "notifications")
-DEFAULT_PORTS = {"registry": 8101, "matching": 8102, "shipping": 8103, "notifications": 8104}
+SERVICES = (
+    "identity",
+    "registry",
+    "matching",
+    "shipping",
+    "notifications",
+)  # identity first: the others verify its tokens
+LOCAL_CREDENTIALS = Path(__file__).resolve().parents[2] / ".local" / "kafka" / "credentials.env"
+PASSWORDS = "EKSPORA_KAFKA_PASSWORD"
+DEFAULT_PORTS = {"registry": 8101, "matching": 8102, "shipping": 8103, "notifications": 8104, "identity": 8105}
 
 
 class ServiceFailed(RuntimeError):
     pass
+
+
+def load_local_bus_credentials() -> None:
+    """Signs local tools (tests, benchmarks, the demo) in as the bus administrator, unless the
+    environment already says who they are."""
+    if os.environ.get("EKSPORA_KAFKA_USERNAME") or not LOCAL_CREDENTIALS.exists():
+        return
+    for line in LOCAL_CREDENTIALS.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.startswith("EKSPORA_KAFKA_"):
+            os.environ.setdefault(name, value)
+
+
+def service_bus_login(service: str) -> dict[str, str]:
+    """The environment that signs `service` in as itself; nothing when the bus is open."""
+    password = os.environ.get(f"{PASSWORDS}_{service.upper()}")
+    if not password:
+        return {}
+    return {"EKSPORA_KAFKA_USERNAME": service, PASSWORDS: password, "EKSPORA_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"}
 
 
 class ServiceProcess:
@@ -24,9 +56,8 @@ class ServiceProcess:
         self.port = port
         self.name = name or service
         self.log_path = log_dir / f"{self.name}.log"
-        # Local runs use FerretDB, which does not isolate concurrent updates (FerretDB#3040): one
-        # connection per process serialises that process's writes.
-        self.env = {**os.environ, "EKSPORA_MONGO_MAX_POOL_SIZE": "1", "EKSPORA_HTTP_PORT": str(port), **env}
+        inherited = {name: value for name, value in os.environ.items() if not name.startswith(PASSWORDS)}
+        self.env = {**inherited, **service_bus_login(service), "EKSPORA_HTTP_PORT": str(port), **env}
         self.process: subprocess.Popen | None = None
 
     @property

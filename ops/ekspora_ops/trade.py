@@ -3,13 +3,13 @@
 Everything goes through the services' public HTTP APIs, as an operator, a partner or a forwarder would.
 """
 
+import asyncio
 import hashlib
 import hmac
 import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,15 @@ import yaml
 
 from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
+from ekspora_ops.partners import sign_in
 
 PARTNERS = Path(__file__).parent / "seed" / "partners.yaml"
 OPERATOR_TOKEN = "demo-operator-kota-kediri"
 CARRIER_SECRET = "whsec_demo_forwarder"
 CLOCK = Clock.from_environment()
 JOURNEY = ["picked_up", "export_cleared", "departed"]
-CARRIER_LEGS = [("arrived", 1), ("import_cleared", 2), ("OutForDelivery", 3), ("Delivered", 4)]
+# the forwarder reports each leg as it happens; the story plays weeks of transit in seconds
+CARRIER_LEGS = ["arrived", "import_cleared", "OutForDelivery", "Delivered"]
 
 
 class TradeFailed(Exception):
@@ -53,28 +55,28 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
 
 
 class Trade:
-    def __init__(self, matching_url: str, shipping_url: str, region: str) -> None:
+    def __init__(self, matching_url: str, shipping_url: str, identity_url: str, region: str) -> None:
         auth = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
         self.region = region
-        self.matching_url, self.shipping_url = matching_url, shipping_url
+        self.matching_url, self.shipping_url, self.identity_url = matching_url, shipping_url, identity_url
         self.matching = httpx.Client(base_url=matching_url, headers=auth, timeout=15)
         self.shipping = httpx.Client(base_url=shipping_url, headers=auth, timeout=15)
         self.partners: dict[str, dict[str, Any]] = {}
         self.confirmed: list[dict[str, Any]] = []
 
     def partner_client(self, name: str) -> httpx.Client:
-        key = self.partners[name]["api_key"]
-        return httpx.Client(base_url=self.matching_url, headers={"Authorization": f"Bearer {key}"}, timeout=15)
+        token = self.partners[name]["token"]
+        return httpx.Client(base_url=self.matching_url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
 
     def seed_partners(self) -> None:
         seed = yaml.safe_load(PARTNERS.read_text())["partners"]
         rows = []
         for item in seed:
             fields = {k: v for k, v in item.items() if k != "demand"}
-            created = call(self.matching, "POST", "/partners", fields, 201)
-            partner_id = created["partner"]["partner_id"]
+            partner_id = call(self.matching, "POST", "/partners", fields, 201)["partner_id"]
             call(self.matching, "POST", f"/partners/{partner_id}/verification")
-            self.partners[item["name"]] = {"partner_id": partner_id, "api_key": created["api_key"], **item}
+            token = asyncio.run(sign_in(self.identity_url, OPERATOR_TOKEN, partner_id))  # key from identity
+            self.partners[item["name"]] = {"partner_id": partner_id, "token": token, **item}
             rows.append(
                 (
                     item["name"],
@@ -206,13 +208,13 @@ class Trade:
                 f"/shipments/{shipment_id}/status",
                 {"status": status, "location": "Tanjung Perak"},
             )
-        for number, (status, days) in enumerate(CARRIER_LEGS):
+        for number, status in enumerate(CARRIER_LEGS):
             update = {
                 "update_id": f"{shipment_id}-{number}",
                 "shipment_id": shipment_id,
                 "status": status,
                 "location": shipment["destination_port"],
-                "occurred_at": (CLOCK.now() + timedelta(days=days)).isoformat(),
+                "occurred_at": CLOCK.now().isoformat(),
             }
             raw, stamp = json.dumps(update).encode(), str(CLOCK.unix_seconds())
             signature = hmac.new(CARRIER_SECRET.encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest()

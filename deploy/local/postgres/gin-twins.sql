@@ -1,21 +1,32 @@
 -- FerretDB 1.24 on PostgreSQL selects with `(_jsonb -> 'field') @> '<value>'`, which its own btree
 -- indexes on `(_jsonb -> 'field')` cannot serve, so every query, by _id too, scans the table
 -- (at 10,000 UMKM, 124 ms per find by _id). A GIN index on the same expression serves `@>`.
--- This event trigger gives every single-field index FerretDB creates such a twin, and the block
--- below gives one to those created before it. infra.sh runs this file on every start; it is
+-- This event trigger gives every index FerretDB creates such a twin (a compound index a
+-- multi-column GIN twin, which serves an equality on any of its fields), and the block below
+-- gives one to those created before it. infra.sh runs this file on every start; it is
 -- idempotent. Only the local store needs it: MongoDB answers from its own indexes.
 CREATE OR REPLACE FUNCTION ekspora_gin_twin_for(btree oid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-  expression text;
+  columns int;
   target text;
+  expression text;
+  keys text[] := '{}';
 BEGIN
-  SELECT pg_get_expr(i.indexprs, i.indrelid), i.indrelid::regclass::text INTO expression, target
+  SELECT i.indnatts, i.indrelid::regclass::text INTO columns, target
     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
-    WHERE i.indexrelid = btree AND a.amname = 'btree' AND i.indnatts = 1;
-  IF expression IS NOT NULL AND expression ~ '^\(_jsonb -> ''[^'']+''::text\)$' THEN
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin (%s jsonb_path_ops)',
-      left((SELECT relname FROM pg_class WHERE oid = btree), 55) || '_gin', target, expression);
+    WHERE i.indexrelid = btree AND a.amname = 'btree' AND i.indexprs IS NOT NULL;
+  IF columns IS NULL THEN
+    RETURN;
   END IF;
+  FOR n IN 1..columns LOOP
+    expression := pg_get_indexdef(btree, n, true);
+    IF expression !~ '^\(_jsonb -> ''[^'']+''::text\)$' THEN
+      RETURN;
+    END IF;
+    keys := keys || (expression || ' jsonb_path_ops');
+  END LOOP;
+  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin (%s)',
+    left((SELECT relname FROM pg_class WHERE oid = btree), 55) || '_gin', target, array_to_string(keys, ', '));
 END $$;
 
 CREATE OR REPLACE FUNCTION ekspora_gin_twin() RETURNS event_trigger LANGUAGE plpgsql AS $$
@@ -37,7 +48,7 @@ DECLARE
 BEGIN
   FOR existing IN
     SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
-    WHERE a.amname = 'btree' AND i.indnatts = 1 AND i.indexprs IS NOT NULL
+    WHERE a.amname = 'btree' AND i.indexprs IS NOT NULL
   LOOP
     PERFORM ekspora_gin_twin_for(existing.indexrelid);
   END LOOP;

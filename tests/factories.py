@@ -24,8 +24,6 @@ def msme_registered(region: str = "kota-kediri", msme_id: str = "msme-1", **over
         "msme_id": msme_id,
         "region": region,
         "business_name": "Getuk Pisang Mbak Rini",
-        "owner_name": "Rini",
-        "nib": "9120301234599",
         "sector": "food",
         "kelurahan": "Campurejo",
         "kecamatan": "Mojoroto",
@@ -76,9 +74,7 @@ def readiness_lost_event(region: str, product_id: str, msme_id: str = "msme-1") 
     return new_event(data, region=region, producer="registry", correlation_id="t", time=CLOCK.now())
 
 
-def partner_changed_event(partner_id: str, api_key: str, languages: list[str], email: str) -> CloudEvent:
-    import hashlib
-
+def partner_changed_event(partner_id: str, languages: list[str], email: str) -> CloudEvent:
     from ekspora_contracts.matching import PartnerChanged
 
     data = PartnerChanged(
@@ -94,7 +90,6 @@ def partner_changed_event(partner_id: str, api_key: str, languages: list[str], e
         languages=languages,
         contact_email=email,
         verified=True,
-        api_key_sha256=hashlib.sha256(api_key.encode()).hexdigest(),
     )
     return new_event(data, region="global", producer="matching", correlation_id="t", time=CLOCK.now())
 

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.support import KAFKA, MONGO, Platform
+from tests.integration.support import BUS, MONGO, Platform
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -12,7 +12,7 @@ def real_infrastructure() -> None:
     from pymongo import MongoClient
 
     async def kafka_answers() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**BUS.client_options(), request_timeout_ms=5000)
         await admin.start()
         await admin.list_topics()
         await admin.close()
@@ -21,11 +21,14 @@ def real_infrastructure() -> None:
         asyncio.run(asyncio.wait_for(kafka_answers(), 15))
         MongoClient(MONGO, serverSelectionTimeoutMS=5000).admin.command("ping")
     except Exception as error:
-        pytest.exit(f"Kafka ({KAFKA}) or the store ({MONGO}) is not answering: run `./ekspora test`. {error!r}", 2)
+        pytest.exit(
+            f"Kafka ({BUS.bootstrap}) or the store ({MONGO}) is not answering: run `./ekspora test`. {error!r}", 2
+        )
 
 
 @pytest.fixture
 async def platform(request: pytest.FixtureRequest):
     platform = Platform(request.node.name)
+    await platform.provision()
     yield platform
     await platform.close()

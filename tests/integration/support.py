@@ -10,16 +10,19 @@ from uuid import uuid4
 
 import httpx
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from ekspora_contracts.topics import CATALOGUE
-from ekspora_kit.topic_reader import read_from_beginning
-from ekspora_ops.processes import ServiceProcess
+from ekspora_kit.bus import BusAccess
+from ekspora_kit.provision import provision_regions, retire_regions
+from ekspora_kit.topic_reader import delete_region_topics, read_from_beginning
+from ekspora_ops.partners import accepted_by as until_accepted
+from ekspora_ops.partners import sign_in
+from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
-KAFKA = os.environ.get("EKSPORA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+load_local_bus_credentials()  # tests act as the bus administrator; each service signs in as itself
+BUS = BusAccess()
 MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
 LOG_DIR = ROOT / ".local" / "test-logs"
 OPERATOR_TOKEN = "test-operator"
@@ -43,6 +46,14 @@ class Platform:
         self.log_dir = LOG_DIR / f"{test_name[:60]}-{self.region}"
         self.processes: list[ServiceProcess] = []
         self.mongo: AsyncMongoClient = AsyncMongoClient(MONGO, tz_aware=True)
+        self.regions: list[str] = []
+        self.identity_process: ServiceProcess | None = None
+
+    async def provision(self, *more: str) -> None:
+        """The region's topics and the services' grants, as an operator adds a region (and `more`
+        regions beside it, which close() takes away too)."""
+        self.regions = [*self.regions, *(more or [self.region])]
+        await provision_regions(BUS, self.regions)
 
     def database_name(self, service: str) -> str:
         return f"test_{self.region}_{service}"
@@ -70,7 +81,7 @@ class Platform:
             env={
                 "EKSPORA_REGIONS": self.region,
                 "EKSPORA_MONGO_DATABASE": self.database_name(service),
-                "EKSPORA_KAFKA_BOOTSTRAP": KAFKA,
+                "EKSPORA_KAFKA_BOOTSTRAP": BUS.bootstrap,
                 "EKSPORA_MONGO_URL": MONGO,
                 "EKSPORA_OUTBOX_POLL_SECONDS": "0.2",
                 "EKSPORA_FAULT_POINT": fault_point,
@@ -84,6 +95,20 @@ class Platform:
         self.processes.append(process.start())
         return process.wait_ready() if wait else process
 
+    def identity(self) -> ServiceProcess:
+        """The region's identity service, started at the first call."""
+        if self.identity_process is None:
+            self.identity_process = self.start("identity")
+        return self.identity_process
+
+    async def partner_token(self, partner_id: str, *, accepted_by: tuple[str, str] | None = None) -> str:
+        """An access token for the partner from identity (which learns partners from the bus), and,
+        with `accepted_by` (a service's URL and a path), once that service takes it."""
+        token = await sign_in(self.identity().url, OPERATOR_TOKEN, partner_id)
+        if accepted_by:
+            await until_accepted(*accepted_by, token)
+        return token
+
     async def close(self) -> None:
         scans = [found for process in self.processes if (found := await unexplained_scans(process))]
         for process in self.processes:
@@ -91,15 +116,9 @@ class Platform:
         for service in {p.service for p in self.processes}:
             await self.mongo.drop_database(self.database_name(service))
         await self.mongo.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            mine = [name for s in CATALOGUE if (name := s.topic(self.region)) in existing]
-            if mine:
-                await admin.delete_topics(mine)
-        finally:
-            await admin.close()
+        for region in self.regions:
+            await delete_region_topics(BUS, region, with_global=True)
+        await retire_regions(BUS, self.regions)
         assert not scans, "store queries read whole collections (see ekspora_kit.scans):\n" + "\n".join(scans)
 
 
@@ -130,11 +149,11 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 30, 
 
 
 async def read_topic(topic: str, *, at_least: int = 0, timeout: float = 10) -> list[ConsumerRecord]:
-    return await read_from_beginning(KAFKA, topic, at_least=at_least, timeout=timeout)
+    return await read_from_beginning(BUS, topic, at_least=at_least, timeout=timeout)
 
 
 async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str] | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**BUS.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(

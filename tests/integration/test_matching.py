@@ -8,7 +8,7 @@ import pytest
 from ekspora_contracts.matching import DemandChanged
 from ekspora_contracts.registry import ProductExportReady
 from ekspora_contracts.topics import MATCHING_MATCH, REGISTRY_PRODUCT
-from tests.integration.support import eventually, handled, publish, read_topic
+from tests.integration.support import Platform, eventually, handled, publish, read_topic
 from tests.integration.test_registry import Registry
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
@@ -23,12 +23,12 @@ def matching_env(region: str, **extra: str) -> dict[str, str]:
 
 
 class Matching:
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, platform: Platform) -> None:
+        self.url, self.platform = url, platform
         self.operator = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
 
-    def as_partner(self, api_key: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
+    def as_partner(self, token: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
     async def verified_partner(
         self, name: str = "Toko Indonesia Amsterdam", country: str = "NL", city: str = "Amsterdam"
@@ -46,9 +46,9 @@ class Matching:
         }
         created = await self.operator.post("/partners", json=body)
         assert created.status_code == 201, created.text
-        partner_id, api_key = created.json()["partner"]["partner_id"], created.json()["api_key"]
+        partner_id = created.json()["partner_id"]
         assert (await self.operator.post(f"/partners/{partner_id}/verification")).status_code == 200
-        client = self.as_partner(api_key)
+        client = self.as_partner(await self.platform.partner_token(partner_id))
 
         async def known():  # the partner view is built from the compacted topic
             return (await client.get("/demands")).status_code == 200
@@ -74,7 +74,7 @@ async def proposals(client: httpx.AsyncClient, **params) -> list[dict]:
 
 async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform):
     registry = Registry(platform.start("registry").url, platform.region)
-    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
     partner_id, partner = await matching.verified_partner()
     demand = await partner.post("/demands", json=RFQ)
     assert demand.status_code == 201, demand.text
@@ -119,7 +119,12 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
         "comment": "Laris manis, pelanggan minta lagi",
         "will_reorder": True,
     }
-    assert (await partner.post(f"/matches/{match_id}/sales-reports", json=report)).status_code == 201
+    once = {"Idempotency-Key": "toko-nusantara-2026-11"}
+    for _ in range(2):  # the second as after a lost answer: the same key records one report
+        reported = await partner.post(f"/matches/{match_id}/sales-reports", json=report, headers=once)
+        assert reported.status_code == 201
+    bad_key = await partner.post(f"/matches/{match_id}/sales-reports", json=report, headers={"Idempotency-Key": "a b"})
+    assert bad_key.status_code == 422
 
     async def track_record():  # sales.reported travels to the registry and reassesses the UMKM
         msme = await registry.get(msme_id)
@@ -140,7 +145,7 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
 async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(platform):
     registry = Registry(platform.start("registry").url, platform.region)
     matching_process = platform.start("matching", env=matching_env(platform.region))
-    matching = Matching(matching_process.url)
+    matching = Matching(matching_process.url, platform)
     _, product_id = await registry.umkm(certificates=("pirt", "halal"))
     body = {
         "kind": "importer",
@@ -154,7 +159,7 @@ async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(pla
         "contact_email": "buying@nusantara.example",
     }
     created = (await matching.operator.post("/partners", json=body)).json()
-    partner = matching.as_partner(created["api_key"])
+    partner = matching.as_partner(await platform.partner_token(created["partner_id"]))
     await eventually(lambda: _answers(partner), what="the unverified partner in the view")
     rfq = {**RFQ, "currency": "AUD", "target_price_max": 400, "destination_city": "Melbourne", "incoterm": "CIF"}
     assert (await partner.post("/demands", json=rfq)).status_code == 201
@@ -162,7 +167,7 @@ async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(pla
     await handled(matching_process, DEMAND_CHANGED, at_least=1)
     assert await proposals(partner) == [], "an unverified partner receives no proposals"
 
-    await matching.operator.post(f"/partners/{created['partner']['partner_id']}/verification")
+    await matching.operator.post(f"/partners/{created['partner_id']}/verification")
     [proposal] = await eventually(lambda: proposals(partner), what="a proposal once the partner is verified")
     assert proposal["terms"]["product_id"] == product_id
     assert proposal["terms"]["documents"] == [
@@ -183,7 +188,7 @@ async def _answers(client: httpx.AsyncClient) -> bool:
 async def test_redelivered_triggers_create_no_duplicate_proposals(platform):
     registry = Registry(platform.start("registry").url, platform.region)
     matching_process = platform.start("matching", env=matching_env(platform.region))
-    matching = Matching(matching_process.url)
+    matching = Matching(matching_process.url, platform)
     partner_id, partner = await matching.verified_partner()
     await partner.post("/demands", json=RFQ)
     _, product_id = await registry.umkm(certificates=("pirt", "halal"))
@@ -216,7 +221,7 @@ async def test_redelivered_triggers_create_no_duplicate_proposals(platform):
 
 
 async def test_a_fresh_instance_rebuilds_its_partner_view_from_the_compacted_topic(platform):
-    first = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    first = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
     partner_id, _ = await first.verified_partner("ITPC Sydney", "AU", "Sydney")
     # A second instance of the same region, with an empty database of its own.
     fresh = platform.start(
@@ -238,7 +243,8 @@ async def test_a_fresh_instance_rebuilds_its_partner_view_from_the_compacted_top
 async def test_an_expired_proposal_cannot_be_accepted(platform):
     registry = Registry(platform.start("registry").url, platform.region)
     matching = Matching(
-        platform.start("matching", env=matching_env(platform.region, EKSPORA_PROPOSAL_EXPIRY_DAYS=str(4 / 86400))).url
+        platform.start("matching", env=matching_env(platform.region, EKSPORA_PROPOSAL_EXPIRY_DAYS=str(4 / 86400))).url,
+        platform,
     )
     _, partner = await matching.verified_partner()
     await partner.post("/demands", json=RFQ)
@@ -267,7 +273,7 @@ BAD_DEMANDS = [
 
 
 async def test_bad_demand_is_refused_with_a_field_message(platform):
-    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
     _, partner = await matching.verified_partner()
     for body, message in BAD_DEMANDS:
         response = await partner.post("/demands", json=body)

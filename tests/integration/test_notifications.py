@@ -23,7 +23,7 @@ from ekspora_contracts.topics import SHIPPING_SHIPMENT as SHIPPING_SHIPMENT_STRE
 from ekspora_kit.clock import WIB, Clock, next_local
 from tests.factories import CLOCK, registered_event
 from tests.integration.support import (
-    KAFKA,
+    BUS,
     OPERATOR,
     eventually,
     free_port,
@@ -219,9 +219,9 @@ async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platfo
     env = notifications_env(provider, smtp_port) | {"EKSPORA_QUIET_HOURS_CHECK_SECONDS": "0.5"}
     notifications = platform.start("notifications", env=env)
     region = platform.region
-    partner_id, api_key = f"ptn-{region}", f"ptk_{region}"
+    partner_id = f"ptn-{region}"
     await _publish_event(
-        MATCHING_PARTNERS.topic(region), partner_changed_event(partner_id, api_key, ["nl", "en"], "inkoop@toko.example")
+        MATCHING_PARTNERS.topic(region), partner_changed_event(partner_id, ["nl", "en"], "inkoop@toko.example")
     )
     quiet_sri, opted_out_budi = f"{region}-sri", f"{region}-budi"
     for msme_id, number in ((quiet_sri, "+6285712340011"), (opted_out_budi, "+6285712340012")):
@@ -277,7 +277,8 @@ async def test_opt_outs_critical_bypass_quiet_hours_and_partners_in_dutch(platfo
     item = feed["items"][0]["notification_id"]
     assert (await operator.post(f"/feeds/umkm:{quiet_sri}/{item}/read")).status_code == 204
     assert (await operator.get(f"/feeds/umkm:{quiet_sri}")).json()["unread"] == 0
-    partner = httpx.AsyncClient(base_url=notifications.url, headers={"Authorization": f"Bearer {api_key}"})
+    token = await platform.partner_token(partner_id, accepted_by=(notifications.url, f"/feeds/partner:{partner_id}"))
+    partner = httpx.AsyncClient(base_url=notifications.url, headers={"Authorization": f"Bearer {token}"})
     assert (await partner.get(f"/feeds/partner:{partner_id}")).json()["unread"] == 2
     assert (await partner.get(f"/feeds/umkm:{quiet_sri}")).status_code == 403, "partners read their own feed only"
 
@@ -373,7 +374,7 @@ async def _members_with_partitions(group: str, members: int) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.protocol.group import MemberAssignment
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**BUS.client_options())
     await admin.start()
     try:
         [description] = await admin.describe_consumer_groups([group])

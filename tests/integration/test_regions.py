@@ -32,6 +32,7 @@ async def register(registry, region: str, token: str = OPERATOR_TOKEN) -> str:
 async def test_regions_run_side_by_side_and_a_stopped_one_holds_no_other_back(platform):
     kediri = platform.region
     blitar = f"{platform.region}-blitar"
+    await platform.provision(blitar)
     both = f"{kediri}={OPERATOR_TOKEN},{blitar}={TOKENS['blitar']}"
 
     def env(region: str, service: str) -> dict[str, str]:  # each region's deployment has its own databases
@@ -83,6 +84,7 @@ async def test_a_third_region_is_configuration_only(platform):
     third = Platform("third-region")
     try:
         region = third.region
+        await third.provision()
         env = {"EKSPORA_REGIONS": region}
         registry = third.start("registry", env=env)
         notifications = third.start("notifications", env=env)

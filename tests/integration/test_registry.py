@@ -3,6 +3,7 @@
 import json
 import random
 from datetime import UTC, datetime, time, timedelta
+from unittest.mock import ANY
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -127,6 +128,12 @@ async def test_adding_the_missing_certificate_moves_setengah_to_siap_and_emits_e
     assert {c["kind"] for c in ready["product"]["certificates"]} == {"pirt", "halal"}
     assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
     assert [(e["data"]["tier"], e["data"]["trigger"]) for e in assessed][-1] == ("siap", "certificate_added:halal")
+
+    history = await registry.ok("GET", f"/msmes/{msme_id}/assessments")
+    assert [(a["tier"], a["trigger"]) for a in history][:2] == [("siap", "certificate_added:halal"), ("setengah", ANY)]
+    assert len(history) == len(assessed), "one entry per assessment, newest first"
+    stored = await platform.mongo[platform.database_name("registry")]["msmes"].find_one({"_id": msme_id})
+    assert "assessments" not in stored, "the history stays out of the document every save rewrites"
 
 
 async def test_sales_feedback_raises_readiness_once_even_when_redelivered(platform, registry):
@@ -296,7 +303,7 @@ async def test_bad_input_gets_4xx_with_messages_and_duplicate_nib_409(registry):
     assert expired.status_code == 422 and expired.json()["errors"][0]["field"] == "expires_on"
 
 
-async def test_no_public_event_carries_an_owners_phone_or_email(platform, registry):
+async def test_no_public_event_carries_an_owners_name_nib_phone_or_email(platform, registry):
     msme_id, product_id = await registry.umkm(owner_phone="+6285799887766")
     await registry.ok("PATCH", f"/msmes/{msme_id}", {"email": "baru@lestari.id", "kecamatan": "Kota"})
     await registry.certificate(msme_id, product_id, "halal")
@@ -306,8 +313,9 @@ async def test_no_public_event_carries_an_owners_phone_or_email(platform, regist
     for stream in public:
         for record in await read_topic(platform.topic(stream), timeout=2):
             text = record.value.decode()
-            for secret in ("+6285799887766", "sri@lestari.id", "baru@lestari.id", "6285799887766"):
+            for secret in ("+6285799887766", "sri@lestari.id", "baru@lestari.id", "6285799887766", "Sri Lestari"):
                 assert secret not in text, f"{secret} leaked on {stream.topic(platform.region)}"
+            assert not {"owner_name", "nib"} & set(json.loads(text)["data"]), text
     private = [
         json.loads(r.value)
         for r in await read_topic(platform.topic(next(s for s in CATALOGUE if s.visibility == "private")), at_least=2)
@@ -315,7 +323,7 @@ async def test_no_public_event_carries_an_owners_phone_or_email(platform, regist
     assert [e["data"]["email"] for e in private if e["subject"] == msme_id] == ["sri@lestari.id", "baru@lestari.id"]
 
 
-async def test_lists_filter_by_tier_sector_and_kecamatan_with_pages(registry):
+async def test_lists_filter_by_tier_sector_kecamatan_and_nib_with_pages(registry):
     ready, _ = await registry.umkm(certificates=("pirt", "halal"))
     half, _ = await registry.umkm()
     pushed, _ = await registry.umkm(verified=False, listings=0, certificates=())
@@ -332,6 +340,10 @@ async def test_lists_filter_by_tier_sector_and_kecamatan_with_pages(registry):
     assert await ids(region=region, sector="textile") == [pushed]
     assert await ids(region=region, kecamatan="Pesantren") == [ready, half]
     assert await ids(region=region, page_size=2, page=2) == [pushed]
+    nib = (await registry.ok("GET", f"/msmes/{half}"))["profile"]["nib"]
+    assert await ids(region=region, nib=nib) == [half]
+    assert await ids(region=region, nib="9" * 13) == []
+    assert (await registry.client.get(f"/msmes?region={region}&nib=12-3")).status_code == 422
     page = await registry.ok("GET", f"/msmes?region={region}&page_size=2")
     assert page["total"] == 3 and len(page["items"]) == 2
     assert (await registry.client.get(f"/msmes?region={region}&tier=ready")).status_code == 422
@@ -357,6 +369,7 @@ async def test_the_kota_kediri_seed_loads_with_the_expected_tiers(platform):
 
 
 async def test_operators_reach_only_their_own_region(platform):
+    await platform.provision(f"blitar-{platform.region}")
     service = platform.start(
         "registry",
         env={

@@ -17,7 +17,7 @@ from tests.integration.support import eventually, metric_of, periodic_rounds, pu
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
-TOKEN, SECRET = "op-shipping", "whsec_forwarder_test"
+TOKEN, SECRET = "op-shipping-kediri", "whsec_forwarder_test"
 
 
 def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterdam") -> bytes:
@@ -146,7 +146,7 @@ async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_upd
     )
     assert departed.status_code == 200
 
-    base = CLOCK.now()
+    base = CLOCK.now()  # after the departure; the updates come seconds apart, within the forwarder's clock skew
     updates = [
         ("u-1", "arrived", "Rotterdam", 20),
         ("u-2", "import_cleared", "Rotterdam", 21),
@@ -156,14 +156,14 @@ async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_upd
         ("u-4", "Delivered", "Amsterdam", 23),
     ]
     outcomes = []
-    for update_id, status, location, day in updates:
+    for update_id, status, location, second in updates:
         raw, headers = signed(
             {
                 "update_id": update_id,
                 "shipment_id": shipment_id,
                 "status": status,
                 "location": location,
-                "occurred_at": (base + timedelta(days=day)).isoformat(),
+                "occurred_at": (base + timedelta(seconds=second)).isoformat(),
             }
         )
         response = await shipping.post("/carrier-updates", content=raw, headers=headers)
@@ -208,6 +208,30 @@ async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_upd
     assert delivered["shipment_status"] == "delivered" and delivered["delivered_at"]
 
 
+async def test_carrier_updates_with_a_bad_timestamp_a_body_not_json_or_a_date_far_ahead_get_4xx(platform):
+    shipping = start(platform)
+    update = {"update_id": "u-1", "shipment_id": "shp-1", "status": "delivered", "location": "Amsterdam"}
+    raw, headers = signed(update | {"occurred_at": CLOCK.now().isoformat()})
+    superscript = headers | {"X-Ekspora-Timestamp": "²".encode("latin-1") * 10}  # isdigit() yes, int() no
+    assert (await shipping.post("/carrier-updates", content=raw, headers=superscript)).status_code == 401
+
+    timestamp, not_json = str(CLOCK.unix_seconds()), b"{not json"
+    digest = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + not_json, hashlib.sha256).hexdigest()
+    signed_headers = {"X-Ekspora-Timestamp": timestamp, "X-Ekspora-Signature": f"sha256={digest}"}
+    refused = await shipping.post("/carrier-updates", content=not_json, headers=signed_headers)
+    assert refused.status_code == 422, refused.text
+
+    tomorrow = (CLOCK.now() + timedelta(days=1)).isoformat()
+    raw, headers = signed(update | {"occurred_at": tomorrow})  # would outrank every real update until then
+    refused = await shipping.post("/carrier-updates", content=raw, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "occurred_at", "message": "occurred_at is in the future"}]
+
+    raw, headers = signed(update | {"occurred_at": "9999-12-31T00:00:00+00:00"})  # the calendar's last day
+    refused = await shipping.post("/carrier-updates", content=raw, headers=headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "occurred_at", refused.text
+
+
 async def _orders(shipping: httpx.AsyncClient) -> list[dict]:
     return (await shipping.get("/orders", params={"partner_id": "ptn-toko"})).json()
 
@@ -242,7 +266,7 @@ async def test_missing_documents_near_the_cutoff_are_reminded_once(platform):
 async def test_partners_read_their_own_incoming_orders_with_their_api_key(platform):
     from tests.integration.test_matching import Matching, matching_env
 
-    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
     partner_id, partner_in_matching = await matching.verified_partner()
     _, other_in_matching = await matching.verified_partner("Warung Den Haag", "NL", "Den Haag")
     shipping = start(platform)

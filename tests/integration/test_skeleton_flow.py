@@ -60,10 +60,10 @@ async def test_registered_umkm_reaches_the_operator_once_with_its_correlation_id
     assert notification["text"].startswith(f"UMKM baru terdaftar di {platform.region}: Stik Tahu Sumber Rejeki")
 
     records = await read_topic(platform.topic(REGISTRY_MSME), at_least=2)
-    [record] = [r for r in records if json.loads(r.value)["type"] == "ekspora.registry.msme.registered.v1"]
+    [record] = [r for r in records if json.loads(r.value)["type"] == "ekspora.registry.msme.registered.v2"]
     event = json.loads(record.value)
     assert record.key.decode() == msme_id == event["subject"]
-    assert event["type"] == "ekspora.registry.msme.registered.v1"
+    assert event["type"] == "ekspora.registry.msme.registered.v2"
     assert event["correlationid"] == "req-kediri-1"
     assert dict(record.headers)["content-type"] == b"application/cloudevents+json"
     assert umkm["whatsapp"] not in record.value.decode() and umkm["email"] not in record.value.decode()

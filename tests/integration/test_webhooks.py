@@ -6,14 +6,18 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from uuid import uuid4
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from ekspora_contracts.topics import MATCHING_PARTNERS, REGISTRY_PRODUCT
+from ekspora_notifications.store import WebhookStore
+from ekspora_notifications.webhooks import Endpoint, EndpointSecret
 from tests.factories import CLOCK, export_ready_event, partner_changed_event, readiness_lost_event
-from tests.integration.support import eventually, free_port, handled, publish
+from tests.integration.support import MONGO, eventually, free_port, handled, publish
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
@@ -68,17 +72,14 @@ def partner_endpoint():
     running.server.shutdown()
 
 
-async def known_partner(notifications, region: str, languages=("en", "nl")) -> tuple[str, httpx.AsyncClient]:
-    partner_id, api_key = f"ptn-{region}", f"ptk_{region}_secret"
-    event = partner_changed_event(partner_id, api_key, list(languages), f"hooks@{region}.example")
+async def known_partner(platform, notifications, languages=("en", "nl")) -> tuple[str, httpx.AsyncClient]:
+    """A partner as matching publishes it, whose system signs in at identity and is taken by notifications."""
+    region = platform.region
+    partner_id = f"ptn-{region}"
+    event = partner_changed_event(partner_id, list(languages), f"hooks@{region}.example")
     await publish(MATCHING_PARTNERS.topic(region), partner_id.encode(), event.model_dump_json().encode())
-    client = httpx.AsyncClient(base_url=notifications.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
-
-    async def recognised():
-        return (await client.get("/webhooks/endpoints")).status_code == 200
-
-    await eventually(recognised, what="the partner from the compacted partners topic")
-    return partner_id, client
+    token = await platform.partner_token(partner_id, accepted_by=(notifications.url, "/webhooks/endpoints"))
+    return partner_id, httpx.AsyncClient(base_url=notifications.url, headers={"Authorization": f"Bearer {token}"})
 
 
 async def publish_product_events(platform, events) -> None:
@@ -88,7 +89,7 @@ async def publish_product_events(platform, events) -> None:
 
 async def test_an_outage_loses_nothing_doubles_nothing_keeps_order_and_410_disables(platform, partner_endpoint):
     notifications = platform.start("notifications", env=FAST_RETRIES)
-    _, partner = await known_partner(notifications, platform.region)
+    _, partner = await known_partner(platform, notifications)
     created = await partner.post(
         "/webhooks/endpoints", json={"url": partner_endpoint.url, "event_types": [EXPORT_READY, READINESS_LOST]}
     )
@@ -184,7 +185,7 @@ async def _retired_then_replayed(platform, partner, endpoint_id: str, secret: st
 
 async def test_urls_reaching_private_addresses_are_refused_unless_the_test_setting_allows_loopback(platform):
     guarded = platform.start("notifications", name="guarded")
-    _, partner = await known_partner(guarded, platform.region)
+    _, partner = await known_partner(platform, guarded)
     for url, reason in [
         ("http://127.0.0.1/hooks", "127.0.0.1 is a loopback address"),
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a cloud metadata address"),
@@ -198,7 +199,7 @@ async def test_urls_reaching_private_addresses_are_refused_unless_the_test_setti
         assert error["field"] == "url" and reason in error["message"], (url, error)
 
     testing = platform.start("notifications", name="loopback-allowed", env={"EKSPORA_WEBHOOK_ALLOW_LOOPBACK": "true"})
-    _, partner = await known_partner(testing, platform.region)
+    _, partner = await known_partner(platform, testing)
     accepted = await partner.post(
         "/webhooks/endpoints", json={"url": "http://127.0.0.1:9/h", "event_types": [EXPORT_READY]}
     )
@@ -255,7 +256,7 @@ async def test_a_long_failure_run_disables_the_endpoint_and_tells_its_owner_who_
             "EKSPORA_SMTP_PORT": str(smtp.port),
         }
         notifications = platform.start("notifications", env=env)
-        _, partner = await known_partner(notifications, platform.region, languages=("en",))
+        _, partner = await known_partner(platform, notifications, languages=("en",))
         created = await partner.post(
             "/webhooks/endpoints", json={"url": partner_endpoint.url, "event_types": [EXPORT_READY]}
         )
@@ -297,7 +298,7 @@ async def _value(items):
 
 async def test_a_slow_down_answer_is_honoured_with_its_retry_after(platform, partner_endpoint):
     notifications = platform.start("notifications", env=FAST_RETRIES)
-    _, partner = await known_partner(notifications, platform.region)
+    _, partner = await known_partner(platform, notifications)
     subscription = {"url": partner_endpoint.url, "event_types": [EXPORT_READY]}
     endpoint_id = (await partner.post("/webhooks/endpoints", json=subscription)).json()["endpoint_id"]
     partner_endpoint.status, partner_endpoint.retry_after = 429, "3"
@@ -322,7 +323,7 @@ async def test_a_partner_whose_order_joins_a_shipment_is_sent_its_plan_first(pla
     from ekspora_contracts.topics import SHIPPING_SHIPMENT
 
     notifications = platform.start("notifications", env=FAST_RETRIES)
-    partner_id, partner = await known_partner(notifications, platform.region)
+    partner_id, partner = await known_partner(platform, notifications)
     planned_type, created_type = ShipmentPlanned.event_type, OrderCreated.event_type
     subscription = {"url": partner_endpoint.url, "event_types": [planned_type, created_type]}
     created = await partner.post("/webhooks/endpoints", json=subscription)
@@ -368,3 +369,32 @@ async def test_a_partner_whose_order_joins_a_shipment_is_sent_its_plan_first(pla
     await eventually(lambda: _all_settled(partner, endpoint_id, 2), what="no delivery left pending")
     assert [p["type"] for p in partner_endpoint.payloads()] == [planned_type, created_type]
     assert partner_endpoint.payloads()[1]["data"]["order"]["order_id"] == "ord-2", "not the other partner's order"
+
+
+async def test_the_dispatchers_health_mark_keeps_a_secret_the_partner_rotated_meanwhile():
+    database = f"test_endpoints_{uuid4().hex[:8]}"
+    client: AsyncMongoClient = AsyncMongoClient(MONGO, tz_aware=True)
+    store = WebhookStore(client[database])
+    now = CLOCK.now().replace(microsecond=0)  # BSON keeps milliseconds
+    endpoint = Endpoint(
+        endpoint_id="whe-1",
+        partner_id="ptn-1",
+        url="https://partner.example/hooks",
+        event_types=[EXPORT_READY],
+        regions=[],
+        secrets=[EndpointSecret(secret="whsec_old")],
+        created_at=now,
+    )
+    try:
+        await store.add_endpoint(endpoint)
+        read_by_dispatcher = await store.endpoint("whe-1")
+        assert read_by_dispatcher is not None
+        rotated = [EndpointSecret(secret="whsec_new"), EndpointSecret(secret="whsec_old", expires_at=now)]
+        await store.update_endpoint(endpoint.model_copy(update={"secrets": rotated}), ["secrets"])
+        await store.update_endpoint(read_by_dispatcher.model_copy(update={"failing_since": now}), ["failing_since"])
+        stored = await store.endpoint("whe-1")
+        assert stored is not None and stored.failing_since == now
+        assert [s.secret for s in stored.secrets] == ["whsec_new", "whsec_old"]
+    finally:
+        await client.drop_database(database)
+        await client.close()

@@ -21,7 +21,7 @@ def test_every_stream_is_published_with_its_event_schemas_and_every_group_is_nam
     assert sent == {stream.topic(REFERENCE_REGION) for stream in CATALOGUE}
     received = [name for name, op in document["operations"].items() if op["action"] == "receive"]
     assert {name.split(":")[0] for name in received} == {
-        f"{service}.{REFERENCE_REGION}" for service in ("registry", "matching", "shipping", "notifications")
+        f"{service}.{REFERENCE_REGION}" for service in ("registry", "matching", "shipping", "notifications", "identity")
     }
     schemas = document["components"]["schemas"]
     assert "ProductExportReady" in schemas and "MatchConfirmed" in schemas and "ShipmentStatusChanged" in schemas

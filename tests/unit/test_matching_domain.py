@@ -61,7 +61,6 @@ PARTNER = domain.Partner(
     languages=["en"],
     contact_email="a@b.nl",
     verified=True,
-    api_key_sha256="x",
 )
 
 
@@ -242,6 +241,8 @@ def test_sales_are_reported_only_on_confirmed_matches():
     assert isinstance(event, SalesReported) and event.msme_id == "msme-1" and event.units_sold == 550
     stats = domain.PartnerStats().with_report(event)
     assert stats.reports == 1 and stats.with_report(event) is None
+    again = domain.report_sales(change.pair, match, report, "rep-1", NOW)
+    assert again.events == [] and again.pair.current.reports == ["rep-1"]
 
 
 def test_the_partner_chooses_the_incoterm_fob_by_default():

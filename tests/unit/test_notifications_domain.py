@@ -157,7 +157,6 @@ def partner(languages):
         city="Amsterdam",
         languages=languages,
         contact_email="inkoop@toko.example",
-        api_key_sha256="0" * 64,
     )
 
 

@@ -169,6 +169,26 @@ def test_listing_a_product_of_an_unknown_category_is_refused():
     assert error.value.field == "category"
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["Tahu Takwa", "tahu takwa", "  TAHU   Takwa "],
+)
+def test_a_second_product_of_the_same_name_is_refused_naming_the_first(name):
+    msme = domain.list_product(registered(), TAHU, "prd-1", NOW, RUBRIC).msme
+    with pytest.raises(NotAllowed) as error:
+        domain.list_product(msme, TAHU.model_copy(update={"name": name}), "prd-2", NOW, RUBRIC)
+    assert error.value.field == "name" and "prd-1" in str(error.value)
+
+
+def test_renaming_a_product_to_another_products_name_is_refused_and_to_its_own_is_not():
+    msme = domain.list_product(registered(), TAHU, "prd-1", NOW, RUBRIC).msme
+    msme = domain.list_product(msme, TAHU.model_copy(update={"name": "Stik Tahu Pedas"}), "prd-2", NOW, RUBRIC).msme
+    with pytest.raises(NotAllowed):
+        domain.update_product(msme, "prd-2", domain.UpdateProduct(name=TAHU.name), NOW, RUBRIC)
+    kept = domain.update_product(msme, "prd-1", domain.UpdateProduct(name=TAHU.name.upper()), NOW, RUBRIC)
+    assert kept.msme.product("prd-1").name == TAHU.name.upper()
+
+
 COHORT = domain.Cohort(
     cohort_id="coh-1", region="kota-kediri", name="UMKM Kita Bisa 2026", starts_on=date(2026, 12, 1), created_at=NOW
 )

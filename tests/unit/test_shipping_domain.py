@@ -1,6 +1,6 @@
 """Shipping rules in isolation: consolidation and cost shares (table-driven), documents, tracking."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -312,3 +312,18 @@ def test_missing_documents_near_the_cutoff_are_reminded_once_a_day():
         "ske_health_certificate@ord-0001",
     ]
     assert domain.remind_missing_documents(change.shipment, LANES, near) is None
+
+
+def test_two_orders_that_find_no_room_plan_the_same_next_shipment_of_their_lane():
+    departure = date(2026, 12, 11)
+    first = domain.planned_shipment_id("kota-kediri", "Rotterdam", "sea_lcl", departure, 0)
+    assert first == domain.planned_shipment_id("kota-kediri", "Rotterdam", "sea_lcl", departure, 0)
+    others = {
+        domain.planned_shipment_id("kota-kediri", "Rotterdam", "sea_lcl", departure, 1),
+        domain.planned_shipment_id("kota-kediri", "Rotterdam", "air", departure, 0),
+        domain.planned_shipment_id("kota-kediri", "Sydney", "sea_lcl", departure, 0),
+        domain.planned_shipment_id("blitar", "Rotterdam", "sea_lcl", departure, 0),
+        domain.planned_shipment_id("kota-kediri", "Rotterdam", "sea_lcl", date(2026, 12, 18), 0),
+    }
+    assert first not in others and len(others) == 5
+    assert first.startswith("shp-") and len(first) == 14

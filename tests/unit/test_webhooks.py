@@ -94,6 +94,7 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert webhooks.parse_retry_after("30", NOW) == 30
     assert webhooks.parse_retry_after("Sat, 28 Nov 2026 12:01:00 GMT", NOW) == 60
     assert webhooks.parse_retry_after("soon", NOW) is None
+    assert webhooks.parse_retry_after("²", NOW) is None  # a Unicode digit, which int() and float() refuse
     assert webhooks.parse_retry_after(None, NOW) is None
 
 
@@ -113,6 +114,11 @@ def test_retry_after_reads_seconds_and_http_dates():
         ("0.0.0.0", "unspecified"),
         ("100.64.0.1", "non-public"),
         ("::ffff:10.0.0.1", "IPv4-mapped"),
+        ("2002:7f00:1::", "6to4"),  # 127.0.0.1, which Python's is_global calls global
+        ("2002:5db8:d822::1", "6to4"),  # even of a public address: the relay is not ours to trust
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"),  # a client at 127.0.0.1
+        ("64:ff9b::7f00:1", "NAT64"),
+        ("64:ff9b:1::a00:1", "NAT64"),
         ("240.0.0.1", "private"),
         ("93.184.216.34", None),
         ("2606:2800:220:1:248:1893:25c8:1946", None),

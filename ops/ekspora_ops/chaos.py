@@ -240,6 +240,9 @@ class ChaosRun:
                 "EKSPORA_TOKEN_TTL_SECONDS": "3600",  # the partners' tokens last the run
                 "EKSPORA_DEFAULT_QUIET_HOURS": "",
                 "EKSPORA_DIGEST_ENABLED": "false",
+                # texts whose process was killed are settled within the run (the local provider answers at once)
+                "EKSPORA_UNCONFIRMED_AFTER_SECONDS": "20",
+                "EKSPORA_UNCONFIRMED_CHECK_SECONDS": "2",
                 **outside.env(),
             }
             await provision_regions(self.plan.bus, [self.region])
@@ -545,7 +548,8 @@ class ChaosRun:
         return FaultOutcome(fault, in_flight, time.monotonic() - started)
 
     async def settle(self, clients: dict[str, Failover], timeout: float = 900) -> None:
-        """Until nothing moves: every group caught up, no outbox entry or webhook left, no proposal left open."""
+        """Until nothing moves: every group caught up, no outbox entry, webhook or unconfirmed text
+        left, no proposal left open."""
         deadline = time.monotonic() + timeout
         calm, last = 0, None
         while calm < 3 and time.monotonic() < deadline:
@@ -568,7 +572,10 @@ class ChaosRun:
                     if name.endswith("_changes"):
                         pending += await db[name].count_documents({"has_outbox": True})
             notifications = mongo[database_name(self.region, "notifications")]
-            return pending + await notifications["webhook_deliveries"].count_documents({"status": "pending"})
+            pending += await notifications["webhook_deliveries"].count_documents({"status": "pending"})
+            return pending + len(
+                [d async for d in notifications["deliveries"].find({"status": "sending"}) if d["channel"] != "email"]
+            )
         finally:
             await mongo.close()
 

@@ -7,6 +7,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 
@@ -30,6 +31,9 @@ class WebhookCall:
 
 
 class LocalMessaging:
+    """The provider keeps each text's reference and answers lookups by it, as
+    ekspora_notifications.channels.MessagingProvider expects; a text sent twice is kept twice."""
+
     def __init__(self) -> None:
         self.texts: list[dict] = []
         self.emails: list[bytes] = []
@@ -37,6 +41,16 @@ class LocalMessaging:
         sink = self
 
         class Provider(BaseHTTPRequestHandler):
+            def do_GET(self):
+                reference = parse_qs(urlsplit(self.path).query).get("reference", [""])[0]
+                taken = any(text.get("reference") == reference for text in list(sink.texts))
+                self.send_response(200 if taken else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(
+                    json.dumps({"id": f"local-{reference}"} if taken else {"error": "no such message"}).encode()
+                )
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.path.startswith("/hooks/"):  # a partner system's webhook endpoint
@@ -47,11 +61,12 @@ class LocalMessaging:
                     self.send_response(204)
                     self.end_headers()
                     return
-                sink.texts.append(json.loads(body))
+                text = json.loads(body)
+                sink.texts.append(text)
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b'{"id": "local"}')
+                self.wfile.write(json.dumps({"id": f"local-{text.get('reference', '')}"}).encode())
 
             def log_message(self, *args):
                 pass

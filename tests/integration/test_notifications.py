@@ -5,11 +5,13 @@ A local HTTP server plays the WhatsApp/SMS provider (failing on demand) and a re
 
 import json
 import threading
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,17 +40,30 @@ pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs i
 
 
 class Provider:
-    """Plays the messaging provider: records every request, answers 503 for failing channels."""
+    """Plays the messaging provider: records every request, answers 503 for failing channels, takes
+    the text and hangs up without an answer for answerless ones, and answers lookups by reference."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.failing: set[str] = set()
+        self.answerless: set[str] = set()
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                reference = parse_qs(urlsplit(self.path).query)["reference"][0]
+                taken = [r for r in provider.requests if r.get("reference") == reference]
+                self.send_response(200 if taken else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"id": f"msg-{reference}"} if taken else {"error": "none"}).encode())
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 provider.requests.append(body | {"auth": self.headers.get("Authorization")})
+                if body["channel"] in provider.answerless:
+                    self.close_connection = True  # taken, but the answer is lost on the way
+                    return
                 failed = body["channel"] in provider.failing
                 self.send_response(503 if failed else 201)
                 self.send_header("Content-Type", "application/json")
@@ -145,6 +160,68 @@ async def test_whatsapp_then_sms_then_email_in_bahasa_indonesia_and_never_twice(
     assert whatsapp["text"].startswith("Ada calon pembeli untuk Tahu Takwa")
     assert "Toko Nusantara Amsterdam di Amsterdam ingin membeli 600 pack 500 g Tahu Takwa" in whatsapp["text"]
     assert len(provider.sent("sms")) == 2 and len(mail.messages) == 1, "WhatsApp worked: no fallback"
+
+
+async def test_a_text_whose_answer_or_process_was_lost_is_sent_exactly_once(platform, provider, inbox):
+    """The provider took a text and its answer never came; a process died after claiming two texts,
+    one before the provider took it and one after; a third is still in flight: each goes out once."""
+    _, smtp_port = inbox
+    deliveries = platform.database("notifications")["deliveries"]
+    long_ago, now = CLOCK.now() - timedelta(minutes=5), CLOCK.now()
+    claimed = {
+        "event_id": "evt-x",
+        "recipient": "umkm:x",
+        "to": "umkm",
+        "region": platform.region,
+        "channel": "whatsapp",
+        "address": "+6285712340009",
+        "language": "id",
+        "subject": "Kabar",
+        "text": "Pesanan diterima",
+        "status": "sending",
+        "attempts": 0,
+        "claims": 1,
+        "created_at": long_ago,
+        "claimed_at": long_ago,
+    }
+    await deliveries.insert_many(
+        [
+            {"_id": "died-before-the-call", **claimed},
+            {"_id": "died-after-the-call", **claimed},
+            {"_id": "still-in-flight", **claimed, "created_at": now, "claimed_at": now},
+        ]
+    )
+    provider.requests.append({"channel": "whatsapp", "reference": "died-after-the-call", "text": "Kabar\nPesanan"})
+    provider.answerless = {"whatsapp"}
+    env = notifications_env(provider, smtp_port) | {
+        "EKSPORA_UNCONFIRMED_AFTER_SECONDS": "60",
+        "EKSPORA_UNCONFIRMED_CHECK_SECONDS": "0.5",
+    }
+    notifications = platform.start("notifications", env=env)
+    registry = platform.start("registry")
+    umkm = new_umkm(platform.region, whatsapp="+6285712340008", business_name="Sambel Pecel Bu Tin")
+    async with httpx.AsyncClient(base_url=registry.url, headers=OPERATOR) as client:
+        msme_id = (await client.post("/msmes", json=umkm)).json()["msme_id"]
+
+    async def settled() -> bool:
+        states = {d["_id"]: d async for d in deliveries.find({"status": "sent"})}
+        owner = [d for d in states.values() if d["recipient"] == f"umkm:{msme_id}"]
+        return bool(owner) and {"died-before-the-call", "died-after-the-call"} <= set(states)
+
+    await eventually(settled, what="the owner's text and both unconfirmed texts sent")
+    by_reference = Counter(r["reference"] for r in provider.sent("whatsapp"))
+    [owner] = [d async for d in deliveries.find({"recipient": f"umkm:{msme_id}"})]
+    assert owner["status"] == "sent" and owner["attempts"] == 1 and owner["reference"] == f"msg-{owner['_id']}"
+    assert by_reference[owner["_id"]] == 1, "the answer was lost, the provider asked, the text not sent again"
+    assert by_reference["died-before-the-call"] == 1, "sent by the instance that took it over"
+    assert by_reference["died-after-the-call"] == 1, "the provider had it: recorded as sent, not sent again"
+    assert (await deliveries.find_one({"_id": "died-after-the-call"}))["settled"] == "taken"
+    assert by_reference["still-in-flight"] == 0
+    assert (await deliveries.find_one({"_id": "still-in-flight"}))["status"] == "sending", "its process may live"
+    assert not provider.sent("sms"), "no fallback: WhatsApp took every text"
+    assert (
+        await metric_of(notifications, "ekspora_notifications_total", channel="whatsapp", outcome="settled_resent") == 1
+    )
 
 
 async def _has(items) -> bool:

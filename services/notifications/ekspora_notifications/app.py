@@ -41,6 +41,7 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
         runtime.consume(routes)
     runtime.alongside("webhook-deliveries", dispatcher.run)
     runtime.every("quiet-hours", settings.quiet_hours_check_seconds, notifier.release_held)
+    runtime.every("unconfirmed-texts", settings.unconfirmed_check_seconds, notifier.settle_unconfirmed)
     if settings.digest_enabled:
         runtime.every("daily-digest", settings.digest_check_seconds, digest.send_due)
 
@@ -81,6 +82,7 @@ def build_notifier(
         ChannelMetrics(runtime.metrics.registry),
         attempts=settings.send_attempts,
         backoff_seconds=settings.send_backoff_seconds,
+        unconfirmed_after_seconds=settings.unconfirmed_after_seconds,
         default_quiet_hours=default_quiet_hours,
         clock=runtime.clock,
     )

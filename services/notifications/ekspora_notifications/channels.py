@@ -18,13 +18,21 @@ from ekspora_notifications.webhooks import unsafe_addresses, url_problem
 class SendFailed(Exception):
     """The channel did not take the message; the text says why (kept in the delivery record)."""
 
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+    def __init__(self, reason: str, *, retryable: bool = True, maybe_taken: bool = False) -> None:
         super().__init__(reason)
         self.retryable = retryable
+        self.maybe_taken = maybe_taken  # the request may have reached the provider: ask before sending again
 
 
 class MessagingProvider:
-    """WhatsApp and SMS through one provider: POST {base}/v1/messages {channel, to, text}."""
+    """WhatsApp and SMS through one provider: POST {base}/v1/messages {channel, to, text, reference}.
+
+    The provider keeps our reference with the message and answers GET /v1/messages?reference=… (200
+    with its id, 404 when it took none), as gateways that accept a client's message id do. That
+    lookup is what lets a send whose answer was lost, or whose process died, be settled without
+    sending twice or losing it. (Meta's Cloud API directly has no such lookup: there the same
+    answer comes from its status webhooks, which carry `biz_opaque_callback_data`.)
+    """
 
     def __init__(self, base_url: str, token: str, timeout: float = 15) -> None:
         self.client = (
@@ -33,16 +41,37 @@ class MessagingProvider:
             else None
         )
 
-    async def send(self, channel: str, to: str, text: str) -> str:
-        if self.client is None:
-            raise SendFailed("no messaging provider configured", retryable=False)
+    async def send(self, channel: str, to: str, text: str, reference: str) -> str:
+        client = self._client(channel)
         try:
-            response = await self.client.post("/v1/messages", json={"channel": channel, "to": to, "text": text})
-        except httpx.HTTPError as error:
+            response = await client.post(
+                "/v1/messages", json={"channel": channel, "to": to, "text": text, "reference": reference}
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:  # nothing reached the provider
             raise SendFailed(f"{channel} provider unreachable: {error!r}") from error
+        except httpx.HTTPError as error:
+            raise SendFailed(f"{channel} provider gave no answer: {error!r}", maybe_taken=True) from error
         if response.status_code >= 300:
             raise SendFailed(f"{channel} provider answered {response.status_code}: {response.text[:200]}")
-        return response.json().get("id", "")
+        return str(response.json().get("id", ""))
+
+    async def taken(self, channel: str, reference: str) -> str | None:
+        """The provider's id of the message it took with `reference`, or None when it took none."""
+        client = self._client(channel)
+        try:
+            response = await client.get("/v1/messages", params={"reference": reference})
+        except httpx.HTTPError as error:
+            raise SendFailed(f"{channel} provider unreachable: {error!r}") from error
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 300:
+            raise SendFailed(f"{channel} provider answered {response.status_code}: {response.text[:200]}")
+        return str(response.json().get("id", ""))
+
+    def _client(self, channel: str) -> httpx.AsyncClient:
+        if self.client is None:
+            raise SendFailed(f"no {channel} provider configured", retryable=False)
+        return self.client
 
 
 class Mailer:

@@ -6,13 +6,16 @@ or send; critical messages always go. A channel is skipped when the recipient ha
 it, retried with backoff when it fails, and given up with the reason recorded, before the next
 channel is tried. Each send is claimed (a unique record per event, recipient and channel) before
 it is made: a redelivered event, a restart or a second instance finds the claim and sends nothing
-again. A crash after the claim and before the provider answered leaves the claim as "sending":
-that message may be lost, never doubled.
+again. A crash after the claim and before the provider's answer was recorded leaves the claim as
+"sending": once it is older than any live send takes, one instance takes it over and asks the
+provider, by the delivery's id it sent as the reference, whether it took the text; recorded as sent
+if so, sent now if not. So a text is neither lost nor doubled. An email's fate after such a crash
+cannot be asked of an SMTP server: it stays "sending", at most once.
 """
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -39,6 +42,7 @@ from ekspora_notifications.preferences import QuietHours
 from ekspora_notifications.store import DeliveryStore, NotificationsStore
 
 logger = logging.getLogger(__name__)
+TEXT_CHANNELS = ("whatsapp", "sms")
 
 
 class ChannelMetrics:
@@ -58,6 +62,10 @@ class ChannelMetrics:
             ["language"],
             registry=registry,
         )
+
+
+class Unsettled(Exception):
+    """A text the provider may have taken, and cannot be asked about now."""
 
 
 class Occasion:
@@ -85,6 +93,7 @@ class Notifier:
         *,
         attempts: int,
         backoff_seconds: float,
+        unconfirmed_after_seconds: float,
         default_quiet_hours: QuietHours | None,
         clock: Clock,
     ) -> None:
@@ -97,6 +106,7 @@ class Notifier:
         )
         self.provider, self.mailer, self.metrics = provider, mailer, metrics
         self.attempts, self.backoff, self.default_quiet_hours = attempts, backoff_seconds, default_quiet_hours
+        self.unconfirmed_after = timedelta(seconds=unconfirmed_after_seconds)
         self.clock = clock
 
     async def tell_owner(self, event: CloudEvent, msme_id: str) -> None:
@@ -239,27 +249,56 @@ class Notifier:
                     "text": message.text,
                     "status": "sending",
                     "attempts": 0,
+                    "claims": 1,
                     "created_at": self.clock.now(),
+                    "claimed_at": self.clock.now(),
                 },
             )
             if earlier is not None:
                 if earlier.get("status") == "failed":
                     continue
                 return channel  # sent before, or possibly sent: never twice
-            if await self._send(key, channel, address, message, occasion):
+            if await self._send(key, channel, address, message.subject, message.text, occasion.time):
                 return channel
             self.metrics.outcomes.labels(channel, "fallen_back").inc()
         logger.error("no channel reached %s for %s", recipient.recipient, occasion.event_type)
         return None
 
-    async def _send(self, key: str, channel: str, address: str, message: Message, occasion: Occasion) -> bool:
+    async def settle_unconfirmed(self) -> int:
+        """Settles the texts whose process died between claiming and recording the provider's
+        answer; returns how many it settled."""
+        settled = 0
+        for record in await self.deliveries.unconfirmed(TEXT_CHANNELS, self.clock.now() - self.unconfirmed_after):
+            if not await self.deliveries.take_over(record, self.clock.now()):
+                continue  # another instance took it
+            key, channel = record["_id"], record["channel"]
+            try:
+                provider_id = await self.provider.taken(channel, key)
+            except SendFailed as error:  # asked again when this takeover is stale in turn
+                logger.warning("could not ask the provider about %s: %s", key, error)
+                continue
+            if provider_id is not None:
+                await self.deliveries.finish(key, {"status": "sent", "reference": provider_id, "settled": "taken"})
+                self.metrics.outcomes.labels(channel, "settled_taken").inc()
+            else:
+                await self.deliveries.finish(key, {"settled": "resent"})
+                await self._send(
+                    key, channel, record["address"], record["subject"], record["text"], record["created_at"]
+                )
+                self.metrics.outcomes.labels(channel, "settled_resent").inc()
+            settled += 1
+        return settled
+
+    async def _send(self, key: str, channel: str, address: str, subject: str, text: str, since: datetime) -> bool:
+        """True when the provider took the message, or may have and is asked again later (see
+        settle_unconfirmed); False when every attempt failed."""
         reason = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                if channel == "email":
-                    reference = await self.mailer.send(address, message.subject, message.text)
-                else:
-                    reference = await self.provider.send(channel, address, f"{message.subject}\n{message.text}")
+                reference = await self._attempt(key, channel, address, subject, text)
+            except Unsettled as error:
+                logger.warning("%s left unconfirmed, to be settled: %s", key, error)
+                return True
             except SendFailed as error:
                 reason = str(error)
                 if not error.retryable:
@@ -272,8 +311,26 @@ class Notifier:
                 key, {"status": "sent", "attempts": attempt, "reference": reference, "sent_at": self.clock.now()}
             )
             self.metrics.outcomes.labels(channel, "sent").inc()
-            self.metrics.latency.labels(channel).observe(max(0.0, (self.clock.now() - occasion.time).total_seconds()))
+            self.metrics.latency.labels(channel).observe(max(0.0, (self.clock.now() - since).total_seconds()))
             return True
         await self.deliveries.finish(key, {"status": "failed", "reason": reason})
         self.metrics.outcomes.labels(channel, "failed").inc()
         return False
+
+    async def _attempt(self, key: str, channel: str, address: str, subject: str, text: str) -> str:
+        """The provider's id of the message; SendFailed when it surely did not take it, Unsettled
+        when it may have and cannot be asked now."""
+        if channel == "email":
+            return await self.mailer.send(address, subject, text)
+        try:
+            return await self.provider.send(channel, address, f"{subject}\n{text}", key)
+        except SendFailed as error:
+            if not error.maybe_taken:
+                raise
+            try:
+                taken = await self.provider.taken(channel, key)
+            except SendFailed as unknown:
+                raise Unsettled(f"{error}; then {unknown}") from error
+            if taken is None:
+                raise
+            return taken

@@ -19,6 +19,13 @@ class NotificationsSettings(ServiceSettings):
     smtp_sender: str = "Ekspora <noreply@ekspora.id>"
     send_attempts: int = Field(default=3, ge=1, description="Tries per channel before falling back")
     send_backoff_seconds: float = Field(default=0.5, ge=0)
+    unconfirmed_after_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="A text still without the provider's answer after this long lost its process: it is settled."
+        " Longer than any live send takes (attempts × the provider's 15 s timeout, plus backoff)",
+    )
+    unconfirmed_check_seconds: float = Field(default=30, gt=0)
     default_quiet_hours: str = Field(
         default="21:00-06:00",
         pattern=r"^$|^\d\d:\d\d(:\d\d)?-\d\d:\d\d(:\d\d)?$",

@@ -137,9 +137,11 @@ class DeliveryStore:
         self.waiting = db["waiting_for_contact"]
         self.names = db["business_names"]
         self.held = db["held_for_quiet_hours"]
+        self.takeovers = db["delivery_takeovers"]
 
     async def ensure_indexes(self) -> None:
         await self.deliveries.create_index([("recipient", 1), ("created_at", -1)])
+        await self.deliveries.create_index("status")
         await self.waiting.create_index("msme_id")
         await self.held.create_index("release_at")
 
@@ -153,6 +155,25 @@ class DeliveryStore:
 
     async def finish(self, key: str, fields: dict) -> None:
         await self.deliveries.update_one({"_id": key}, {"$set": fields})
+
+    async def unconfirmed(self, channels: tuple[str, ...], claimed_before: datetime) -> list[dict]:
+        """Sends on `channels` claimed before `claimed_before` and still without the provider's answer."""
+        return [
+            d
+            async for d in self.deliveries.find({"status": "sending"})
+            if d["channel"] in channels and d.get("claimed_at", d["created_at"]) < claimed_before
+        ]
+
+    async def take_over(self, record: dict, now: datetime) -> bool:
+        """Takes over an unconfirmed send, for one instance only: the unique insert of its next claim
+        is the exclusive step (an update of the record could be won by two)."""
+        claims = record.get("claims", 1)
+        try:
+            await self.takeovers.insert_one({"_id": f"{record['_id']}:{claims}", "at": now})
+        except DuplicateKeyError:
+            return False
+        await self.deliveries.update_one({"_id": record["_id"]}, {"$set": {"claims": claims + 1, "claimed_at": now}})
+        return True
 
     async def of_recipient(self, recipient: str, limit: int = 100) -> list[dict]:
         cursor = self.deliveries.find({"recipient": recipient}).sort("created_at", -1).limit(limit)

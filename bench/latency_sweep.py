@@ -28,14 +28,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from ekspora_contracts.envelope import new_event
-from ekspora_contracts.registry import ProductExportReady, ProductFacts
+from ekspora_contracts.registry import ProductExportReady
 from ekspora_contracts.topics import REGISTRY_PRODUCT
 from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
 from ekspora_kit.provision import provision_regions, retire_regions
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import delete_region_topics
-from ekspora_ops.measure import partner_with_webhook, percentile
+from ekspora_ops.measure import export_ready_product, partner_with_webhook, percentile
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
 
@@ -50,26 +50,8 @@ TARGET_RATE, TARGET_P99_MS = 100, 500
 
 
 def export_ready(region: str, product_id: str) -> bytes:
-    facts = ProductFacts(
-        product_id=product_id,
-        msme_id=f"msme-{product_id}",
-        region=region,
-        name="Keripik Tempe Sri",
-        description_id="Keripik tempe renyah khas Kediri",
-        description_en="Crispy tempeh chips from Kediri",
-        category="snack",
-        hs_code="200899",
-        unit="pack 200 g",
-        unit_price_idr=18_000,
-        minimum_order_quantity=100,
-        monthly_capacity=2_000,
-        net_weight_grams=200,
-        shelf_life_days=180,
-        english_label=True,
-        certificates=[],
-    )
     event = new_event(
-        ProductExportReady(product=facts, score=82),
+        export_ready_product(region, product_id, f"msme-{product_id}"),
         region=region,
         producer="bench",
         correlation_id="sweep",

@@ -38,28 +38,10 @@ def registered_event(region: str = "kota-kediri", msme_id: str = "msme-1", **ove
 
 
 def export_ready_event(region: str, product_id: str, msme_id: str = "msme-1") -> CloudEvent:
-    from ekspora_contracts.registry import ProductExportReady, ProductFacts
+    from ekspora_ops.measure import export_ready_product
 
-    facts = ProductFacts(
-        product_id=product_id,
-        msme_id=msme_id,
-        region=region,
-        name="Keripik Tempe Sri",
-        description_id="Keripik tempe renyah khas Kediri",
-        description_en="Crispy tempeh chips from Kediri",
-        category="snack",
-        hs_code="200899",
-        unit="pack 200 g",
-        unit_price_idr=18_000,
-        minimum_order_quantity=100,
-        monthly_capacity=2_000,
-        net_weight_grams=200,
-        shelf_life_days=180,
-        english_label=True,
-        certificates=[],
-    )
     return new_event(
-        ProductExportReady(product=facts, score=82),
+        export_ready_product(region, product_id, msme_id),
         region=region,
         producer="registry",
         correlation_id="t",

@@ -1,4 +1,5 @@
-"""Shared by the benchmarks under bench/: percentiles, and a partner abroad whose system takes webhooks."""
+"""Shared by the benchmarks under bench/ (and the tests): percentiles, a product ready for export, and a
+partner abroad whose system takes webhooks."""
 
 import asyncio
 
@@ -7,6 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import PartnerChanged
+from ekspora_contracts.registry import ProductExportReady, ProductFacts
 from ekspora_contracts.topics import MATCHING_PARTNERS
 from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
@@ -18,6 +20,29 @@ def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (share 0.99 for p99) of a non-empty list."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def export_ready_product(region: str, product_id: str, msme_id: str) -> ProductExportReady:
+    """Keripik tempe from Kediri, as the registry announces a product that became ready for export."""
+    facts = ProductFacts(
+        product_id=product_id,
+        msme_id=msme_id,
+        region=region,
+        name="Keripik Tempe Sri",
+        description_id="Keripik tempe renyah khas Kediri",
+        description_en="Crispy tempeh chips from Kediri",
+        category="snack",
+        hs_code="200899",
+        unit="pack 200 g",
+        unit_price_idr=18_000,
+        minimum_order_quantity=100,
+        monthly_capacity=2_000,
+        net_weight_grams=200,
+        shelf_life_days=180,
+        english_label=True,
+        certificates=[],
+    )
+    return ProductExportReady(product=facts, score=82)
 
 
 def bench_partner(region: str, categories: list[str]) -> PartnerChanged:

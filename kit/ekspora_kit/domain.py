@@ -19,6 +19,10 @@ class NotAllowed(DomainError):
     """Well-formed, but the current state does not allow it (HTTP 409)."""
 
 
+class NotPermitted(DomainError):
+    """The caller's role or regions do not allow it, whatever the state (HTTP 403)."""
+
+
 class Invalid(DomainError):
     """The request names something the rules do not know or accept (HTTP 422)."""
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from ekspora_kit.aggregates import VersionConflict
-from ekspora_kit.domain import Busy, Invalid, NotAllowed, NotFound
+from ekspora_kit.domain import Busy, Invalid, NotAllowed, NotFound, NotPermitted
 from ekspora_kit.idempotency import IdempotencyKeys, honour_idempotency_keys
 from ekspora_kit.logs import correlation_id
 from ekspora_kit.runtime import ServiceRuntime
@@ -48,6 +48,7 @@ class Unprocessable(ApiError):
 REFUSALS: dict[type[Exception], tuple[int, str]] = {
     Invalid: (422, "unprocessable"),
     NotFound: (404, "notfound"),
+    NotPermitted: (403, "forbidden"),
     NotAllowed: (409, "conflict"),
     Busy: (409, "busy"),  # others are changing it, or a writer died mid-change (rolled forward within seconds)
     VersionConflict: (409, "conflict"),

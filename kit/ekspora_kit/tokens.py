@@ -30,16 +30,39 @@ class TokenRefused(Exception):
     """Not a token identity issued, not any more, or not for this platform."""
 
 
+OPERATOR_SIDE = frozenset({"operator", "viewer", "admin"})  # people of the regions, not of a partner
+PARTNER_SIDE = frozenset({"partner", "partner_user"})  # a partner's system, or one of its people
+
+
 @dataclass(frozen=True)
 class Claims:
-    subject: str  # partner:<partner id>
-    role: str
+    subject: str  # partner:<partner id> for a partner's system, person:<person id> for a person
+    role: str  # operator | viewer | admin | partner | partner_user
     partner_id: str | None
     key_id: str | None
+    regions: tuple[str, ...] = ()
+    name: str = ""
 
     @property
     def actor(self) -> str:
-        return f"{self.subject}/key:{self.key_id}" if self.key_id else self.subject
+        return f"{self.subject}/key:{self.key_id}" if self.key_id and self.role == "partner" else self.subject
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who calls an operator's route, as every service sees it: a person of the regions (a token from
+    identity) or a machine (an operator token from configuration, one region)."""
+
+    actor: str
+    role: str
+    regions: tuple[str, ...]
+    machine: bool = False
+
+    def covers(self, region: str) -> bool:
+        return region in self.regions
+
+    def names(self) -> str:
+        return ", ".join(self.regions) or "no region"
 
 
 def looks_like_token(secret: str) -> bool:
@@ -86,9 +109,14 @@ class TokenVerifier:
             raise TokenRefused("the token has expired: ask identity for a new one")
         if claims.get("key") in self.revoked:
             raise TokenRefused("the credential this token was issued for is revoked")
+        regions = claims.get("regions") or []
+        if not isinstance(regions, list) or not all(isinstance(region, str) for region in regions):
+            raise TokenRefused("regions is not a list of region slugs")
         return Claims(
             subject=claims["sub"],
             role=claims.get("role", ""),
             partner_id=claims.get("partner_id"),
             key_id=claims.get("key"),
+            regions=tuple(regions),
+            name=str(claims.get("name", "")),
         )

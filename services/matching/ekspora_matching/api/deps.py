@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from ekspora_kit.auth import Forbidden, OperatorOrPartner
 from ekspora_kit.domain import NotFound
+from ekspora_kit.tokens import Access
 from ekspora_matching import domain
 from ekspora_matching.policy import RulesHolder
 from ekspora_matching.service import MatchingService
@@ -15,13 +16,16 @@ from ekspora_matching.store import MatchingStore
 
 @dataclass(frozen=True)
 class Caller:
-    operator_region: str | None = None
+    access: Access | None = None  # a person of the regions, or a machine
     partner: domain.Partner | None = None
 
-    def operator(self) -> str:
-        if self.operator_region is None:
+    def operator(self) -> Access:
+        if self.access is None:
             raise Forbidden("operators only")
-        return self.operator_region
+        return self.access
+
+    def covers(self, region: str) -> bool:
+        return self.access is not None and self.access.covers(region)
 
     def the_partner(self) -> domain.Partner:
         if self.partner is None:
@@ -30,8 +34,8 @@ class Caller:
 
 
 async def caller(found: OperatorOrPartner) -> Caller:
-    region, partner = found
-    return Caller(operator_region=region, partner=partner)
+    access, partner = found
+    return Caller(access=access, partner=partner)
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,7 @@ class Operations:
     async def visible_match(self, match_id: str, who: Caller) -> domain.Pair:
         """A partner sees its own matches, an operator its region's; any other is as if none existed."""
         pair = await self.store.pair_of_match(match_id)
-        if pair is None or not (
-            (who.partner and pair.partner_id == who.partner.partner_id) or who.operator_region == pair.region
-        ):
+        if pair is None or not ((who.partner and pair.partner_id == who.partner.partner_id) or who.covers(pair.region)):
             raise NotFound(f"no match {match_id}")
         return pair
 

@@ -8,7 +8,9 @@ from uuid import uuid4
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
+from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.matching import MatchTerms, ScorePart, Side
+from ekspora_kit.auth import region_asked
 from ekspora_kit.domain import Model, NotFound
 from ekspora_matching import domain
 from ekspora_matching.api.deps import Authenticated, Caller, Matching
@@ -57,8 +59,11 @@ async def list_matches(
     matching: Matching,
     status: Literal["proposed", "confirmed", "declined", "expired"] | None = None,
     msme_id: str | None = Query(default=None, max_length=40),
+    region: str | None = Query(default=None, pattern=REGION_PATTERN, description="needed when you cover several"),
 ) -> list[MatchView]:
-    query: dict = {"partner_id": who.partner.partner_id} if who.partner else {"region": who.operator_region}
+    query: dict = (
+        {"partner_id": who.partner.partner_id} if who.partner else {"region": region_asked(who.operator(), region)}
+    )
     if status:
         query["current_status"] = status
     if msme_id:

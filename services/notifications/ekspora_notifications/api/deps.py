@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from ekspora_kit.auth import Forbidden, OperatorOrPartner
 from ekspora_kit.domain import NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.tokens import Access
 from ekspora_notifications import webhooks
 from ekspora_notifications.channels import UnsafeUrl, WebhookSender
 from ekspora_notifications.digest import DailyDigest
@@ -29,15 +30,15 @@ class Feeds:
     digest: DailyDigest
     defaults: Preferences
 
-    async def may_read(self, recipient: str, region: str | None, partner_id: str | None) -> str:
+    async def may_read(self, recipient: str, operator: Access | None, partner_id: str | None) -> str:
         """The recipient, when the caller may read and set its notifications; 403 otherwise."""
         kind, _, who = recipient.partition(":")
-        if region is not None:
-            if kind == "operator" and who == region:
+        if operator is not None:
+            if kind == "operator" and operator.covers(who):
                 return recipient
-            if kind == "umkm" and (contact := await self.store.contact(who)) and contact.region == region:
+            if kind == "umkm" and (contact := await self.store.contact(who)) and operator.covers(contact.region):
                 return recipient
-            raise Forbidden(f"an operator of {region} may not read {recipient}")
+            raise Forbidden(f"an operator of {operator.names()} may not read {recipient}")
         if recipient == f"partner:{partner_id}":
             return recipient
         raise Forbidden("a partner reads its own notifications only")
@@ -72,13 +73,13 @@ class Subscriptions:
 
 
 class Caller(BaseModel):
-    operator_region: str | None = None
+    operator: Access | None = None
     partner_id: str | None = None
 
 
 async def caller(found: OperatorOrPartner) -> Caller:
-    region, partner_id = found
-    return Caller(operator_region=region, partner_id=partner_id)
+    operator, partner_id = found
+    return Caller(operator=operator, partner_id=partner_id)
 
 
 def feeds(request: Request) -> Feeds:

@@ -6,7 +6,8 @@ a partner (API key `ptk_…`) reads its own."""
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from ekspora_kit.auth import Forbidden, OperatorOrPartner
+from ekspora_contracts.envelope import REGION_PATTERN
+from ekspora_kit.auth import Forbidden, OperatorOrPartner, region_asked
 from ekspora_kit.domain import NotFound
 from ekspora_notifications.api.deps import Allowed, FeedsDep
 from ekspora_notifications.domain import Notification
@@ -25,11 +26,15 @@ class Feed(BaseModel):
     tags=["deliveries"],
     summary="The operator's region: sends per kind of recipient, channel, language and status",
 )
-async def delivery_summary(found: OperatorOrPartner, ops: FeedsDep) -> list[dict]:
-    region, _ = found
-    if region is None:
+async def delivery_summary(
+    found: OperatorOrPartner,
+    ops: FeedsDep,
+    region: str | None = Query(default=None, pattern=REGION_PATTERN, description="needed when you cover several"),
+) -> list[dict]:
+    operator, _ = found
+    if operator is None:
         raise Forbidden("operators only")
-    return await ops.deliveries.summary(region)
+    return await ops.deliveries.summary(region_asked(operator, region))
 
 
 @router.get(

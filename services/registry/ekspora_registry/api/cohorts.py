@@ -76,7 +76,7 @@ async def list_cohorts(
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortView)
 async def get_cohort(operator: Operator, registry: Registry, cohort_id: str) -> CohortView:
-    if (cohort := await registry.store.cohort(cohort_id)) is None or cohort.region != operator:
+    if (cohort := await registry.store.cohort(cohort_id)) is None or not operator.covers(cohort.region):
         raise NotFound(f"no cohort {cohort_id}")
     members = [MemberProgress.of(m, m.incubation) for m in await registry.store.members(cohort_id) if m.incubation]
     return CohortView(cohort=cohort, members=members)

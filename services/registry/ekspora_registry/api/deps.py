@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from ekspora_kit.auth import Forbidden
 from ekspora_kit.domain import NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.tokens import Access
 from ekspora_registry import domain
 from ekspora_registry.policy import Rubric
 from ekspora_registry.service import RegistryService
@@ -21,24 +22,24 @@ class Operations:
     def __init__(self, service: RegistryService, store: RegistryStore, rubric: Rubric, regions: Sequence[str]):
         self.service, self.store, self.rubric, self.served = service, store, rubric, set(regions)
 
-    def check_served(self, region: str, operator: str) -> None:
+    def check_served(self, region: str, operator: Access) -> None:
         if region not in self.served:
             served = ", ".join(sorted(self.served))
             raise Unprocessable(f"region {region} is not served here ({served})", field="region")
-        if region != operator:
-            raise Forbidden(f"your operator token is for {operator}, not {region}")
+        if not operator.covers(region):
+            raise Forbidden(f"you act for {operator.names()}, not {region}", field="region")
 
-    def in_region(self, msme: domain.Msme | None, operator: str, msme_id: str) -> domain.Msme:
-        """Operators see their region's UMKM only; another region's is as if it did not exist."""
-        if msme is None or msme.region != operator:
+    def in_region(self, msme: domain.Msme | None, operator: Access, msme_id: str) -> domain.Msme:
+        """Operators see their regions' UMKM only; another region's is as if it did not exist."""
+        if msme is None or not operator.covers(msme.region):
             raise NotFound(f"no UMKM with id {msme_id}")
         return msme
 
-    async def visible(self, operator: str, msme_id: str) -> domain.Msme:
+    async def visible(self, operator: Access, msme_id: str) -> domain.Msme:
         return self.in_region(await self.store.get(msme_id), operator, msme_id)
 
     async def apply(
-        self, operator: str, msme_id: str, rule: Callable[..., domain.Change | None], *args: object
+        self, operator: Access, msme_id: str, rule: Callable[..., domain.Change | None], *args: object
     ) -> domain.Msme:
         """Applies a domain rule to an UMKM of the operator's region, as a use case with retries."""
 

@@ -33,7 +33,7 @@ async def list_product(
 async def get_product(operator: Operator, registry: Registry, product_id: str) -> ProductView:
     owner = await registry.store.owner_of_product(product_id)
     msme = await registry.store.get(owner) if owner else None
-    if msme is None or msme.region != operator:
+    if msme is None or not operator.covers(msme.region):
         raise NotFound(f"no product {product_id}")
     return ProductView(msme_id=msme.msme_id, product=msme.product(product_id))
 

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from ekspora_kit.domain import NotFound
+from ekspora_kit.tokens import Access
 from ekspora_shipping import domain
 from ekspora_shipping.policy import Lanes
 from ekspora_shipping.service import ShippingService
@@ -33,10 +34,10 @@ class Operations:
     def lanes(self) -> Lanes:
         return self.service.lanes
 
-    async def in_region(self, shipment_id: str, region: str) -> domain.Shipment:
-        """Operators see their region's shipments only; another region's is as if it did not exist."""
+    async def in_region(self, shipment_id: str, operator: Access) -> domain.Shipment:
+        """Operators see their regions' shipments only; another region's is as if it did not exist."""
         shipment = await self.store.get(shipment_id)
-        if shipment is None or shipment.region != region:
+        if shipment is None or not operator.covers(shipment.region):
             raise NotFound(f"no shipment {shipment_id}")
         return shipment
 

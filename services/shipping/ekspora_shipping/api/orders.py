@@ -4,14 +4,16 @@ import html
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.shipping import DocumentStatus, OrderLine
-from ekspora_kit.auth import OperatorOrPartner
+from ekspora_kit.auth import OperatorOrPartner, region_asked
 from ekspora_kit.domain import NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.tokens import Access
 from ekspora_shipping import domain
 from ekspora_shipping.api.deps import Shipping
 
@@ -44,12 +46,12 @@ class OrderView(BaseModel):
         )
 
 
-async def viewer(found: OperatorOrPartner) -> tuple[str | None, str | None]:
-    """(operator region, None) for an operator; (None, partner id) for a partner's access token."""
+async def viewer(found: OperatorOrPartner) -> tuple[Access | None, str | None]:
+    """(access, None) for a person of the regions; (None, partner id) for a partner's."""
     return found
 
 
-Viewer = Annotated[tuple[str | None, str | None], Depends(viewer)]
+Viewer = Annotated[tuple[Access | None, str | None], Depends(viewer)]
 
 
 @router.get(
@@ -58,15 +60,19 @@ Viewer = Annotated[tuple[str | None, str | None], Depends(viewer)]
     summary="An UMKM's orders with its freight share, or a partner's incoming orders",
 )
 async def list_orders(
-    who: Viewer, shipping: Shipping, msme_id: str | None = None, partner_id: str | None = None
+    who: Viewer,
+    shipping: Shipping,
+    msme_id: str | None = None,
+    partner_id: str | None = None,
+    region: str | None = Query(default=None, pattern=REGION_PATTERN, description="needed when you cover several"),
 ) -> list[OrderView]:
-    region, own_partner = who
+    operator, own_partner = who
     if own_partner:  # a partner sees its own incoming orders, whatever it asks for
         msme_id, partner_id = None, own_partner
     if not (msme_id or partner_id):
         raise Unprocessable("give msme_id or partner_id", field="msme_id")
     field, value = ("msme_ids", msme_id) if msme_id else ("partner_ids", partner_id)
-    query = {field: value} | ({"region": region} if region else {})
+    query = {field: value} | ({"region": region_asked(operator, region)} if operator else {})
     views = []
     for shipment in await shipping.store.where(query):
         shares = domain.cost_shares(shipment, shipping.lanes)
@@ -87,13 +93,13 @@ async def list_orders(
 async def printable(
     order_id: str, document: Literal["commercial-invoice", "packing-list"], who: Viewer, shipping: Shipping
 ) -> HTMLResponse:
-    region, own_partner = who
+    operator, own_partner = who
     shipment = await shipping.store.holding_order(order_id)
     order = next((o for o in shipment.orders if o.line.order_id == order_id), None) if shipment else None
     if (
         shipment is None
         or order is None
-        or (region and shipment.region != region)
+        or (operator and not operator.covers(shipment.region))
         or (own_partner and order.line.partner_id != own_partner)
     ):
         raise NotFound(f"no order {order_id}")

@@ -2,11 +2,13 @@
 
 from collections.abc import Callable
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 
+from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.shipping import DocumentStatus
-from ekspora_kit.auth import Operator
+from ekspora_kit.auth import Operator, region_asked
+from ekspora_kit.tokens import Access
 from ekspora_shipping import domain
 from ekspora_shipping.api.deps import Operations, ShipmentView, Shipping
 
@@ -30,32 +32,37 @@ class DocumentUpdate(domain.Model):
 
 
 async def changed(
-    shipping: Operations, shipment_id: str, region: str, rule: Callable[[domain.Shipment], domain.Change | None]
+    shipping: Operations, shipment_id: str, operator: Access, rule: Callable[[domain.Shipment], domain.Change | None]
 ) -> ShipmentView:
     """Applies a domain rule to a shipment of the operator's region, as a use case with retries."""
-    await shipping.in_region(shipment_id, region)
+    await shipping.in_region(shipment_id, operator)
     shipment, _ = await shipping.service.change(shipment_id, rule)
     return shipping.view(shipment)
 
 
 @router.get("/shipments", response_model=list[ShipmentView])
-async def list_shipments(region: Operator, shipping: Shipping, status: str | None = None) -> list[ShipmentView]:
-    query = {"region": region} | ({"status": status} if status else {})
+async def list_shipments(
+    operator: Operator,
+    shipping: Shipping,
+    status: str | None = Query(default=None, max_length=40),
+    region: str | None = Query(default=None, pattern=REGION_PATTERN, description="needed when you cover several"),
+) -> list[ShipmentView]:
+    query = {"region": region_asked(operator, region)} | ({"status": status} if status else {})
     return [shipping.view(s) for s in await shipping.store.where(query)]
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentView)
-async def get_shipment(shipment_id: str, region: Operator, shipping: Shipping) -> ShipmentView:
-    return shipping.view(await shipping.in_region(shipment_id, region))
+async def get_shipment(shipment_id: str, operator: Operator, shipping: Shipping) -> ShipmentView:
+    return shipping.view(await shipping.in_region(shipment_id, operator))
 
 
 @router.post("/shipments/{shipment_id}/booking", response_model=ShipmentView)
-async def book(shipment_id: str, body: Booking, region: Operator, shipping: Shipping) -> ShipmentView:
+async def book(shipment_id: str, body: Booking, operator: Operator, shipping: Shipping) -> ShipmentView:
     service = shipping.service
     return await changed(
         shipping,
         shipment_id,
-        region,
+        operator,
         lambda s: domain.book(s, body.carrier, body.booking_reference, service.clock.now(), service.tracking),
     )
 
@@ -66,7 +73,7 @@ async def book(shipment_id: str, body: Booking, region: Operator, shipping: Ship
     tags=["tracking"],
     responses={409: {"description": "Not a valid transition, or documents still to verify"}},
 )
-async def move(shipment_id: str, body: StatusUpdate, region: Operator, shipping: Shipping) -> ShipmentView:
+async def move(shipment_id: str, body: StatusUpdate, operator: Operator, shipping: Shipping) -> ShipmentView:
     service = shipping.service
 
     def moved(shipment: domain.Shipment) -> domain.Change | None:
@@ -80,7 +87,7 @@ async def move(shipment_id: str, body: StatusUpdate, region: Operator, shipping:
             message=body.message,
         )
 
-    return await changed(shipping, shipment_id, region, moved)
+    return await changed(shipping, shipment_id, operator, moved)
 
 
 @router.put(
@@ -90,8 +97,8 @@ async def move(shipment_id: str, body: StatusUpdate, region: Operator, shipping:
     summary="Mark a document missing, uploaded or verified (per shipment, or per order with order_id)",
 )
 async def set_document(
-    shipment_id: str, code: str, body: DocumentUpdate, region: Operator, shipping: Shipping
+    shipment_id: str, code: str, body: DocumentUpdate, operator: Operator, shipping: Shipping
 ) -> ShipmentView:
     return await changed(
-        shipping, shipment_id, region, lambda s: domain.set_document(s, code, body.order_id, body.status)
+        shipping, shipment_id, operator, lambda s: domain.set_document(s, code, body.order_id, body.status)
     )

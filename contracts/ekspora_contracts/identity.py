@@ -25,7 +25,9 @@ class SigningKeyPublished(EventData):
 
 
 class CredentialRevoked(EventData):
-    """A partner's API key revoked: tokens issued for it are refused from now on, everywhere."""
+    """A credential revoked, a partner's API key or a person's sign-in (disabled, or a new password):
+    tokens issued for it are refused from now on, everywhere. `partner_id` is empty for a person of
+    the regions."""
 
     event_type: ClassVar[str] = "ekspora.identity.credential.revoked.v1"
     stream: ClassVar[Stream] = IDENTITY_KEYS

@@ -1,9 +1,8 @@
 """Wiring: the one place where identity's dependencies are built and connected."""
 
-from datetime import timedelta
-
 from fastapi import FastAPI
 
+from ekspora_identity.accounts import Accounts
 from ekspora_identity.api import ROUTERS
 from ekspora_identity.handlers import build_routes
 from ekspora_identity.service import IdentityService
@@ -19,10 +18,10 @@ def create_app(settings: IdentitySettings) -> FastAPI:
     service = IdentityService(
         store,
         clock=runtime.clock,
-        token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+        token_ttl=settings.token_ttl(),
         signing_key_pem=settings.signing_key_pem,
     )
-    runtime.relay_outboxes_of([store.credentials, store.signing_keys])
+    runtime.relay_outboxes_of([store.credentials, store.signing_keys, store.people.collection])
     for routes in build_routes(service):
         runtime.consume(routes)
 
@@ -33,8 +32,9 @@ def create_app(settings: IdentitySettings) -> FastAPI:
     return create_http_app(
         runtime,
         title="Ekspora identity",
-        description="Partners' API keys, and the access tokens every service verifies with identity's public key.",
+        description="Partners' API keys, people's accounts and sign-in, and the access tokens every service"
+        " verifies with identity's public key.",
         routers=ROUTERS,
-        state={"identity": service, "partner_by_id": store.partner},
+        state={"identity": service, "accounts": Accounts(store, service), "partner_by_id": store.partner},
         on_startup=prepare,
     )

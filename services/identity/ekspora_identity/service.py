@@ -120,6 +120,8 @@ class IdentityService:
         partner_id, key_id, secret = parsed
         if domain.authenticate(await self.store.partner_keys(partner_id), key_id, secret) is None:
             raise Unknown("unknown or revoked API key")
-        assert self.key is not None
-        claims = domain.partner_claims(partner_id, key_id, str(uuid4()), self.clock.now(), self.token_ttl)
+        return self.sign(domain.partner_claims(partner_id, key_id, str(uuid4()), self.clock.now(), self.token_ttl))
+
+    def sign(self, claims: dict) -> str:
+        assert self.key is not None, "prepare_signing_key runs at start-up"
         return jwt.encode(claims, self.key.private_key_pem, algorithm=ALGORITHM, headers={"kid": self.key.kid})

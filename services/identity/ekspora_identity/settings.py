@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from pydantic import Field
 
 from ekspora_kit.settings import ServiceSettings
@@ -13,3 +15,6 @@ class IdentitySettings(ServiceSettings):
         description="The EC P-256 private key tokens are signed with (PEM, from a secret); when empty, the first"
         " instance makes one and keeps it in its store",
     )
+
+    def token_ttl(self) -> timedelta:
+        return timedelta(seconds=self.token_ttl_seconds)

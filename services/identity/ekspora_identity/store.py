@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_identity.domain import PartnerKeys
+from ekspora_identity.people import Person
 from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import keep_newest
 
@@ -37,10 +38,12 @@ class IdentityStore:
         self.partners = db["partners"]
         self.keys = VersionedStore(self.credentials, PartnerKeys)
         self.signing = VersionedStore(self.signing_keys, SigningKey)
+        self.people = VersionedStore(db["people"], Person)
 
     async def ensure_indexes(self) -> None:
         await self.keys.log.ensure_indexes()
         await self.signing.log.ensure_indexes()
+        await self.people.log.ensure_indexes()
 
     async def keep_partner(self, partner: KnownPartner) -> bool:
         return await keep_newest(self.partners, partner.partner_id, partner.model_dump())
@@ -61,3 +64,17 @@ class IdentityStore:
     async def add_signing_key(self, name: str, key: SigningKey, events: Sequence[CloudEvent]) -> SigningKey:
         """Stores the key under `name`; raises DuplicateKeyError when another instance did first."""
         return await self.signing.insert(name, key, events)
+
+    async def person(self, person_id: str) -> Person | None:
+        return await self.people.get(person_id)
+
+    async def all_people(self) -> list[Person]:
+        cursor = self.people.collection.find({}, comment="scan: accounts are listed for an admin, tens of them")
+        return sorted([self.people.parse(document) async for document in cursor], key=lambda person: person.email)
+
+    async def add_person(self, person: Person) -> Person:
+        """Raises DuplicateKeyError when the address has an account already."""
+        return await self.people.insert(person.person_id, person, [])
+
+    async def save_person(self, person: Person, expected: int, events: Sequence[CloudEvent]) -> Person:
+        return await self.people.replace(person.person_id, person, expected, events)

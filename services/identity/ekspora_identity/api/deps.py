@@ -4,8 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from ekspora_identity.accounts import Accounts
 from ekspora_identity.service import IdentityService
 from ekspora_kit.auth import Forbidden, OperatorOrPartner
+from ekspora_kit.tokens import Access
 
 
 def service(request: Request) -> IdentityService:
@@ -15,7 +17,14 @@ def service(request: Request) -> IdentityService:
 Identity = Annotated[IdentityService, Depends(service)]
 
 
-def may_manage(partner_id: str, found: tuple[str | None, Any]) -> None:
+def accounts(request: Request) -> Accounts:
+    return request.app.state.accounts
+
+
+People = Annotated[Accounts, Depends(accounts)]
+
+
+def may_manage(partner_id: str, found: tuple[Access | None, Any]) -> None:
     """An operator manages any partner's keys (partners are global); a partner only its own."""
     _, partner = found
     if partner is not None and partner.partner_id != partner_id:

@@ -1,0 +1,27 @@
+"""People's accounts from the deployment's side: the demo and the tests make them with a region's
+machine token, and sign people in as the console does."""
+
+import httpx
+
+from ekspora_ops.partners import SignInFailed
+
+
+async def add_person(identity_url: str, operator_token: str, person: dict) -> dict:
+    """The account made (201), or the one the address already has (409), as identity shows it."""
+    headers = {"Authorization": f"Bearer {operator_token}"}
+    async with httpx.AsyncClient(base_url=identity_url, headers=headers, timeout=15) as identity:
+        made = await identity.post("/people", json=person)
+        if made.status_code == 409:
+            listed = (await identity.get("/people")).json()
+            return next(found for found in listed if found["email"] == person["email"].lower())
+    if made.status_code != 201:
+        raise SignInFailed(f"no account for {person['email']}: {made.status_code} {made.text}")
+    return dict(made.json())
+
+
+async def person_token(identity_url: str, email: str, password: str) -> str:
+    async with httpx.AsyncClient(base_url=identity_url, timeout=15) as identity:
+        answer = await identity.post("/sign-in", json={"email": email, "password": password})
+    if answer.status_code != 200:
+        raise SignInFailed(f"{email} did not sign in: {answer.status_code} {answer.text}")
+    return str(answer.json()["access_token"])

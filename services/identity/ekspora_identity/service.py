@@ -1,6 +1,7 @@
 """Identity's use cases: API keys issued, listed and revoked; access tokens issued for them; the
 signing key made (or taken from configuration) and its public half published."""
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -53,10 +54,18 @@ class IdentityService:
             )
             try:
                 self.key = await self.store.add_signing_key(name, made, self._events([published]))
-            except DuplicateKeyError:  # another instance made it first
-                self.key = await self.store.signing_key(name)
+            except DuplicateKeyError:  # another instance made it first, and may still be saving it
+                self.key = await self._saved_by_another(name)
         assert self.key is not None
         logger.info("signing tokens with key %s", self.key.kid)
+
+    async def _saved_by_another(self, name: str, attempts: int = 50) -> SigningKey:
+        """The key another instance is saving: its claim on the change log comes before its document."""
+        for _ in range(attempts):
+            if (key := await self.store.signing_key(name)) is not None:
+                return key
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"another instance claimed signing key {name!r} but never saved it")
 
     def _signing_key(self, private: ec.EllipticCurvePrivateKey) -> SigningKey:
         public = private.public_key().public_bytes(

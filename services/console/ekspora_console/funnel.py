@@ -1,0 +1,55 @@
+"""The region's export funnel from what the services answer, without I/O: how many UMKM are at each
+step, and the value of confirmed orders per destination."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+STEPS = ("registered", "siap", "setengah", "didorong", "proposed", "matched", "shipped", "delivered")
+DEPARTED = frozenset({"departed", "arrived", "import_cleared", "out_for_delivery", "delivered"})
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    count: int
+    share: float  # of the widest step, for the bar's length
+
+
+@dataclass(frozen=True)
+class Value:
+    country: str
+    currency: str
+    orders: int
+    minor_units: int
+
+
+def steps(tiers: dict[str, int], registered: int, matches: list[dict], shipments: list[dict]) -> list[Step]:
+    orders = [order for view in shipments for order in view["shipment"]["orders"]]
+    shipped = [
+        order for view in shipments if view["shipment"]["status"] in DEPARTED for order in view["shipment"]["orders"]
+    ]
+    counts = {
+        "registered": registered,
+        **{tier: tiers.get(tier, 0) for tier in ("siap", "setengah", "didorong")},
+        "proposed": len({m["terms"]["msme_id"] for m in matches if m["status"] == "proposed"}),
+        "matched": len({m["terms"]["msme_id"] for m in matches if m["status"] == "confirmed"}),
+        "shipped": len({order["line"]["msme_id"] for order in shipped}),
+        "delivered": len({order["line"]["msme_id"] for order in orders if order.get("delivered_at")}),
+    }
+    widest = max(counts.values()) or 1
+    return [Step(key, counts[key], counts[key] / widest) for key in STEPS]
+
+
+def export_values(matches: list[dict]) -> list[Value]:
+    """Confirmed orders' value per destination country and currency, largest first."""
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for match in matches:
+        if match["status"] != "confirmed":
+            continue
+        terms: dict[str, Any] = match["terms"]
+        total = totals[(terms["destination_country"], terms["currency"])]
+        total[0] += 1
+        total[1] += terms["quantity"] * terms["unit_price"]
+    values = [Value(country, currency, n, units) for (country, currency), (n, units) in totals.items()]
+    return sorted(values, key=lambda value: -value.minor_units)

@@ -1,0 +1,152 @@
+"""The operators' pages (and the viewers', who read the same and change nothing): the region's funnel,
+its UMKM with filters and pages, one UMKM, and the proposals to accept or decline for an owner."""
+
+import asyncio
+import math
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ekspora_console import funnel
+from ekspora_console.sessions import Session
+from ekspora_console.web import Form, NotForYou, Signed, as_person, back_to, page
+
+router = APIRouter(prefix="/operator")
+TIERS = ("siap", "setengah", "didorong")
+SECTORS = ("food", "beverage", "craft", "textile", "furniture", "other")
+PAGE_SIZE = 25
+# the shipment's journey, as shipping's tracking.yaml has it; the page shows where it stands on it
+JOURNEY = (
+    "planned",
+    "booked",
+    "picked_up",
+    "export_cleared",
+    "departed",
+    "arrived",
+    "import_cleared",
+    "out_for_delivery",
+    "delivered",
+)
+
+
+def region_of(session: Session, asked: str | None) -> str:
+    """The region shown: the one asked if the person covers it, else their first."""
+    person = session.person
+    if not person.of_the_regions or not person.regions:
+        raise NotForYou()
+    return asked if asked is not None and asked in person.regions else person.regions[0]
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(request: Request, session: Signed, region: str | None = None) -> Response:
+    shown = region_of(session, region)
+    services = as_person(request, session)
+    registered, *tiers = await asyncio.gather(
+        services.msmes(shown, page_size=1), *(services.msmes(shown, tier=tier, page_size=1) for tier in TIERS)
+    )
+    matches, shipments = await asyncio.gather(services.matches(shown), services.shipments(shown))
+    steps = funnel.steps(
+        {tier: page_["total"] for tier, page_ in zip(TIERS, tiers, strict=True)},
+        registered["total"],
+        matches,
+        shipments,
+    )
+    values = funnel.export_values(matches)
+    return page(request, "overview.html", session, region=shown, steps=steps, values=values)
+
+
+@router.get("/umkm", response_class=HTMLResponse)
+async def msmes(
+    request: Request,
+    session: Signed,
+    region: str | None = None,
+    tier: str | None = Query(default=None, max_length=20),
+    sector: str | None = Query(default=None, max_length=20),
+    kecamatan: str | None = Query(default=None, max_length=80),
+    nib: str | None = Query(default=None, max_length=13),
+    page_number: int = Query(default=1, ge=1, le=100_000, alias="page"),
+) -> Response:
+    shown = region_of(session, region)
+    filters = {"tier": tier if tier in TIERS else None, "sector": sector if sector in SECTORS else None}
+    filters |= {"kecamatan": kecamatan or None, "nib": nib if nib and nib.isdigit() and len(nib) == 13 else None}
+    found = await as_person(request, session).msmes(shown, page=page_number, page_size=PAGE_SIZE, **filters)
+    pages = max(1, math.ceil(found["total"] / PAGE_SIZE))
+    return page(
+        request,
+        "msmes.html",
+        session,
+        region=shown,
+        found=found,
+        pages=pages,
+        filters=filters,
+        tiers=TIERS,
+        sectors=SECTORS,
+    )
+
+
+@router.get("/umkm/{msme_id}", response_class=HTMLResponse)
+async def msme(request: Request, session: Signed, msme_id: str, region: str | None = None) -> Response:
+    services = as_person(request, session)
+    found = await services.msme(msme_id, region_of(session, region))
+    shown = found["profile"]["region"]
+    proposals = [m for m in await services.matches(shown) if m["terms"]["msme_id"] == msme_id]
+    may_enrol = found["incubation"] is None and (found["assessment"] or {}).get("tier") in ("setengah", "didorong")
+    cohorts = await services.cohorts(shown) if may_enrol else []
+    return page(request, "msme.html", session, msme=found, proposals=proposals, region=shown, cohorts=cohorts)
+
+
+@router.get("/proposals", response_class=HTMLResponse)
+async def proposals(request: Request, session: Signed, region: str | None = None) -> Response:
+    shown = region_of(session, region)
+    waiting = await as_person(request, session).matches(shown, status="proposed")
+    return page(request, "proposals.html", session, region=shown, proposals=waiting, side="msme")
+
+
+@router.get("/incubation", response_class=HTMLResponse)
+async def incubation(request: Request, session: Signed, region: str | None = None) -> Response:
+    shown = region_of(session, region)
+    cohorts = await as_person(request, session).cohorts(shown)
+    return page(request, "incubation.html", session, region=shown, cohorts=cohorts)
+
+
+@router.post("/cohorts")
+async def new_cohort(request: Request, session: Signed, form: Form) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    fields = (str(form.get(name, "")).strip() for name in ("name", "starts_on", "ends_on"))
+    made = await as_person(request, session).new_cohort(shown, *fields)
+    return back_to(f"/operator/incubation/{made['cohort_id']}?region={shown}&notice=saved")
+
+
+@router.get("/incubation/{cohort_id}", response_class=HTMLResponse)
+async def cohort(request: Request, session: Signed, cohort_id: str, region: str | None = None) -> Response:
+    shown = region_of(session, region)
+    found = await as_person(request, session).cohort(cohort_id, shown)
+    return page(request, "cohort.html", session, region=shown, found=found)
+
+
+@router.post("/umkm/{msme_id}/enrolment")
+async def enrol(request: Request, session: Signed, form: Form, msme_id: str) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    await as_person(request, session).enrol(str(form.get("cohort_id", "")), msme_id, shown)
+    return back_to(f"/operator/umkm/{msme_id}?region={shown}&notice=saved")
+
+
+@router.post("/umkm/{msme_id}/milestones/{code}")
+async def milestone_done(request: Request, session: Signed, form: Form, msme_id: str, code: str) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    await as_person(request, session).milestone_done(msme_id, code, shown)
+    return back_to(f"/operator/umkm/{msme_id}?region={shown}&notice=saved")
+
+
+@router.get("/shipments", response_class=HTMLResponse)
+async def shipments(request: Request, session: Signed, region: str | None = None) -> Response:
+    shown = region_of(session, region)
+    found = await as_person(request, session).shipments(shown)
+    return page(request, "shipments.html", session, region=shown, shipments=found)
+
+
+@router.get("/shipments/{shipment_id}", response_class=HTMLResponse)
+async def shipment(request: Request, session: Signed, shipment_id: str, region: str | None = None) -> Response:
+    shown = region_of(session, region)
+    found = await as_person(request, session).shipment(shipment_id, shown)
+    return page(request, "shipment.html", session, region=shown, view=found, journey=JOURNEY)

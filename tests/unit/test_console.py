@@ -1,0 +1,89 @@
+"""The console's pure parts, in tables: every text in the three languages, money and dates as each
+reader writes them, and the funnel from what the services answer."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ekspora_console import funnel
+from ekspora_console.texts import LANGUAGES, Texts, catalogue
+
+
+def test_every_text_is_written_in_every_language_and_fills_the_same_blanks():
+    for key, by_language in catalogue().items():
+        assert set(by_language) == set(LANGUAGES), key
+        blanks = {language: sorted(set(_blanks(text))) for language, text in by_language.items()}
+        assert len({tuple(b) for b in blanks.values()}) == 1, (key, blanks)
+
+
+def _blanks(text: str) -> list[str]:
+    return [part.split("}")[0] for part in text.split("{")[1:]]
+
+
+@pytest.mark.parametrize(
+    ("language", "minor_units", "currency", "written"),
+    [
+        ("id", 28_800_000, "IDR", "Rp28.800.000"),
+        ("nl", 164_800, "EUR", "€\xa01.648,00"),
+        ("en", 164_800, "EUR", "€1,648.00"),
+        ("id", 143, "EUR", "€1,43"),
+        ("nl", 250_000, "AUD", "AU$\xa02.500,00"),
+    ],
+)
+def test_money_as_the_reader_writes_it(language, minor_units, currency, written):
+    assert Texts(language).money(minor_units, currency) == written
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "written"),
+    [
+        ("id", date(2026, 12, 2), "2 Des 2026"),
+        ("nl", date(2026, 12, 2), "2 dec 2026"),
+        ("en", "2026-12-02", "2 Dec 2026"),
+        ("id", datetime(2026, 12, 2, 18, 30, tzinfo=UTC), "3 Des 2026"),  # 01:30 in Kediri, the next day
+        ("en", None, "–"),
+    ],
+)
+def test_days_as_the_reader_writes_them_in_kediri_time(language, value, written):
+    assert Texts(language).day(value) == written
+
+
+def match(status: str, msme: str, country: str = "NL", quantity: int = 100, price: int = 150) -> dict:
+    terms = {"msme_id": msme, "destination_country": country, "currency": "EUR", "quantity": quantity}
+    return {"status": status, "terms": terms | {"unit_price": price}}
+
+
+def shipment(status: str, *orders: tuple[str, bool]) -> dict:
+    lines = [
+        {"line": {"msme_id": msme}, "delivered_at": "2026-12-01" if delivered else None} for msme, delivered in orders
+    ]
+    return {"shipment": {"status": status, "orders": lines}}
+
+
+def test_the_funnel_counts_umkm_once_per_step():
+    matches = [match("proposed", "a"), match("proposed", "a"), match("confirmed", "b"), match("confirmed", "c")]
+    shipments = [
+        shipment("departed", ("b", False)),
+        shipment("delivered", ("c", True)),
+        shipment("booked", ("d", False)),
+    ]
+    steps = {step.key: step for step in funnel.steps({"siap": 3, "setengah": 4}, 12, matches, shipments)}
+    counts = {key: step.count for key, step in steps.items()}
+    assert counts == {
+        "registered": 12,
+        "siap": 3,
+        "setengah": 4,
+        "didorong": 0,
+        "proposed": 1,
+        "matched": 2,
+        "shipped": 2,
+        "delivered": 1,
+    }
+    assert steps["registered"].share == 1 and steps["siap"].share == 0.25
+
+
+def test_export_value_is_confirmed_orders_per_destination_largest_first():
+    matches = [match("confirmed", "a", "NL", 100, 150), match("confirmed", "b", "AU", 600, 143)]
+    matches += [match("proposed", "c", "NL", 9_999, 999), match("confirmed", "d", "NL", 10, 100)]
+    values = funnel.export_values(matches)
+    assert [(v.country, v.orders, v.minor_units) for v in values] == [("AU", 1, 85_800), ("NL", 2, 16_000)]

@@ -1,0 +1,311 @@
+"""The console in a real browser (Debian's Chromium, driven by Selenium) against the real services on
+the real broker and store: people sign in with their own accounts and see and do only what their
+role allows; every main page passes axe-core with no serious or critical violation; a screenshot of
+each is kept in .local/test-artifacts/console/."""
+
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
+
+from ekspora_ops.people import add_person
+from tests.factories import CLOCK
+from tests.integration.support import OPERATOR_TOKEN, ROOT, eventually
+from tests.integration.test_matching import RFQ, Matching, matching_env, proposals
+from tests.integration.test_registry import Registry
+from tests.integration.test_skeleton_flow import new_umkm
+
+PASSWORD = "kediri-tahu-takwa-2026"
+ARTIFACTS = ROOT / ".local" / "test-artifacts" / "console"
+AXE = ROOT / ".local" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def sign_in(driver: WebDriver, console: str, email: str, password: str = PASSWORD) -> None:
+    driver.delete_all_cookies()
+    driver.get(f"{console}/sign-in")
+    driver.find_element(By.ID, "email").send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def sign_out(driver: WebDriver) -> None:
+    driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/sign-in"))  # before anything else loads
+
+
+def accessible_and_kept(driver: WebDriver, name: str) -> list[str]:
+    """Screenshot kept; axe-core's serious and critical violations on the page, as 'rule: target'."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    driver.execute_script(AXE.read_text())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done([String(e)]));"
+    )
+    return [
+        f"{v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in result
+        if isinstance(v, dict) and v.get("impact") in ("serious", "critical")
+    ]
+
+
+def text(driver: WebDriver, css: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, css).text)
+
+
+async def staged(platform) -> dict:
+    """The services and the console, a partner with an RFQ, an export-ready UMKM proposed to it, and
+    three people: the region's operator, a viewer and the partner's person."""
+    region = platform.region
+    identity = platform.identity()
+    registry = Registry(platform.start("registry").url, region)
+    matching = Matching(platform.start("matching", env=matching_env(region)).url, platform)
+    shipping = platform.start("shipping")
+    notifications = platform.start("notifications", env={"EKSPORA_WEBHOOK_ALLOW_LOOPBACK": "true"})
+    console = platform.start(
+        "console",
+        env={
+            "EKSPORA_IDENTITY_URL": identity.url,
+            "EKSPORA_REGISTRY_URL": str(registry.client.base_url).rstrip("/"),
+            "EKSPORA_MATCHING_URL": matching.url,
+            "EKSPORA_SHIPPING_URL": shipping.url,
+            "EKSPORA_NOTIFICATIONS_URL": notifications.url,
+            "EKSPORA_COOKIE_SECURE": "false",  # plain HTTP on 127.0.0.1
+        },
+    ).url
+    partner_id, partner = await matching.verified_partner()
+    assert (await partner.post("/demands", json=RFQ)).status_code == 201
+    await registry.umkm(certificates=("pirt", "halal"))
+    [proposal] = await eventually(lambda: proposals(partner), what="a proposal for the partner")
+    not_ready = await registry.ok("POST", "/msmes", new_umkm(region, business_name="Batik Tulis Bandar Kidul"))
+    people: dict[str, dict[str, object]] = {
+        "sari@kediri.example": {"role": "operator", "regions": [region]},
+        "bi@kediri.example": {"role": "viewer", "regions": [region], "locale": "en"},
+        "inkoop@toko.example": {"role": "partner_user", "partner_id": partner_id, "locale": "en"},
+    }
+    for email, shape in people.items():
+        account = {"email": email, "name": email.split("@")[0], "password": PASSWORD, **shape}
+        await add_person(identity.url, OPERATOR_TOKEN, account)
+    return {
+        "console": console,
+        "region": region,
+        "matching": matching,
+        "proposal": proposal,
+        "not_ready": not_ready["msme_id"],
+    }
+
+
+def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str, list[str]]:
+    """In Bahasa Indonesia: the funnel, the UMKM list with a filter, one UMKM, a not-ready one enrolled
+    into a new cohort with a milestone ticked, a proposal accepted for its owner; a partner's page
+    refused; signed out for good."""
+    region, match_id = stage["region"], stage["proposal"]["match_id"]
+    violations = {}
+    sign_in(browser, console, "sari@kediri.example")
+    assert browser.current_url.endswith("/operator")
+    assert text(browser, "td[data-step=registered]") == "2" and text(browser, "td[data-step=siap]") == "1"
+    assert "Alur ekspor" in browser.page_source
+    violations["overview"] = accessible_and_kept(browser, "operator-overview")
+
+    browser.get(f"{console}/operator/umkm?region={region}&tier=siap")
+    assert "Tahu Takwa Lestari" in text(browser, "#msmes")
+    assert text(browser, "#page-of") == "Halaman 1 dari 1 (1 UMKM)"
+    violations["umkm list"] = accessible_and_kept(browser, "operator-umkm-list")
+    browser.get(f"{console}/operator/umkm?region={region}&tier=didorong")
+    assert "Tahu Takwa Lestari" not in text(browser, "#msmes"), "the filter is the registry's"
+
+    browser.find_element(By.CSS_SELECTOR, "nav a[href^='/operator/umkm']").click()
+    browser.find_element(By.LINK_TEXT, "Tahu Takwa Lestari").click()
+    assert text(browser, "#tier").startswith("Siap") and re.search(r"Rp\d{1,3}(\.\d{3})*", text(browser, "#products"))
+    violations["umkm page"] = accessible_and_kept(browser, "operator-umkm-page")
+    violations |= incubation_journey(browser, console, region, stage["not_ready"])
+
+    browser.get(f"{console}/operator/proposals?region={region}")
+    assert "Terima atas nama pemilik" in text(browser, f"#proposal-{match_id}")
+    violations["proposals"] = accessible_and_kept(browser, "operator-proposals")
+    browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept").click()
+    assert text(browser, ".notice") == "Usulan diterima."
+    browser.get(f"{console}/partner")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Anda tidak berwenang melakukan ini."
+    browser.get(f"{console}/operator")
+    sign_out(browser)
+    browser.get(f"{console}/operator")
+    assert browser.current_url.endswith("/sign-in"), "signed out means signed out"
+    return violations
+
+
+def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: str) -> dict[str, list[str]]:
+    browser.get(f"{console}/operator/incubation?region={region}")
+    browser.find_element(By.ID, "cohort-name").send_keys("UMKM Kita Bisa 2026/2")
+    starts = browser.find_element(By.ID, "cohort-starts")
+    browser.execute_script("arguments[0].value = arguments[1]", starts, CLOCK.now().date().isoformat())
+    browser.find_element(By.CSS_SELECTOR, "#new-cohort button").click()
+    assert text(browser, ".notice") == "Tersimpan." and text(browser, "h1") == "UMKM Kita Bisa 2026/2"
+    violations = {"incubation": accessible_and_kept(browser, "operator-cohort")}
+    browser.get(f"{console}/operator/umkm/{msme_id}?region={region}")
+    browser.find_element(By.CSS_SELECTOR, "#enrol button").click()
+    assert text(browser, ".notice") == "Tersimpan." and "UMKM Kita Bisa 2026/2" in browser.page_source
+    first = browser.find_element(By.CSS_SELECTOR, "#milestones tbody tr")
+    milestone = first.get_attribute("id")
+    first.find_element(By.CSS_SELECTOR, "button.tick").click()
+    done = text(browser, f"#{milestone}")
+    assert "selesai" in done and "Tandai" not in done, "the milestone is recorded as done"
+    violations["umkm in incubation"] = accessible_and_kept(browser, "operator-umkm-in-incubation")
+    return violations
+
+
+def webhook_journey(browser: WebDriver, console: str) -> dict[str, list[str]]:
+    """A partner's person adds a webhook endpoint (its secret shown once), reads its delivery log and
+    rotates its secret."""
+    browser.find_element(By.CSS_SELECTOR, "nav a[href='/partner/webhooks']").click()
+    browser.find_element(By.ID, "hook-url").send_keys("http://127.0.0.1:9/ekspora-hooks")
+    browser.find_element(By.CSS_SELECTOR, "input[value='ekspora.matching.match.confirmed.v1']").click()
+    browser.find_element(By.CSS_SELECTOR, "#new-endpoint button").click()
+    first = text(browser, "#secret-value")
+    assert first.startswith("whsec_") and "127.0.0.1:9/ekspora-hooks" in text(browser, "#endpoints")
+    violations = {"partner webhooks": accessible_and_kept(browser, "partner-webhooks")}
+    browser.get(browser.current_url)
+    assert not browser.find_elements(By.ID, "secret-value"), "the secret is shown once"
+    browser.find_element(By.CSS_SELECTOR, "#endpoints form button").click()
+    assert text(browser, "#secret-value").startswith("whsec_") and text(browser, "#secret-value") != first
+    browser.find_element(By.CSS_SELECTOR, "#endpoints a").click()
+    assert "match.confirmed" in browser.page_source
+    violations["partner webhook log"] = accessible_and_kept(browser, "partner-webhook-log")
+    return violations
+
+
+def blocked_shipment_journey(browser: WebDriver, console: str, region: str) -> dict[str, list[str]]:
+    """The confirmed order is in a shipment; its page says what blocks departure, and the timeline."""
+    sign_in(browser, console, "sari@kediri.example")
+    deadline = time.monotonic() + 30
+    while not browser.find_elements(By.CSS_SELECTOR, "#shipments a"):
+        assert time.monotonic() < deadline, "no shipment planned for the confirmed order"
+        time.sleep(0.5)
+        browser.get(f"{console}/operator/shipments?region={region}")
+    browser.find_element(By.CSS_SELECTOR, "#shipments a").click()
+    blocked = text(browser, "#blocked")
+    assert blocked.startswith("Keberangkatan tertahan") and "commercial_invoice" in blocked
+    assert text(browser, "#timeline").startswith("planned"), "the tracking timeline starts at planning"
+    return {"shipment": accessible_and_kept(browser, "operator-shipment")}
+
+
+async def viewer_journey(browser: WebDriver, console: str, region: str, match_id: str) -> None:
+    """In English: reads the proposals, has no button to change them, and a forged post changes nothing."""
+    sign_in(browser, console, "bi@kediri.example")
+    browser.get(f"{console}/operator/proposals?region={region}")
+    assert "You can read" in browser.page_source and not browser.find_elements(By.CSS_SELECTOR, "button.accept")
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    csrf = browser.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] input[name=csrf]").get_attribute("value")
+    async with httpx.AsyncClient(base_url=console, cookies=cookies) as forged:
+        posted = await forged.post(f"/proposals/{match_id}/decline", data={"csrf": csrf, "back": "/"})
+        assert posted.status_code == 403 and "viewer" in posted.text, "the service refuses a viewer's change"
+        no_csrf = await forged.post(f"/proposals/{match_id}/decline", data={"back": "/"})
+        assert no_csrf.status_code == 403 and "expired" in no_csrf.text
+    sign_out(browser)
+
+
+def partner_journey(browser: WebDriver, console: str, match_id: str) -> dict[str, list[str]]:
+    """In English: accepts the proposal the operator accepted for the owner, reports its sales, posts a
+    request for quotation and closes it; an operator's page refused."""
+    sign_in(browser, console, "inkoop@toko.example")
+    assert browser.current_url.endswith("/partner"), browser.find_element(By.TAG_NAME, "main").text
+    assert re.search(r"€\d+\.\d{2} FOB", text(browser, f"#proposal-{match_id}")), "money in the reader's locale"
+    violations = {"partner proposals": accessible_and_kept(browser, "partner-proposals")}
+    browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept").click()
+    assert text(browser, ".notice") == "Proposal accepted."
+    assert "confirmed" in text(browser, f"#proposal-{match_id}")
+    form = f"#report-{match_id}"
+    browser.find_element(By.CSS_SELECTOR, f"{form} input[name=units_sold]").send_keys("540")
+    browser.find_element(By.CSS_SELECTOR, f"{form} input[name=revenue]").send_keys("1314.00")
+    browser.find_element(By.CSS_SELECTOR, f"{form} input[name=will_reorder]").click()
+    browser.find_element(By.CSS_SELECTOR, f"{form} button").click()
+    assert text(browser, ".notice") == "Sales report sent."
+
+    browser.find_element(By.CSS_SELECTOR, "nav a[href='/partner/requests']").click()
+    browser.find_element(By.ID, "rq-quantity").send_keys("300")
+    browser.find_element(By.ID, "rq-price").send_keys("1.50")
+    browser.find_element(By.ID, "rq-city").send_keys("Rotterdam")
+    browser.find_element(By.CSS_SELECTOR, "#new-request input[name=certificate_halal]").click()
+    browser.find_element(By.CSS_SELECTOR, "#new-request button").click()
+    assert text(browser, ".notice") == "Saved."
+    [row] = [r for r in browser.find_elements(By.CSS_SELECTOR, "#requests tbody tr") if "Rotterdam" in r.text]
+    assert "€1.50 FOB" in row.text and "halal" in row.text and "open" in row.text
+    violations["partner requests"] = accessible_and_kept(browser, "partner-requests")
+    row.find_element(By.CSS_SELECTOR, "button.decline").click()
+    assert text(browser, ".notice") == "Saved."
+    deadline = time.monotonic() + 15  # the list is matching's view of all demand, built from the bus
+    while "closed" not in text(browser, "#requests"):
+        assert time.monotonic() < deadline, "the request still shows open"
+        time.sleep(0.3)
+        browser.get(f"{console}/partner/requests")
+    violations |= webhook_journey(browser, console)
+    browser.get(f"{console}/operator")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You are not allowed to do this."
+    return violations
+
+
+async def test_operator_viewer_and_partner_each_see_and_do_what_their_role_allows(platform, browser):
+    stage = await staged(platform)
+    console, region, match_id = stage["console"], stage["region"], stage["proposal"]["match_id"]
+    violations = operator_journey(browser, console, stage)
+    await viewer_journey(browser, console, region, match_id)
+    violations |= partner_journey(browser, console, match_id)
+    violations |= blocked_shipment_journey(browser, console, region)
+
+    async with httpx.AsyncClient(
+        base_url=stage["matching"].url, headers={"Authorization": "Bearer op-secret-kediri"}
+    ) as op:
+        confirmed = (await op.get(f"/matches/{match_id}")).json()
+    assert confirmed["status"] == "confirmed" and set(confirmed["accepted_by"]) == {"msme", "partner"}
+    changes = platform.database("matching")["pairs_changes"]  # this test's own store: its one pair
+    by = {record["by"] async for record in changes.find({})}
+    assert len({who for who in by if who.startswith("person:")}) == 2, "both acceptances name the person who made it"
+    reports = [r async for r in platform.database("matching")["pairs_changes"].find({"by": {"$regex": "^person:"}})]
+    assert len(reports) == 3, "two acceptances and one sales report, each once"
+    assert not any(violations.values()), violations
+
+
+async def test_sign_in_refusals_are_plain_and_the_form_is_protected(platform, browser):
+    identity = platform.identity()
+    console = platform.start(
+        "console", env={"EKSPORA_IDENTITY_URL": identity.url, "EKSPORA_COOKIE_SECURE": "false"}
+    ).url
+    sari = {"email": "sari@kediri.example", "name": "Sari", "role": "operator", "regions": [platform.region]}
+    await add_person(identity.url, OPERATOR_TOKEN, sari | {"password": PASSWORD})
+    sign_in(browser, console, "sari@kediri.example", "not-the-password")
+    assert text(browser, "#sign-in-problem") == "Email atau kata sandi salah."
+    violations = accessible_and_kept(browser, "sign-in")
+    for _ in range(4):
+        sign_in(browser, console, "sari@kediri.example", "still-not-it!")
+    assert text(browser, "#sign-in-problem").startswith("Terlalu banyak percobaan yang salah")
+    async with httpx.AsyncClient(base_url=console) as forged:
+        posted = await forged.post("/sign-in", data={"email": "sari@kediri.example", "password": PASSWORD})
+        assert posted.status_code == 400 and "ekspora_session" not in posted.headers.get("set-cookie", "")
+        shown = await forged.get("/sign-in")
+        assert {"content-security-policy", "x-content-type-options"} <= set(shown.headers)
+        cookie = shown.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+    assert not violations, violations

@@ -258,6 +258,57 @@ def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def console(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The console, one for every region: it calls each region's instances by their Service name."""
+    namespace, port = config["namespace"], 8110
+    labels = {"app.kubernetes.io/name": "console", "app.kubernetes.io/part-of": "ekspora"}
+    ports = {service: spec["port"] for service, spec in config["services"].items()}
+    env = [
+        {"name": "EKSPORA_HTTP_HOST", "value": "0.0.0.0"},
+        {"name": "EKSPORA_HTTP_PORT", "value": str(port)},
+        {"name": "EKSPORA_INSTANCE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "EKSPORA_MONGO_DATABASE", "value": "ekspora_console"},
+        {"name": "EKSPORA_MONGO_URL"} | secret("ekspora-mongo", "url"),
+        {"name": "EKSPORA_IDENTITY_URL", "value": f"http://identity.{namespace}.svc:8105"},
+        *(
+            {"name": f"EKSPORA_{service.upper()}_URL", "value": f"http://{service}-{{region}}.{namespace}.svc:{port_}"}
+            for service, port_ in ports.items()
+        ),
+        {"name": "EKSPORA_DEFAULT_REGION", "value": next(iter(config["regions"]))},
+        {"name": "EKSPORA_COOKIE_SECURE", "value": "true"},
+    ]
+    probe = {"httpGet": {"path": "/readyz", "port": port}, "periodSeconds": 10, "timeoutSeconds": 5}
+    container = {
+        "name": "console",
+        "image": config["image"],
+        "command": ["python", "-m", "ekspora_console"],
+        "ports": [{"name": "http", "containerPort": port}],
+        "env": env,
+        "readinessProbe": probe,
+        "livenessProbe": probe | {"httpGet": {"path": "/healthz", "port": port}, "failureThreshold": 6},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+    }
+    pod = {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001}, "containers": [container]}
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "console", "namespace": namespace, "labels": labels},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "console", "namespace": namespace, "labels": labels},
+            "spec": {"selector": labels, "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
+        },
+    ]
+
+
 def rendered() -> dict[Path, str]:
     config = read_config()
     header = "# Rendered from ../regions.yaml by `python -m ekspora_ops.kubernetes --write`; do not edit.\n"
@@ -276,7 +327,7 @@ def rendered() -> dict[Path, str]:
             + [{"parameter": "ca", "name": "ekspora-kafka-ca", "key": "ca.crt"}]
         },
     }
-    documents = [namespace, logins, keda, *identity(config)]
+    documents = [namespace, logins, keda, *identity(config), *console(config)]
     files = {DIRECTORY / "namespace.yaml": header + yaml.safe_dump_all(documents, sort_keys=False)}
     for region in config["regions"]:
         files[DIRECTORY / f"{region}.yaml"] = header + yaml.safe_dump_all(

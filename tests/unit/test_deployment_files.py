@@ -131,3 +131,20 @@ def test_every_data_file_of_a_service_ships_in_its_image():
                 assert any(fnmatch.fnmatch(relative, p) and relative.count("/") == p.count("/") for p in patterns), (
                     f"{name}: {relative} is not package data"
                 )
+
+
+def test_the_console_calls_each_service_over_http_keeps_its_own_database_and_no_bus_login():
+    services = compose()["services"]
+    console = services["console"]
+    environment = console["environment"]
+    assert console["command"] == ["python", "-m", "ekspora_console"]
+    assert environment["EKSPORA_MONGO_DATABASE"] == "ekspora_console"
+    assert environment["EKSPORA_MONGO_DATABASE"] not in {
+        services[n]["environment"]["EKSPORA_MONGO_DATABASE"] for n in SERVICES
+    }
+    for name in SERVICES:
+        port = services[name]["environment"]["EKSPORA_HTTP_PORT"]
+        assert environment[f"EKSPORA_{name.upper()}_URL"] == f"http://{name}:{port}"
+        assert console["depends_on"][name] == {"condition": "service_started"}
+    assert not any(key.startswith("EKSPORA_KAFKA") for key in environment), "the console is not on the bus"
+    assert environment["EKSPORA_COOKIE_SECURE"].startswith("${EKSPORA_CONSOLE_COOKIE_SECURE:-true}")

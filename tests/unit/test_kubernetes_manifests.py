@@ -29,8 +29,8 @@ def test_every_region_has_each_service_deployed_and_scaled_on_its_own_consumer_g
     assert kinds == {
         "Namespace": 1,
         "ConfigMap": 3,
-        "Deployment": 13,  # four services in each of three regions, and identity for all of them
-        "Service": 13,
+        "Deployment": 14,  # four services in each of three regions, and identity and the console for all of them
+        "Service": 14,
         "ScaledObject": 12,
         "Job": 4,  # the bus logins once, and each region's topics and grants
         "TriggerAuthentication": 1,

@@ -11,6 +11,7 @@ reached its expected end state; otherwise exits 1 and names the step.
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import sys
 import time
@@ -29,6 +30,7 @@ from ekspora_kit.provision import provision_regions
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
+from ekspora_ops.console_accounts import DEMO_PASSWORD, make_demo_accounts, signed_in
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
@@ -37,6 +39,7 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "kota-kediri"
+CONSOLE_PORT = 8110
 TIERS = ("siap", "setengah", "didorong")
 CLOCK = Clock.from_environment()
 
@@ -216,7 +219,7 @@ def trade_to_feedback(trade: Trade, registry: "Registry") -> list[dict[str, Any]
     return shipments
 
 
-def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None:
+def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> Trade:
     registry = Registry(services["registry"].url)
     notifications = services["notifications"].url
     seed_file = seed.read_seed(seed.KOTA_KEDIRI)
@@ -283,6 +286,32 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> None
     print()
     webhook_summary(trade, messaging, secrets)
     platform_state(services)
+    return trade
+
+
+def console_accounts(services: dict[str, ServiceProcess], console: ServiceProcess, trade: Trade) -> None:
+    """The demo's people get accounts; each signs in to the console and sees what the story left."""
+    step("The console: one operator, one viewer and one partner's person sign in")
+    first_partner = next(iter(trade.partners.values()))
+    people = make_demo_accounts(services["identity"].url, OPERATOR_TOKEN, REGION, first_partner["partner_id"])
+    registered = Registry(services["registry"].url).all_msmes()
+    rows = []
+    for person in people:
+        with signed_in(console.url, person["email"]) as browser:
+            home = browser.get("/", follow_redirects=True)
+            if home.status_code != 200:
+                raise StepFailed(f"{person['email']} sees {home.status_code} on the console's first page")
+            if person["role"] == "partner_user":
+                rows_shown = home.text.count('id="proposal-')
+                shown = f"{rows_shown} proposals and confirmed orders of {first_partner['name']}"
+            else:
+                counted = re.search(r'data-step="registered">([^<]+)<', home.text)
+                if counted is None or counted[1].replace(".", "").replace(",", "") != str(len(registered)):
+                    raise StepFailed(f"the console shows {counted and counted[1]} UMKM, the registry {len(registered)}")
+                shown = f"the funnel of {REGION}: {counted[1]} UMKM registered"
+        rows.append((person["role"].replace("_", " "), person["email"], DEMO_PASSWORD, shown))
+    print(table(("role", "sign in as", "password", "sees"), rows))
+    print(f"  Console: {console.url}/sign-in  (the demo's accounts; the services keep running with --keep-running)")
 
 
 def platform_state(services: dict[str, ServiceProcess]) -> None:
@@ -379,7 +408,7 @@ def metric_sum(text: str, name: str) -> int:
 
 def reset_demo_databases(mongo_url: str) -> None:
     client: MongoClient = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
-    for service in SERVICES:
+    for service in (*SERVICES, "console"):
         client.drop_database(f"demo_{service}")
     client.close()
 
@@ -417,19 +446,33 @@ def main(argv: list[str]) -> int:
             )
             for name in SERVICES
         }
-        return run(services, keep_running, messaging)
+        console = ServiceProcess(
+            "console",
+            port=CONSOLE_PORT,
+            log_dir=log_dir,
+            env={
+                "EKSPORA_MONGO_DATABASE": "demo_console",
+                "EKSPORA_COOKIE_SECURE": "false",  # plain HTTP on this machine only
+                **{f"EKSPORA_{name.upper()}_URL": service.url for name, service in services.items()},
+            },
+        )
+        return run(services, console, keep_running, messaging)
 
 
-def run(services: dict[str, ServiceProcess], keep_running: bool, messaging: LocalMessaging) -> int:
+def run(
+    services: dict[str, ServiceProcess], console: ServiceProcess, keep_running: bool, messaging: LocalMessaging
+) -> int:
     started = time.monotonic()
     try:
-        step("Starting identity, registry, matching, shipping and notifications")
-        for service in services.values():
+        step("Starting identity, registry, matching, shipping, notifications and the console")
+        for service in (*services.values(), console):
             service.start()
         for name, service in services.items():
             service.wait_ready()
             print(f"  {name:<14} ready on {service.url}  (OpenAPI: {service.url}/docs)")
-        play(services, messaging)
+        console.wait_ready()
+        trade = play(services, messaging)
+        console_accounts(services, console, trade)
         print(f"\nDONE in {time.monotonic() - started:.0f}s: every step reached its expected state.")
         if keep_running:
             print("Services keep running; press Ctrl-C to stop them.")
@@ -443,7 +486,7 @@ def run(services: dict[str, ServiceProcess], keep_running: bool, messaging: Loca
         return 0
     finally:
         print("Stopping services ...", flush=True)
-        for service in services.values():
+        for service in (*services.values(), console):
             service.stop()
         print("Services stopped. Infrastructure stays up: `./ekspora down` stops it.")
 

@@ -67,32 +67,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         )
         return response
 
-    @app.exception_handler(SignInNeeded)
-    async def sign_in_first(request: Request, needed: SignInNeeded) -> Response:
-        answer = back_to("/sign-in?ended=true" if needed.ended else "/sign-in")
-        answer.delete_cookie(cookie_name(request))
-        return answer
-
-    @app.exception_handler(SessionEnded)
-    async def session_ended(request: Request, _: SessionEnded) -> Response:
-        await app.state.sessions.close(request.cookies.get(cookie_name(request), ""))
-        return await sign_in_first(request, SignInNeeded(ended=True))
-
-    @app.exception_handler(ServiceRefused)
-    async def refused(request: Request, refusal: ServiceRefused) -> Response:
-        session = getattr(request.state, "session", None)
-        problem = PROBLEM_TEXT.get(refusal.status)
-        return page(request, "problem.html", session, refusal.status, problem=problem, detail=refusal.message)
-
-    @app.exception_handler(FormExpired)
-    async def form_expired(request: Request, _: FormExpired) -> Response:
-        session = getattr(request.state, "session", None)
-        return page(request, "problem.html", session, 403, problem="form_expired", detail="")
-
-    @app.exception_handler(NotForYou)
-    async def not_for_you(request: Request, _: NotForYou) -> Response:
-        session = getattr(request.state, "session", None)
-        return page(request, "problem.html", session, 403, problem="not_allowed", detail="")
+    answer_problems(app)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -112,3 +87,44 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def answer_problems(app: FastAPI) -> None:
+    """Every refusal and failure as a page in the reader's language, once for every route."""
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in_first(request: Request, needed: SignInNeeded) -> Response:
+        answer = back_to("/sign-in?ended=true" if needed.ended else "/sign-in")
+        answer.delete_cookie(cookie_name(request))
+        return answer
+
+    @app.exception_handler(SessionEnded)
+    async def session_ended(request: Request, _: SessionEnded) -> Response:
+        await request.app.state.sessions.close(request.cookies.get(cookie_name(request), ""))
+        return await sign_in_first(request, SignInNeeded(ended=True))
+
+    @app.exception_handler(ServiceRefused)
+    async def refused(request: Request, refusal: ServiceRefused) -> Response:
+        session = getattr(request.state, "session", None)
+        problem = PROBLEM_TEXT.get(refusal.status)
+        return page(request, "problem.html", session, refusal.status, problem=problem, detail=refusal.message)
+
+    @app.exception_handler(httpx.TransportError)
+    async def unreachable(request: Request, failure: httpx.TransportError) -> Response:
+        """A service that did not answer in time, or at all: the page says so, nothing half-done is
+        shown, and the person may try again."""
+        session = getattr(request.state, "session", None)
+        slow = isinstance(failure, httpx.TimeoutException)
+        answer = page(request, "problem.html", session, 504 if slow else 503, problem="unavailable", detail="")
+        answer.headers["Retry-After"] = "5"
+        return answer
+
+    @app.exception_handler(FormExpired)
+    async def form_expired(request: Request, _: FormExpired) -> Response:
+        session = getattr(request.state, "session", None)
+        return page(request, "problem.html", session, 403, problem="form_expired", detail="")
+
+    @app.exception_handler(NotForYou)
+    async def not_for_you(request: Request, _: NotForYou) -> Response:
+        session = getattr(request.state, "session", None)
+        return page(request, "problem.html", session, 403, problem="not_allowed", detail="")

@@ -14,6 +14,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from ekspora_ops.people import add_person
@@ -177,6 +178,19 @@ def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: s
     return violations
 
 
+def listed_request(browser: WebDriver, console: str, status: str) -> WebElement:
+    """The Rotterdam request's row once it shows `status`: the list is matching's view of all demand,
+    built from the bus, so a change reaches it a moment after it is saved."""
+    deadline = time.monotonic() + 15
+    while True:
+        rows = browser.find_elements(By.CSS_SELECTOR, "#requests tbody tr")
+        if found := [row for row in rows if "Rotterdam" in row.text and status in row.text]:
+            return found[0]
+        assert time.monotonic() < deadline, f"the request does not show {status}"
+        time.sleep(0.3)
+        browser.get(f"{console}/partner/requests")
+
+
 def webhook_journey(browser: WebDriver, console: str) -> dict[str, list[str]]:
     """A partner's person adds a webhook endpoint (its secret shown once), reads its delivery log and
     rotates its secret."""
@@ -251,16 +265,12 @@ def partner_journey(browser: WebDriver, console: str, match_id: str) -> dict[str
     browser.find_element(By.CSS_SELECTOR, "#new-request input[name=certificate_halal]").click()
     browser.find_element(By.CSS_SELECTOR, "#new-request button").click()
     assert text(browser, ".notice") == "Saved."
-    [row] = [r for r in browser.find_elements(By.CSS_SELECTOR, "#requests tbody tr") if "Rotterdam" in r.text]
-    assert "€1.50 FOB" in row.text and "halal" in row.text and "open" in row.text
+    row = listed_request(browser, console, "open")
+    assert "€1.50 FOB" in row.text and "halal" in row.text
     violations["partner requests"] = accessible_and_kept(browser, "partner-requests")
     row.find_element(By.CSS_SELECTOR, "button.decline").click()
     assert text(browser, ".notice") == "Saved."
-    deadline = time.monotonic() + 15  # the list is matching's view of all demand, built from the bus
-    while "closed" not in text(browser, "#requests"):
-        assert time.monotonic() < deadline, "the request still shows open"
-        time.sleep(0.3)
-        browser.get(f"{console}/partner/requests")
+    listed_request(browser, console, "closed")
     violations |= webhook_journey(browser, console)
     browser.get(f"{console}/operator")
     assert browser.find_element(By.TAG_NAME, "h1").text == "You are not allowed to do this."

@@ -205,7 +205,6 @@ def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The identity service, one for every region: it issues partners' keys and the tokens every
     service verifies (with the public key it publishes on the bus)."""
     namespace, port = config["namespace"], 8105
-    labels = {"app.kubernetes.io/name": "identity", "app.kubernetes.io/part-of": "ekspora"}
     env = [
         {"name": "EKSPORA_REGIONS", "value": next(iter(config["regions"]))},
         {"name": "EKSPORA_HTTP_HOST", "value": "0.0.0.0"},
@@ -238,11 +237,17 @@ def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
         "containers": [container],
         "volumes": [{"name": "kafka-ca", "secret": {"secretName": "ekspora-kafka-ca"}}],
     }
+    return one_for_all_regions("identity", namespace, port, pod)
+
+
+def one_for_all_regions(name: str, namespace: str, port: int, pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Deployment of two replicas serving every region, and its Service."""
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "ekspora"}
     return [
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": "identity", "namespace": namespace, "labels": labels},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
             "spec": {
                 "replicas": 2,
                 "selector": {"matchLabels": labels},
@@ -252,7 +257,7 @@ def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": "identity", "namespace": namespace, "labels": labels},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
             "spec": {"selector": labels, "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
         },
     ]
@@ -261,7 +266,6 @@ def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
 def console(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The console, one for every region: it calls each region's instances by their Service name."""
     namespace, port = config["namespace"], 8110
-    labels = {"app.kubernetes.io/name": "console", "app.kubernetes.io/part-of": "ekspora"}
     ports = {service: spec["port"] for service, spec in config["services"].items()}
     env = [
         {"name": "EKSPORA_HTTP_HOST", "value": "0.0.0.0"},
@@ -289,24 +293,7 @@ def console(config: dict[str, Any]) -> list[dict[str, Any]]:
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
     }
     pod = {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001}, "containers": [container]}
-    return [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "console", "namespace": namespace, "labels": labels},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": labels},
-                "template": {"metadata": {"labels": labels}, "spec": pod},
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "console", "namespace": namespace, "labels": labels},
-            "spec": {"selector": labels, "ports": [{"name": "http", "port": port, "targetPort": "http"}]},
-        },
-    ]
+    return one_for_all_regions("console", namespace, port, pod)
 
 
 def rendered() -> dict[Path, str]:

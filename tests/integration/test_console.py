@@ -15,6 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from ekspora_ops.people import add_person
@@ -48,12 +49,12 @@ def sign_in(driver: WebDriver, console: str, email: str, password: str = PASSWOR
     driver.get(f"{console}/sign-in")
     driver.find_element(By.ID, "email").send_keys(email)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form.stacked button[type=submit]"))
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def sign_out(driver: WebDriver) -> None:
-    driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button"))
     WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/sign-in"))  # before anything else loads
 
 
@@ -71,6 +72,14 @@ def accessible_and_kept(driver: WebDriver, name: str) -> list[str]:
         for v in result
         if isinstance(v, dict) and v.get("impact") in ("serious", "critical")
     ]
+
+
+def follow(driver: WebDriver, control: WebElement) -> None:
+    """Click a link or a form's button and wait until the next page has replaced this one, so that
+    what is read next is never the page being left."""
+    leaving = driver.find_element(By.TAG_NAME, "html")
+    control.click()
+    WebDriverWait(driver, 10).until(staleness_of(leaving))
 
 
 def text(driver: WebDriver, css: str) -> str:
@@ -138,8 +147,8 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     browser.get(f"{console}/operator/umkm?region={region}&tier=didorong")
     assert "Tahu Takwa Lestari" not in text(browser, "#msmes"), "the filter is the registry's"
 
-    browser.find_element(By.CSS_SELECTOR, "nav a[href^='/operator/umkm']").click()
-    browser.find_element(By.LINK_TEXT, "Tahu Takwa Lestari").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav a[href^='/operator/umkm']"))
+    follow(browser, browser.find_element(By.LINK_TEXT, "Tahu Takwa Lestari"))
     assert text(browser, "#tier").startswith("Siap") and re.search(r"Rp\d{1,3}(\.\d{3})*", text(browser, "#products"))
     violations["umkm page"] = accessible_and_kept(browser, "operator-umkm-page")
     violations |= incubation_journey(browser, console, region, stage["not_ready"])
@@ -147,7 +156,7 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     browser.get(f"{console}/operator/proposals?region={region}")
     assert "Terima atas nama pemilik" in text(browser, f"#proposal-{match_id}")
     violations["proposals"] = accessible_and_kept(browser, "operator-proposals")
-    browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept"))
     assert text(browser, ".notice") == "Usulan diterima."
     browser.get(f"{console}/partner")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Anda tidak berwenang melakukan ini."
@@ -163,15 +172,15 @@ def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: s
     browser.find_element(By.ID, "cohort-name").send_keys("UMKM Kita Bisa 2026/2")
     starts = browser.find_element(By.ID, "cohort-starts")
     browser.execute_script("arguments[0].value = arguments[1]", starts, CLOCK.now().date().isoformat())
-    browser.find_element(By.CSS_SELECTOR, "#new-cohort button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-cohort button"))
     assert text(browser, ".notice") == "Tersimpan." and text(browser, "h1") == "UMKM Kita Bisa 2026/2"
     violations = {"incubation": accessible_and_kept(browser, "operator-cohort")}
     browser.get(f"{console}/operator/umkm/{msme_id}?region={region}")
-    browser.find_element(By.CSS_SELECTOR, "#enrol button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#enrol button"))
     assert text(browser, ".notice") == "Tersimpan." and "UMKM Kita Bisa 2026/2" in browser.page_source
     first = browser.find_element(By.CSS_SELECTOR, "#milestones tbody tr")
     milestone = first.get_attribute("id")
-    first.find_element(By.CSS_SELECTOR, "button.tick").click()
+    follow(browser, first.find_element(By.CSS_SELECTOR, "button.tick"))
     done = text(browser, f"#{milestone}")
     assert "selesai" in done and "Tandai" not in done, "the milestone is recorded as done"
     violations["umkm in incubation"] = accessible_and_kept(browser, "operator-umkm-in-incubation")
@@ -194,18 +203,18 @@ def listed_request(browser: WebDriver, console: str, status: str) -> WebElement:
 def webhook_journey(browser: WebDriver, console: str) -> dict[str, list[str]]:
     """A partner's person adds a webhook endpoint (its secret shown once), reads its delivery log and
     rotates its secret."""
-    browser.find_element(By.CSS_SELECTOR, "nav a[href='/partner/webhooks']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav a[href='/partner/webhooks']"))
     browser.find_element(By.ID, "hook-url").send_keys("http://127.0.0.1:9/ekspora-hooks")
     browser.find_element(By.CSS_SELECTOR, "input[value='ekspora.matching.match.confirmed.v1']").click()
-    browser.find_element(By.CSS_SELECTOR, "#new-endpoint button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-endpoint button"))
     first = text(browser, "#secret-value")
     assert first.startswith("whsec_") and "127.0.0.1:9/ekspora-hooks" in text(browser, "#endpoints")
     violations = {"partner webhooks": accessible_and_kept(browser, "partner-webhooks")}
     browser.get(browser.current_url)
     assert not browser.find_elements(By.ID, "secret-value"), "the secret is shown once"
-    browser.find_element(By.CSS_SELECTOR, "#endpoints form button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#endpoints form button"))
     assert text(browser, "#secret-value").startswith("whsec_") and text(browser, "#secret-value") != first
-    browser.find_element(By.CSS_SELECTOR, "#endpoints a").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#endpoints a"))
     assert "match.confirmed" in browser.page_source
     violations["partner webhook log"] = accessible_and_kept(browser, "partner-webhook-log")
     return violations
@@ -219,7 +228,7 @@ def blocked_shipment_journey(browser: WebDriver, console: str, region: str) -> d
         assert time.monotonic() < deadline, "no shipment planned for the confirmed order"
         time.sleep(0.5)
         browser.get(f"{console}/operator/shipments?region={region}")
-    browser.find_element(By.CSS_SELECTOR, "#shipments a").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#shipments a"))
     blocked = text(browser, "#blocked")
     assert blocked.startswith("Keberangkatan tertahan") and "commercial_invoice" in blocked
     assert text(browser, "#timeline").startswith("planned"), "the tracking timeline starts at planning"
@@ -248,27 +257,27 @@ def partner_journey(browser: WebDriver, console: str, match_id: str) -> dict[str
     assert browser.current_url.endswith("/partner"), browser.find_element(By.TAG_NAME, "main").text
     assert re.search(r"€\d+\.\d{2} FOB", text(browser, f"#proposal-{match_id}")), "money in the reader's locale"
     violations = {"partner proposals": accessible_and_kept(browser, "partner-proposals")}
-    browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept"))
     assert text(browser, ".notice") == "Proposal accepted."
     assert "confirmed" in text(browser, f"#proposal-{match_id}")
     form = f"#report-{match_id}"
     browser.find_element(By.CSS_SELECTOR, f"{form} input[name=units_sold]").send_keys("540")
     browser.find_element(By.CSS_SELECTOR, f"{form} input[name=revenue]").send_keys("1314.00")
     browser.find_element(By.CSS_SELECTOR, f"{form} input[name=will_reorder]").click()
-    browser.find_element(By.CSS_SELECTOR, f"{form} button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, f"{form} button"))
     assert text(browser, ".notice") == "Sales report sent."
 
-    browser.find_element(By.CSS_SELECTOR, "nav a[href='/partner/requests']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav a[href='/partner/requests']"))
     browser.find_element(By.ID, "rq-quantity").send_keys("300")
     browser.find_element(By.ID, "rq-price").send_keys("1.50")
     browser.find_element(By.ID, "rq-city").send_keys("Rotterdam")
     browser.find_element(By.CSS_SELECTOR, "#new-request input[name=certificate_halal]").click()
-    browser.find_element(By.CSS_SELECTOR, "#new-request button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-request button"))
     assert text(browser, ".notice") == "Saved."
     row = listed_request(browser, console, "open")
     assert "€1.50 FOB" in row.text and "halal" in row.text
     violations["partner requests"] = accessible_and_kept(browser, "partner-requests")
-    row.find_element(By.CSS_SELECTOR, "button.decline").click()
+    follow(browser, row.find_element(By.CSS_SELECTOR, "button.decline"))
     assert text(browser, ".notice") == "Saved."
     listed_request(browser, console, "closed")
     violations |= webhook_journey(browser, console)

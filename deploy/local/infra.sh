@@ -92,7 +92,7 @@ kafka_credentials() {  # the administrator's and the services' passwords, made o
       echo "EKSPORA_KAFKA_PASSWORD=$(new_password)"
     } >"$file")
   fi
-  for service in REGISTRY MATCHING SHIPPING NOTIFICATIONS IDENTITY; do  # a service added later gets one too
+  for service in REGISTRY MATCHING SHIPPING NOTIFICATIONS IDENTITY CONSOLE; do  # a service added later gets one too
     grep -q "^EKSPORA_KAFKA_PASSWORD_$service=" "$file" || echo "EKSPORA_KAFKA_PASSWORD_$service=$(new_password)" >>"$file"
   done
   set -a; . "$file"; set +a

@@ -7,6 +7,9 @@ and the broker's authorizer allows only what is granted here, derived from the t
 - a partner system reads the public topics of the regions it buys from, in consumer groups of its
   own (`partner.<partner id>.…`), and writes nothing;
 - the monitor (KEDA, the lag exporter) describes the services' consumer groups and topics;
+- the console describes them too (consumer lag), reads its regions' dead-letter topics, and writes
+  their region topics: replaying a dead letter re-publishes its original bytes where they came from
+  (a dead letter from a global topic is replayed by the bus administrator, with ekspora_kit.deadletters);
 - nobody else gets anything (no anonymous access, no ACL means no access).
 Grants are per region because topic names begin with the region; adding a region provisions its
 topics and grants (ekspora_kit.provision).
@@ -28,6 +31,7 @@ ResourceType = Literal["TOPIC", "GROUP"]
 PatternType = Literal["LITERAL", "PREFIXED"]
 SERVICES = ("registry", "matching", "shipping", "notifications", "identity")
 MONITOR = "monitor"
+CONSOLE = "console"
 Mechanism = Literal["SCRAM-SHA-512", "PLAIN"]
 MECHANISM: Mechanism = "SCRAM-SHA-512"
 
@@ -124,15 +128,29 @@ def public_streams() -> list[Stream]:
     return [stream for stream in CATALOGUE if stream.visibility == "public"]
 
 
-def monitor_grants(regions: list[str]) -> list[Grant]:
+def monitor_grants(regions: list[str], principal: str = f"User:{MONITOR}") -> list[Grant]:
     """What reading the consumer groups' lag takes: describing the groups and their topics."""
-    principal = f"User:{MONITOR}"
     groups = [Grant(principal, "GROUP", "PREFIXED", f"{service}.", "DESCRIBE") for service in SERVICES]
     topics = sorted({stream.topic(region) for stream in CATALOGUE for region in regions})
     return groups + [grant for topic in topics for grant in _topic_grants(principal, topic, ("DESCRIBE",))]
 
 
+def console_grants(regions: list[str]) -> list[Grant]:
+    """The console's operations screen: consumer lag, its regions' dead letters, and their replay."""
+    principal = f"User:{CONSOLE}"
+    grants = monitor_grants(regions, principal)
+    for region in regions:
+        grants += _topic_grants(principal, DEAD_LETTER.topic(region), ("READ",))
+        grants += [
+            grant
+            for stream in CATALOGUE
+            if stream.scope == "region" and stream != DEAD_LETTER
+            for grant in _topic_grants(principal, stream.topic(region), ("WRITE",))
+        ]
+    return sorted(set(grants))
+
+
 def region_grants(regions: list[str]) -> list[Grant]:
-    """Every service's grants for `regions`, and the monitor's: what provisioning a region adds."""
+    """Every service's grants for `regions`, the monitor's and the console's: what provisioning a region adds."""
     services = [grant for service in SERVICES for grant in service_grants(service, regions)]
-    return services + monitor_grants(regions)
+    return services + monitor_grants(regions) + console_grants(regions)

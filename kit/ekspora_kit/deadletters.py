@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
@@ -21,9 +22,85 @@ from ekspora_kit.bus import BusAccess
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import read_from_beginning
 
+REPLAYED_FROM = "dlt-replayed-from"
+
 
 def header(record: ConsumerRecord, name: str) -> str:
     return next((value.decode() for key, value in record.headers if key == name), "")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    group: str
+    reason: str
+    original: str  # topic:partition@offset
+    original_topic: str
+    failed_at: str
+    error: str
+
+    @classmethod
+    def of(cls, record: ConsumerRecord) -> "DeadLetter":
+        topic = header(record, "dlt-original-topic")
+        return cls(
+            partition=record.partition,
+            offset=record.offset,
+            group=header(record, "dlt-consumer-group"),
+            reason=header(record, "dlt-reason"),
+            original=f"{topic}:{header(record, 'dlt-original-partition')}@{header(record, 'dlt-original-offset')}",
+            original_topic=topic,
+            failed_at=header(record, "dlt-failed-at"),
+            error=header(record, "dlt-error"),
+        )
+
+
+async def dead_letters(access: BusAccess, region: str) -> list[DeadLetter]:
+    return [DeadLetter.of(record) for record in await read_from_beginning(access, DEAD_LETTER.topic(region), timeout=5)]
+
+
+async def republish(producer: AIOKafkaProducer, record: ConsumerRecord) -> str:
+    """The dead letter's original bytes and key, back on the topic they came from."""
+    original = header(record, "dlt-original-topic")
+    await producer.send_and_wait(
+        original,
+        record.value,
+        key=record.key,
+        headers=[("content-type", CONTENT_TYPE.encode()), (REPLAYED_FROM, str(record.offset).encode())],
+    )
+    return original
+
+
+async def replay_one(
+    access: BusAccess, region: str, partition: int, offset: int, *, only_to: set[str] | None = None
+) -> DeadLetter:
+    """Re-publishes one dead letter of `region`: LookupError when there is none at that place,
+    PermissionError when it came from a topic not in `only_to`."""
+    topic = TopicPartition(DEAD_LETTER.topic(region), partition)
+    consumer = AIOKafkaConsumer(**access.client_options(), enable_auto_commit=False)
+    producer = AIOKafkaProducer(**access.client_options(), acks="all", enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    try:
+        if (
+            not 0 <= partition < DEAD_LETTER.partitions
+            or not 0 <= offset < (await consumer.end_offsets([topic]))[topic]
+        ):
+            raise LookupError(f"no dead letter at {topic.topic}:{partition}@{offset}")
+        consumer.assign([topic])
+        consumer.seek(topic, offset)
+        async with asyncio.timeout(15):
+            record = await consumer.getone()
+        if record.offset != offset:
+            raise LookupError(f"dead letter {offset} is no longer kept (retention)")
+        letter = DeadLetter.of(record)
+        if only_to is not None and letter.original_topic not in only_to:
+            raise PermissionError(f"{letter.original_topic} is not replayed from here")
+        await republish(producer, record)
+        return letter
+    finally:
+        await producer.stop()
+        await consumer.stop()
 
 
 async def until_caught_up(consumer: AIOKafkaConsumer) -> AsyncIterator[ConsumerRecord]:
@@ -46,21 +123,12 @@ async def wait_for_assignment(consumer: AIOKafkaConsumer) -> None:
 
 
 async def list_dead_letters(access: BusAccess, region: str) -> int:
-    topic = DEAD_LETTER.topic(region)
     rows = [
-        (
-            str(record.offset),
-            header(record, "dlt-consumer-group"),
-            header(record, "dlt-reason"),
-            f"{header(record, 'dlt-original-topic')}:{header(record, 'dlt-original-partition')}"
-            f"@{header(record, 'dlt-original-offset')}",
-            header(record, "dlt-failed-at")[:19],
-            header(record, "dlt-error")[:70],
-        )
-        for record in await read_from_beginning(access, topic, timeout=5)
+        (str(letter.offset), letter.group, letter.reason, letter.original, letter.failed_at[:19], letter.error[:70])
+        for letter in await dead_letters(access, region)
     ]
     print(table(("offset", "group", "reason", "original", "failed at", "error"), rows))
-    print(f"{len(rows)} dead letter(s) on {topic}")
+    print(f"{len(rows)} dead letter(s) on {DEAD_LETTER.topic(region)}")
     return 0
 
 
@@ -85,13 +153,7 @@ async def replay(access: BusAccess, region: str, group: str, reason: str | None)
                 skipped += 1
                 await consumer.commit(position)
                 continue
-            original = header(record, "dlt-original-topic")
-            await producer.send_and_wait(
-                original,
-                record.value,
-                key=record.key,
-                headers=[("content-type", CONTENT_TYPE.encode()), ("dlt-replayed-from", str(record.offset).encode())],
-            )
+            original = await republish(producer, record)
             await consumer.commit(position)
             replayed += 1
             print(f"replayed dead letter {record.offset} to {original}")

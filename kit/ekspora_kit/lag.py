@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ekspora_kit.bus import BusAccess
 from ekspora_kit.table import table
-from ekspora_kit.topic_reader import group_lag
+from ekspora_kit.topic_reader import groups_lag
 
 
 async def groups_of(access: BusAccess, region: str | None) -> list[str]:
@@ -25,11 +25,14 @@ async def groups_of(access: BusAccess, region: str | None) -> list[str]:
     return [name for name in names if region is None or name.endswith(f".{region}")]
 
 
+async def region_lag(access: BusAccess, region: str | None) -> list[tuple[str, str, int]]:
+    """(consumer group, topic, records behind) for every group of `region` (of every region: None)."""
+    lags = await groups_lag(access, await groups_of(access, region))
+    return [(group, topic, behind) for group, lag in lags.items() for topic, behind in sorted(lag.items())]
+
+
 async def report(access: BusAccess, region: str | None) -> int:
-    rows = []
-    for group in await groups_of(access, region):
-        for topic, behind in sorted((await group_lag(access, group)).items()):
-            rows.append((group, topic, behind))
+    rows = await region_lag(access, region)
     if not rows:
         print("no consumer groups" + (f" for region {region}" if region else ""))
         return 0

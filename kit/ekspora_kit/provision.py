@@ -36,7 +36,16 @@ from aiokafka.protocol.types import (
 )
 
 from ekspora_contracts.topics import CATALOGUE
-from ekspora_kit.bus import MONITOR, SERVICES, BusAccess, Grant, partner_grants, partner_principal, region_grants
+from ekspora_kit.bus import (
+    CONSOLE,
+    MONITOR,
+    SERVICES,
+    BusAccess,
+    Grant,
+    partner_grants,
+    partner_principal,
+    region_grants,
+)
 from ekspora_kit.table import table
 
 SCRAM_SHA_512 = 2
@@ -203,11 +212,13 @@ async def remove_partner(access: BusAccess, partner_id: str, regions: Sequence[s
 
 def service_passwords(access: BusAccess) -> dict[str, str]:
     """The services' passwords, as the administrator holds them (EKSPORA_KAFKA_PASSWORD_<SERVICE>),
-    the monitor's where one is set, and the administrator's own, so that it signs in with SCRAM too."""
+    the monitor's and the console's where one is set, and the administrator's own, so that it signs in
+    with SCRAM too."""
     missing = [s for s in SERVICES if not os.environ.get(f"EKSPORA_KAFKA_PASSWORD_{s.upper()}")]
     if missing:
         raise SystemExit(f"set EKSPORA_KAFKA_PASSWORD_<SERVICE> for {', '.join(missing)}")
-    names = [*SERVICES, *([MONITOR] if os.environ.get(f"EKSPORA_KAFKA_PASSWORD_{MONITOR.upper()}") else [])]
+    optional = [name for name in (MONITOR, CONSOLE) if os.environ.get(f"EKSPORA_KAFKA_PASSWORD_{name.upper()}")]
+    names = [*SERVICES, *optional]
     return {name: os.environ[f"EKSPORA_KAFKA_PASSWORD_{name.upper()}"] for name in names} | {
         access.username: access.password
     }

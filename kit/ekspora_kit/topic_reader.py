@@ -33,17 +33,24 @@ async def read_from_beginning(
 
 async def group_lag(access: BusAccess, group: str) -> dict[str, int]:
     """Records not yet handled by consumer group `group`, per topic (0 when caught up)."""
+    return (await groups_lag(access, [group]))[group]
+
+
+async def groups_lag(access: BusAccess, groups: list[str]) -> dict[str, dict[str, int]]:
+    """The same for several groups, over one admin client and one consumer."""
     admin = AIOKafkaAdminClient(**access.client_options())
     await admin.start()
     consumer = AIOKafkaConsumer(**access.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group)
-        ends = await consumer.end_offsets(list(committed))
-        lag: dict[str, int] = {}
-        for partition, offset in committed.items():
-            lag[partition.topic] = lag.get(partition.topic, 0) + max(0, ends[partition] - max(offset.offset, 0))
-        return lag
+        lags: dict[str, dict[str, int]] = {}
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group)
+            ends = await consumer.end_offsets(list(committed))
+            lag = lags.setdefault(group, {})
+            for partition, offset in committed.items():
+                lag[partition.topic] = lag.get(partition.topic, 0) + max(0, ends[partition] - max(offset.offset, 0))
+        return lags
     finally:
         await consumer.stop()
         await admin.close()

@@ -213,31 +213,10 @@ def identity(config: dict[str, Any]) -> list[dict[str, Any]]:
         {"name": "EKSPORA_MONGO_DATABASE", "value": "ekspora_identity"},
         {"name": "EKSPORA_MONGO_URL"} | secret("ekspora-mongo", "url"),
         {"name": "EKSPORA_OPERATOR_TOKENS"} | secret("ekspora-operators", "tokens"),
-        {"name": "EKSPORA_KAFKA_BOOTSTRAP", "value": config["kafka_bootstrap"]},
-        {"name": "EKSPORA_KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
-        {"name": "EKSPORA_KAFKA_CA_FILE", "value": f"{CA_DIRECTORY}/ca.crt"},
-        {"name": "EKSPORA_KAFKA_USERNAME", "value": "identity"},
-        {"name": "EKSPORA_KAFKA_PASSWORD"} | secret("ekspora-kafka-identity", "password"),
+        *bus_login(config, "identity"),
         {"name": "EKSPORA_SIGNING_KEY_PEM"} | secret("ekspora-identity-signing-key", "pem"),
     ]
-    probe = {"httpGet": {"path": "/readyz", "port": port}, "periodSeconds": 10, "timeoutSeconds": 5}
-    container = {
-        "name": "identity",
-        "image": config["image"],
-        "command": ["python", "-m", "ekspora_identity"],
-        "ports": [{"name": "http", "containerPort": port}],
-        "env": env,
-        "volumeMounts": [{"name": "kafka-ca", "mountPath": CA_DIRECTORY, "readOnly": True}],
-        "readinessProbe": probe,
-        "livenessProbe": probe | {"httpGet": {"path": "/healthz", "port": port}, "failureThreshold": 6},
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}},
-    }
-    pod = {
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
-        "containers": [container],
-        "volumes": [{"name": "kafka-ca", "secret": {"secretName": "ekspora-kafka-ca"}}],
-    }
-    return one_for_all_regions("identity", namespace, port, pod)
+    return one_for_all_regions("identity", namespace, port, bus_client_pod("identity", config, port, env, "384Mi"))
 
 
 def one_for_all_regions(name: str, namespace: str, port: int, pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -280,27 +259,49 @@ def console(config: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         {"name": "EKSPORA_DEFAULT_REGION", "value": next(iter(config["regions"]))},
         {"name": "EKSPORA_COOKIE_SECURE", "value": "true"},
+        *bus_login(config, "console"),  # the operations screen: lag, dead letters and their replay
     ]
+    return one_for_all_regions("console", namespace, port, bus_client_pod("console", config, port, env, "256Mi"))
+
+
+def bus_login(config: dict[str, Any], who: str) -> list[dict[str, Any]]:
+    return [
+        {"name": "EKSPORA_KAFKA_BOOTSTRAP", "value": config["kafka_bootstrap"]},
+        {"name": "EKSPORA_KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+        {"name": "EKSPORA_KAFKA_CA_FILE", "value": f"{CA_DIRECTORY}/ca.crt"},
+        {"name": "EKSPORA_KAFKA_USERNAME", "value": who},
+        {"name": "EKSPORA_KAFKA_PASSWORD"} | secret(f"ekspora-kafka-{who}", "password"),
+    ]
+
+
+def bus_client_pod(
+    app: str, config: dict[str, Any], port: int, env: list[dict[str, Any]], memory: str
+) -> dict[str, Any]:
+    """The pod of an app that serves every region and signs in to the bus (identity, the console)."""
     probe = {"httpGet": {"path": "/readyz", "port": port}, "periodSeconds": 10, "timeoutSeconds": 5}
     container = {
-        "name": "console",
+        "name": app,
         "image": config["image"],
-        "command": ["python", "-m", "ekspora_console"],
+        "command": ["python", "-m", f"ekspora_{app}"],
         "ports": [{"name": "http", "containerPort": port}],
         "env": env,
+        "volumeMounts": [{"name": "kafka-ca", "mountPath": CA_DIRECTORY, "readOnly": True}],
         "readinessProbe": probe,
         "livenessProbe": probe | {"httpGet": {"path": "/healthz", "port": port}, "failureThreshold": 6},
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": memory}},
     }
-    pod = {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001}, "containers": [container]}
-    return one_for_all_regions("console", namespace, port, pod)
+    return {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+        "containers": [container],
+        "volumes": [{"name": "kafka-ca", "secret": {"secretName": "ekspora-kafka-ca"}}],
+    }
 
 
 def rendered() -> dict[Path, str]:
     config = read_config()
     header = "# Rendered from ../regions.yaml by `python -m ekspora_ops.kubernetes --write`; do not edit.\n"
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": config["namespace"]}}
-    logins = bus_admin_job(config, "bus-logins", ["services"], [*SERVICES, "identity", "monitor"])
+    logins = bus_admin_job(config, "bus-logins", ["services"], [*SERVICES, "identity", "monitor", "console"])
     keda = {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "TriggerAuthentication",

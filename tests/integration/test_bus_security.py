@@ -10,7 +10,7 @@ import secrets
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
     GroupAuthorizationFailedError,
     KafkaConnectionError,
@@ -128,6 +128,32 @@ async def test_a_service_writes_only_the_topics_it_produces(platform):
     shipping = service("shipping")
     assert not await produces(shipping, platform.topic(REGISTRY_PRODUCT)), "shipping forged a product"
     assert not await produces(shipping, platform.topic(MATCHING_PARTNERS)), "shipping forged a partner"
+
+
+async def first_record(access: BusAccess, topic: str) -> bytes | None:
+    """The first record of partition 0, read without a consumer group (as a replay does); None if refused."""
+    consumer = AIOKafkaConsumer(**access.client_options(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek(partition, 0)
+        return (await asyncio.wait_for(consumer.getone(), 15)).value
+    except TopicAuthorizationFailedError:
+        return None
+    finally:
+        await consumer.stop()
+
+
+async def test_the_console_reads_dead_letters_and_replays_into_region_topics_but_reads_no_event(platform):
+    console = service("console")
+    await publish(platform.topic(DEAD_LETTER), b"k", b'{"dead": "letter"}')
+    assert await first_record(console, platform.topic(DEAD_LETTER)) == b'{"dead": "letter"}'
+    assert await first_record(console, platform.topic(REGISTRY_CONTACTS)) is None, "owners' contacts are not its"
+    assert not await reads(console, platform.topic(DEAD_LETTER), "console.peek"), "no consumer group of its own"
+    assert await produces(console, platform.topic(REGISTRY_MSME)), "a replay goes back where it came from"
+    for stream in (MATCHING_PARTNERS, IDENTITY_KEYS, DEAD_LETTER):
+        assert not await produces(console, platform.topic(stream)), f"the console wrote {stream.name}"
 
 
 async def test_a_forged_partner_never_reaches_the_services(platform, partner_system):

@@ -18,12 +18,13 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
+from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
 from ekspora_ops.people import add_person
-from tests.factories import CLOCK
-from tests.integration.support import OPERATOR_TOKEN, ROOT, eventually
+from tests.factories import CLOCK, registered_event
+from tests.integration.support import OPERATOR_TOKEN, ROOT, eventually, publish
 from tests.integration.test_matching import RFQ, Matching, matching_env, proposals
 from tests.integration.test_registry import Registry
-from tests.integration.test_skeleton_flow import new_umkm
+from tests.integration.test_skeleton_flow import new_umkm, operator_feed
 
 PASSWORD = "kediri-tahu-takwa-2026"
 ARTIFACTS = ROOT / ".local" / "test-artifacts" / "console"
@@ -125,6 +126,7 @@ async def staged(platform) -> dict:
         "matching": matching,
         "proposal": proposal,
         "not_ready": not_ready["msme_id"],
+        "notifications": notifications,
     }
 
 
@@ -232,7 +234,52 @@ def blocked_shipment_journey(browser: WebDriver, console: str, region: str) -> d
     blocked = text(browser, "#blocked")
     assert blocked.startswith("Keberangkatan tertahan") and "commercial_invoice" in blocked
     assert text(browser, "#timeline").startswith("planned"), "the tracking timeline starts at planning"
-    return {"shipment": accessible_and_kept(browser, "operator-shipment")}
+    violations = {"shipment": accessible_and_kept(browser, "operator-shipment")}
+    sign_out(browser)
+    return violations
+
+
+async def operations_journey(browser: WebDriver, console: str, region: str, notifications) -> dict[str, list[str]]:
+    """A notification that failed (its store was down, say) waits on the dead-letter topic: the viewer
+    sees it and cannot replay it; the operator reads its reason, replays it once, and it is handled."""
+    await publish(
+        DEAD_LETTER.topic(region),
+        b"msme-stalled",
+        registered_event(region, "msme-stalled").model_dump_json().encode(),
+        {
+            "dlt-reason": "handler_failed",
+            "dlt-original-topic": REGISTRY_MSME.topic(region),
+            "dlt-consumer-group": f"notifications.{region}",
+            "dlt-original-partition": "0",
+            "dlt-original-offset": "0",
+            "dlt-failed-at": CLOCK.now().isoformat(),
+            "dlt-error": "ServerSelectionTimeoutError: store down",
+        },
+    )
+    sign_in(browser, console, "bi@kediri.example")
+    browser.get(f"{console}/operator/operations?region={region}")
+    assert "store down" in text(browser, "#dead-letters") and not browser.find_elements(
+        By.CSS_SELECTOR, "button.replay"
+    )
+    sign_out(browser)
+
+    sign_in(browser, console, "sari@kediri.example")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav a[href^='/operator/operations']"))
+    letter = text(browser, "#dead-letters tbody tr")
+    assert "handler_failed" in letter and f"notifications.{region}" in letter
+    assert f"notifications.{region}" in text(browser, "#lag"), "every consumer group of the region, with its lag"
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#dead-letters button.replay"))
+    assert text(browser, ".notice") == "Dikirim ulang."
+    assert text(browser, "#dead-letters tbody tr").count("Dikirim ulang oleh sari") == 1
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.replay"), "a dead letter is replayed once"
+    violations = {"operations": accessible_and_kept(browser, "operator-operations")}
+
+    async def handled() -> bool:
+        return any(item["subject"] == "msme-stalled" for item in await operator_feed(notifications, region))
+
+    await eventually(handled, what="the replayed notification handled by the group that failed")
+    sign_out(browser)
+    return violations
 
 
 async def viewer_journey(browser: WebDriver, console: str, region: str, match_id: str) -> None:
@@ -293,6 +340,7 @@ async def test_operator_viewer_and_partner_each_see_and_do_what_their_role_allow
     await viewer_journey(browser, console, region, match_id)
     violations |= partner_journey(browser, console, match_id)
     violations |= blocked_shipment_journey(browser, console, region)
+    violations |= await operations_journey(browser, console, region, stage["notifications"])
 
     async with httpx.AsyncClient(
         base_url=stage["matching"].url, headers={"Authorization": "Bearer op-secret-kediri"}

@@ -12,11 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from pymongo import AsyncMongoClient
 
+from ekspora_console.operations import Operations
 from ekspora_console.pages import ROUTERS
 from ekspora_console.services import ServiceRefused, Services, ServiceUrls, SessionEnded
 from ekspora_console.sessions import Sessions
 from ekspora_console.settings import ConsoleSettings
 from ekspora_console.web import FormExpired, NotForYou, SignInNeeded, back_to, cookie_name, page, secure_headers
+from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
 
 STATIC = Path(__file__).parent / "static"
@@ -52,6 +54,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app.state.settings, app.state.clock = settings, clock
     app.state.sessions = Sessions(mongo[settings.database_name], clock)
     app.state.services = Services(urls, client)
+    app.state.operations = Operations(BusAccess(), mongo[settings.database_name], clock)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -11,7 +11,7 @@ class ConsoleSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8110
     mongo_url: str = "mongodb://127.0.0.1:27017"
-    mongo_database: str = Field(default="", description="The console's own store: its sessions, nothing else")
+    mongo_database: str = Field(default="", description="The console's own store: sessions and replays")
     identity_url: str = "http://127.0.0.1:8105"
     # a service's URL may name `{region}` where each region has its own instances (as on Kubernetes)
     registry_url: str = "http://127.0.0.1:8101"

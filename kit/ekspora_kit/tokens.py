@@ -42,6 +42,7 @@ class Claims:
     key_id: str | None
     regions: tuple[str, ...] = ()
     name: str = ""
+    signed_in_at: int | None = None  # a person's sign-in (unix seconds), which renewed tokens keep
 
     @property
     def actor(self) -> str:
@@ -119,4 +120,5 @@ class TokenVerifier:
             key_id=claims.get("key"),
             regions=tuple(regions),
             name=str(claims.get("name", "")),
+            signed_in_at=claims["auth_time"] if isinstance(claims.get("auth_time"), int) else None,
         )

@@ -246,7 +246,7 @@ def console(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The console, one for every region: it calls each region's instances by their Service name."""
     namespace, port = config["namespace"], 8110
     ports = {service: spec["port"] for service, spec in config["services"].items()}
-    env = [
+    env: list[dict[str, Any]] = [
         {"name": "EKSPORA_HTTP_HOST", "value": "0.0.0.0"},
         {"name": "EKSPORA_HTTP_PORT", "value": str(port)},
         {"name": "EKSPORA_INSTANCE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

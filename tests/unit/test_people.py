@@ -117,6 +117,35 @@ def test_a_persons_token_carries_role_regions_and_credential_but_not_the_address
     assert "kediri.example" not in str(claims)
 
 
+HOURS_12 = timedelta(hours=12)
+
+
+@pytest.mark.parametrize(
+    "person, key, signed_in_hours_ago, refused",
+    [
+        (account(), "cred-1", 1, None),
+        (account(), "cred-1", 12, None),
+        (account(), "cred-1", 12.01, "the sign-in is too old: sign in again"),
+        (account(), None, 1, "the password changed since this sign-in"),
+        (account(), "cred-0", 1, "the password changed since this sign-in"),
+        (account(disabled_at=NOW), "cred-1", 1, "the account is disabled"),
+        (None, "cred-1", 1, "the account is disabled"),
+    ],
+)
+def test_a_sign_in_is_renewed_while_the_account_and_its_password_stand_for_twelve_hours(
+    person, key, signed_in_hours_ago, refused
+):
+    signed_in_at = NOW - timedelta(hours=signed_in_hours_ago)
+    assert people.renewal_refused(person, key, signed_in_at, NOW, HOURS_12) == refused
+
+
+def test_a_renewed_token_keeps_the_moment_of_its_sign_in():
+    signed_in_at = NOW - timedelta(hours=3)
+    claims = people.person_claims(account(), "jti-2", NOW, timedelta(minutes=15), signed_in_at)
+    assert claims["auth_time"] == int(signed_in_at.timestamp()) and claims["iat"] == int(NOW.timestamp())
+    assert people.renewal_refused(account(), "cred-1", None, NOW, HOURS_12), "a token without its sign-in"
+
+
 @pytest.mark.parametrize(
     ("regions", "asked", "answer"),
     [

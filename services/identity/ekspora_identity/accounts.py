@@ -4,7 +4,7 @@ a password, disabled, given a new password; each sign-in gets an access token li
 import asyncio
 import logging
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from argon2 import PasswordHasher
@@ -18,7 +18,7 @@ from ekspora_identity.store import IdentityStore
 from ekspora_kit import aggregates
 from ekspora_kit.domain import NotFound, NotPermitted
 from ekspora_kit.events import envelopes
-from ekspora_kit.tokens import Access
+from ekspora_kit.tokens import Access, Claims
 
 logger = logging.getLogger(__name__)
 HASHER = PasswordHasher()  # argon2id with the library's current parameters (RFC 9106's second choice)
@@ -48,8 +48,10 @@ async def hash_password(password: str) -> str:
 
 
 class Accounts:
-    def __init__(self, store: IdentityStore, identity: IdentityService) -> None:
-        self.store, self.identity = store, identity
+    def __init__(
+        self, store: IdentityStore, identity: IdentityService, sign_in_lasts: timedelta = timedelta(hours=12)
+    ) -> None:
+        self.store, self.identity, self.sign_in_lasts = store, identity, sign_in_lasts
 
     @property
     def now(self) -> datetime:
@@ -149,3 +151,15 @@ class Accounts:
             raise SignInRefused(outcome, wait if outcome == "locked" else 0)
         claims = people.person_claims(after, str(uuid4()), now, self.identity.token_ttl)
         return after, self.identity.sign(claims)
+
+    async def renew(self, claims: Claims) -> tuple[people.Person, str]:
+        """A fresh token for a person still signed in; SignInRefused("renewal_refused") otherwise."""
+        person_id = claims.subject.removeprefix("person:")
+        person = await self.store.person(person_id) if claims.subject.startswith("person:") else None
+        signed_in_at = datetime.fromtimestamp(claims.signed_in_at, UTC) if claims.signed_in_at is not None else None
+        refused = people.renewal_refused(person, claims.key_id, signed_in_at, self.now, self.sign_in_lasts)
+        if person is None or refused:
+            logger.info("renewal for %s refused: %s", claims.subject, refused)
+            raise SignInRefused("renewal_refused")
+        token = people.person_claims(person, str(uuid4()), self.now, self.identity.token_ttl, signed_in_at)
+        return person, self.identity.sign(token)

@@ -35,6 +35,10 @@ def create_app(settings: IdentitySettings) -> FastAPI:
         description="Partners' API keys, people's accounts and sign-in, and the access tokens every service"
         " verifies with identity's public key.",
         routers=ROUTERS,
-        state={"identity": service, "accounts": Accounts(store, service), "partner_by_id": store.partner},
+        state={
+            "identity": service,
+            "accounts": Accounts(store, service, sign_in_lasts=settings.sign_in_lasts()),
+            "partner_by_id": store.partner,
+        },
         on_startup=prepare,
     )

@@ -178,7 +178,9 @@ def credential_revoked(person: Person, now: datetime) -> CredentialRevoked:
     )
 
 
-def person_claims(person: Person, token_id: str, now: datetime, ttl: timedelta) -> dict[str, Any]:
+def person_claims(
+    person: Person, token_id: str, now: datetime, ttl: timedelta, signed_in_at: datetime | None = None
+) -> dict[str, Any]:
     return {
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -192,4 +194,19 @@ def person_claims(person: Person, token_id: str, now: datetime, ttl: timedelta) 
         "jti": token_id,
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
+        "auth_time": int((signed_in_at or now).timestamp()),
     }
+
+
+def renewal_refused(
+    person: Person | None, key: str | None, signed_in_at: datetime | None, now: datetime, longest: timedelta
+) -> str | None:
+    """Why a signed-in person's token may not be renewed (None: it may): the account is gone or
+    disabled, its password changed since, or the sign-in is older than `longest` (then sign in again)."""
+    if person is None or person.disabled_at is not None:
+        return "the account is disabled"
+    if key != person.credential_id:
+        return "the password changed since this sign-in"
+    if signed_in_at is None or now - signed_in_at > longest:
+        return "the sign-in is too old: sign in again"
+    return None

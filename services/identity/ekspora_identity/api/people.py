@@ -3,7 +3,7 @@ them; a person signs in with a password and gets an access token carrying role a
 
 from datetime import datetime
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SecretStr
 
@@ -11,7 +11,7 @@ from ekspora_identity import people
 from ekspora_identity.accounts import AlreadyRegistered, SignInRefused
 from ekspora_identity.api.deps import People
 from ekspora_identity.api.tokens import AccessToken
-from ekspora_kit.auth import Operator, Unauthorized
+from ekspora_kit.auth import Credentials, Operator, Unauthorized, verified
 from ekspora_kit.domain import Model
 from ekspora_kit.http import Conflict, error_body
 
@@ -100,5 +100,20 @@ async def sign_in(body: SignIn, accounts: People) -> SignedIn | JSONResponse:
             body_ = error_body("locked", f"too many wrong passwords: try again in {wait // 60 + 1} minutes", None)
             return JSONResponse(status_code=429, content=body_, headers={"Retry-After": str(wait)})
         raise Unauthorized(REFUSED_SIGN_IN) from None
+    ttl = int(accounts.identity.token_ttl.total_seconds())
+    return SignedIn(access_token=token, expires_in=ttl, person=PersonView.of(person))
+
+
+@router.post("/sign-in/renewal", response_model=SignedIn, responses={401: {"description": "Sign in again"}})
+async def renew(request: Request, credentials: Credentials, accounts: People) -> SignedIn:
+    """A person's valid token for a fresh one with the same sign-in (the console keeps a session
+    going with this), while the account is enabled, its password unchanged, and the sign-in younger
+    than the configured limit (12 hours by default)."""
+    if credentials is None:
+        raise Unauthorized("send the token to renew as a bearer token")
+    try:
+        person, token = await accounts.renew(verified(request, credentials.credentials))
+    except SignInRefused:
+        raise Unauthorized("this sign-in can no longer be renewed: sign in again") from None
     ttl = int(accounts.identity.token_ttl.total_seconds())
     return SignedIn(access_token=token, expires_in=ttl, person=PersonView.of(person))

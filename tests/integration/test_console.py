@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import jwt
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -376,3 +377,46 @@ async def test_sign_in_refusals_are_plain_and_the_form_is_protected(platform, br
         cookie = shown.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
     assert not violations, violations
+
+
+async def test_a_session_renews_its_token_while_the_person_works_and_ends_when_the_account_is_disabled(platform):
+    """Identity's tokens last a minute here, less than the console's renewal margin, so every page
+    renews; disabling the account ends the session at the next page, whatever its token."""
+    identity = platform.start("identity", env={"EKSPORA_TOKEN_TTL_SECONDS": "60"})
+    registry = platform.start("registry")
+    console = platform.start(
+        "console",
+        env={
+            "EKSPORA_IDENTITY_URL": identity.url,
+            "EKSPORA_REGISTRY_URL": registry.url,
+            "EKSPORA_COOKIE_SECURE": "false",
+        },
+    ).url
+    sari = {"email": "sari@kediri.example", "name": "Sari", "role": "operator", "regions": [platform.region]}
+    made = await add_person(identity.url, OPERATOR_TOKEN, sari | {"password": PASSWORD})
+    sessions = platform.database("console")["sessions"]
+    async with httpx.AsyncClient(base_url=console) as person:
+        form = (await person.get("/sign-in")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None
+        signed = await person.post("/sign-in", data={"email": sari["email"], "password": PASSWORD, "csrf": csrf[1]})
+        assert signed.status_code == 303 and signed.headers["location"] == "/operator"
+        [first] = [session async for session in sessions.find({})]
+
+        assert (await person.get(f"/operator/umkm?region={platform.region}")).status_code == 200
+        [renewed] = [session async for session in sessions.find({})]
+        assert renewed["token"] != first["token"] and renewed["expires_at"] >= first["expires_at"]
+        claims = [jwt.decode(s["token"], options={"verify_signature": False}) for s in (first, renewed)]
+        assert claims[0]["auth_time"] == claims[1]["auth_time"], "a renewal keeps the moment of the sign-in"
+
+        async with httpx.AsyncClient(
+            base_url=identity.url, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        ) as op:
+            assert (await op.delete(f"/people/{made['person_id']}")).status_code == 200
+
+        async def ended() -> bool:
+            answer = await person.get(f"/operator/umkm?region={platform.region}")
+            return answer.status_code == 303 and answer.headers["location"] == "/sign-in?ended=true"
+
+        await eventually(ended, what="the disabled person's session ended")
+        assert await sessions.count_documents({}) == 0

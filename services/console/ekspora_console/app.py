@@ -1,5 +1,7 @@
 """Wiring: the one place where the console's dependencies are built and connected."""
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from ekspora_console.operations import Operations
 from ekspora_console.pages import ROUTERS
@@ -22,6 +25,8 @@ from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
 
 STATIC = Path(__file__).parent / "static"
+PURGE_EVERY_SECONDS = 600
+logger = logging.getLogger(__name__)
 PROBLEM_TEXT = {403: "not_allowed", 404: "not_found"}
 
 
@@ -43,10 +48,12 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        purging = asyncio.create_task(purge_ended_sessions(app_.state.sessions))
         try:
             yield
         finally:
+            purging.cancel()
             await client.aclose()
             await mongo.close()
 
@@ -90,6 +97,18 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+async def purge_ended_sessions(sessions: Sessions) -> None:
+    """Sessions nobody signed out of would stay in the store; they go once ended."""
+    while True:
+        try:
+            purged = await sessions.purge_expired()
+            if purged:
+                logger.info("%d ended sessions purged", purged)
+        except PyMongoError:
+            logger.warning("ended sessions not purged this time: the store did not answer", exc_info=True)
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
 def answer_problems(app: FastAPI) -> None:

@@ -56,6 +56,10 @@ class Services:
         url = self.urls.of("identity", None) + "/sign-in"
         return await self.client.post(url, json={"email": email, "password": password})
 
+    async def renew(self, token: str) -> httpx.Response:
+        url = self.urls.of("identity", None) + "/sign-in/renewal"
+        return await self.client.post(url, headers={"Authorization": f"Bearer {token}"})
+
     def as_person(self, token: str) -> "AsPerson":
         return AsPerson(self, token)
 

@@ -1,7 +1,8 @@
 """Who is signed in: a session per sign-in, in the console's own store. The browser holds only a
 random session secret (an HTTP-only, SameSite=Strict cookie); the store keys the session by the
 secret's SHA-256, so a copy of the store signs nobody in. A session holds the person's access token
-from identity and ends when the token does, or at sign-out."""
+from identity, renewed while the person works (identity bounds a sign-in's life), and ends when the
+token does, or at sign-out."""
 
 import hashlib
 import hmac
@@ -70,6 +71,9 @@ class Sessions:
             await self.close(secret)
             return None
         return session
+
+    async def renewed(self, secret: str, token: str, expires_at: datetime) -> None:
+        await self.collection.update_one({"_id": _key(secret)}, {"$set": {"token": token, "expires_at": expires_at}})
 
     async def set_language(self, secret: str, language: str) -> None:
         await self.collection.update_one({"_id": _key(secret)}, {"$set": {"language": language}})

@@ -1,9 +1,11 @@
 """What every page shares: the signed-in session, the reader's texts, CSRF on every form, rendering,
 and the answers to a service's refusal or an ended session."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -14,6 +16,7 @@ from ekspora_console.sessions import Session, Sessions
 from ekspora_console.texts import Texts, language_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+RENEW_WITHIN = timedelta(minutes=5)  # a token with less left is renewed on the person's next page
 PRE_SESSION_CSRF = "ekspora_signin_csrf"  # the sign-in form's own token (login CSRF), before any session
 
 
@@ -38,11 +41,33 @@ def sessions(request: Request) -> Sessions:
 
 
 async def signed_in(request: Request) -> Session:
-    session = await sessions(request).find(request.cookies.get(cookie_name(request)))
-    if session is None:
+    secret = request.cookies.get(cookie_name(request))
+    session = await sessions(request).find(secret)
+    if secret is None or session is None:
         raise SignInNeeded(ended=cookie_name(request) in request.cookies)
+    if session.expires_at - request.app.state.clock.now() < RENEW_WITHIN:
+        session = await renewed(request, secret, session)
     request.state.session = session
     return session
+
+
+async def renewed(request: Request, secret: str, session: Session) -> Session:
+    """The session with a fresh token from identity; ended when identity says to sign in again. While
+    identity does not answer, the token in hand serves out its remaining minutes."""
+    services: Services = request.app.state.services
+    try:
+        answer = await services.renew(session.token)
+    except httpx.TransportError:
+        return session
+    if answer.status_code == 401:
+        await sessions(request).close(secret)
+        raise SignInNeeded(ended=True)
+    if answer.status_code != 200:
+        return session
+    signed = answer.json()
+    expires_at = request.app.state.clock.now() + timedelta(seconds=int(signed["expires_in"]))
+    await sessions(request).renewed(secret, signed["access_token"], expires_at)
+    return session.model_copy(update={"token": signed["access_token"], "expires_at": expires_at})
 
 
 Signed = Annotated[Session, Depends(signed_in)]

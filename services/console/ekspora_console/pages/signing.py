@@ -55,9 +55,8 @@ async def sign_in(request: Request) -> Response:
     secret = await sessions(request).open(person, signed["access_token"], expires_at)
     done = back_to(home_of(person))
     secure = request.app.state.settings.cookie_secure
-    done.set_cookie(
-        cookie_name(request), secret, max_age=int(signed["expires_in"]), httponly=True, secure=secure, samesite="strict"
-    )
+    # a browser-session cookie: the session in the store (renewed while the person works) decides how long
+    done.set_cookie(cookie_name(request), secret, httponly=True, secure=secure, samesite="strict")
     done.delete_cookie(PRE_SESSION_CSRF)
     return done
 

@@ -153,6 +153,9 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     follow(browser, browser.find_element(By.CSS_SELECTOR, "nav a[href^='/operator/umkm']"))
     follow(browser, browser.find_element(By.LINK_TEXT, "Tahu Takwa Lestari"))
     assert text(browser, "#tier").startswith("Siap") and re.search(r"Rp\d{1,3}(\.\d{3})*", text(browser, "#products"))
+    history = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")]
+    assert " Siap " in history[0] and history[-1].endswith("registered"), "its assessments, newest first"
+    assert "whatsapp" in messages_to_owner(browser), "what the owner was sent, and on which channel"
     violations["umkm page"] = accessible_and_kept(browser, "operator-umkm-page")
     violations |= incubation_journey(browser, console, region, stage["not_ready"])
 
@@ -168,6 +171,16 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     browser.get(f"{console}/operator")
     assert browser.current_url.endswith("/sign-in"), "signed out means signed out"
     return violations
+
+
+def messages_to_owner(browser: WebDriver) -> str:
+    """The UMKM page's messages to its owner, once notifications has sent any (it learns from the bus)."""
+    deadline = time.monotonic() + 15
+    while not browser.find_elements(By.ID, "messages"):
+        assert time.monotonic() < deadline, "nothing sent to the owner"
+        time.sleep(0.3)
+        browser.refresh()
+    return text(browser, "#messages")
 
 
 def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: str) -> dict[str, list[str]]:

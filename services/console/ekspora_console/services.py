@@ -97,6 +97,12 @@ class AsPerson:
     async def msme(self, msme_id: str, region: str) -> dict:
         return dict(await self._get("registry", region, f"/msmes/{msme_id}"))
 
+    async def assessments(self, msme_id: str, region: str) -> list[dict]:
+        return list(await self._get("registry", region, f"/msmes/{msme_id}/assessments"))
+
+    async def sent_to_owner(self, msme_id: str, region: str) -> list[dict]:
+        return list(await self._get("notifications", region, f"/feeds/umkm:{msme_id}/deliveries"))
+
     async def matches(self, region: str | None = None, status: str | None = None) -> list[dict]:
         return list(await self._get("matching", region, "/matches", region=region, status=status))
 

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/operator")
 TIERS = ("siap", "setengah", "didorong")
 SECTORS = ("food", "beverage", "craft", "textile", "furniture", "other")
 PAGE_SIZE = 25
+HISTORY_SHOWN = 20  # the latest assessments and messages on an UMKM's page
 # the shipment's journey, as shipping's tracking.yaml has it; the page shows where it stands on it
 JOURNEY = (
     "planned",
@@ -89,10 +90,29 @@ async def msme(request: Request, session: Signed, msme_id: str, region: str | No
     services = as_person(request, session)
     found = await services.msme(msme_id, region_of(session, region))
     shown = found["profile"]["region"]
-    proposals = [m for m in await services.matches(shown) if m["terms"]["msme_id"] == msme_id]
     may_enrol = found["incubation"] is None and (found["assessment"] or {}).get("tier") in ("setengah", "didorong")
-    cohorts = await services.cohorts(shown) if may_enrol else []
-    return page(request, "msme.html", session, msme=found, proposals=proposals, region=shown, cohorts=cohorts)
+    matches, history, messages, cohorts = await asyncio.gather(
+        services.matches(shown),
+        services.assessments(msme_id, shown),
+        services.sent_to_owner(msme_id, shown),
+        services.cohorts(shown) if may_enrol else nothing(),
+    )
+    proposals = [m for m in matches if m["terms"]["msme_id"] == msme_id]
+    return page(
+        request,
+        "msme.html",
+        session,
+        msme=found,
+        proposals=proposals,
+        region=shown,
+        cohorts=cohorts,
+        history=history[:HISTORY_SHOWN],
+        messages=messages[:HISTORY_SHOWN],
+    )
+
+
+async def nothing() -> list[dict]:
+    return []
 
 
 @router.get("/proposals", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
 from ekspora_ops.people import add_person
 from tests.factories import CLOCK, registered_event
 from tests.integration.support import OPERATOR_TOKEN, ROOT, eventually, publish
+from tests.integration.test_identity import first_admin
 from tests.integration.test_matching import RFQ, Matching, matching_env, proposals
 from tests.integration.test_registry import Registry
 from tests.integration.test_skeleton_flow import new_umkm, operator_feed
@@ -433,3 +434,40 @@ async def test_a_session_renews_its_token_while_the_person_works_and_ends_when_t
 
         await eventually(ended, what="the disabled person's session ended")
         assert await sessions.count_documents({}) == 0
+
+
+async def test_an_admin_makes_an_account_and_disables_it(platform, browser):
+    """The first admin (from the command line) makes an operator's account in the console; the
+    operator signs in; disabled, the same password no longer signs in. An operator has no admin page."""
+    identity = platform.identity()
+    console = platform.start(
+        "console", env={"EKSPORA_IDENTITY_URL": identity.url, "EKSPORA_COOKIE_SECURE": "false"}
+    ).url
+    await first_admin(platform)
+    sign_in(browser, console, "admin@ekspora.example")
+    assert browser.current_url.endswith("/admin/people")
+    browser.find_element(By.ID, "np-email").send_keys("wulan@kediri.example")
+    browser.find_element(By.ID, "np-name").send_keys("Wulan")
+    browser.find_element(By.ID, "np-regions").send_keys(platform.region)
+    browser.find_element(By.ID, "np-password").send_keys(PASSWORD)
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-person button"))
+    assert text(browser, ".notice") == "Tersimpan."
+    wulan = next(row for row in browser.find_elements(By.CSS_SELECTOR, "#people tbody tr") if "Wulan" in row.text)
+    assert "wulan@kediri.example" in wulan.text and platform.region in wulan.text and "operator wilayah" in wulan.text
+    violations = accessible_and_kept(browser, "admin-people")
+    sign_out(browser)
+
+    sign_in(browser, console, "wulan@kediri.example")
+    assert browser.current_url.endswith("/operator"), "the new operator signs in to the region's pages"
+    browser.get(f"{console}/admin/people")
+    assert text(browser, "h1") == "Anda tidak berwenang melakukan ini."
+    sign_out(browser)
+
+    sign_in(browser, console, "admin@ekspora.example")
+    row = browser.find_element(By.XPATH, "//tr[td[text()='Wulan']]").get_attribute("id")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, f"#{row} button.decline"))
+    assert "Dinonaktifkan" in text(browser, f"#{row}") and not browser.find_elements(By.CSS_SELECTOR, f"#{row} button")
+    sign_out(browser)
+    sign_in(browser, console, "wulan@kediri.example")
+    assert text(browser, "#sign-in-problem") == "Email atau kata sandi salah."
+    assert not violations, violations

@@ -228,11 +228,11 @@ async def test_accounts_are_made_by_whom_may_and_in_the_shape_of_their_role(plat
         assert short.status_code == 422 and short.json()["errors"][0]["field"] == "password"
 
 
-async def test_the_first_admin_is_made_from_the_command_line_and_manages_every_region(platform):
-    identity, region = platform.identity(), platform.region
+async def first_admin(platform, email: str = "admin@ekspora.example") -> None:
+    """The deployment's first admin, made as its operators would: with identity's command line."""
     made = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "ekspora_identity.bootstrap", "--email", "admin@ekspora.example", "--name", "Admin"],
+        [sys.executable, "-m", "ekspora_identity.bootstrap", "--email", email, "--name", "Admin"],
         env=os.environ
         | {
             "EKSPORA_MONGO_URL": MONGO,
@@ -245,6 +245,11 @@ async def test_the_first_admin_is_made_from_the_command_line_and_manages_every_r
         check=True,
     )
     assert "admin psn-" in made.stdout, made.stdout + made.stderr
+
+
+async def test_the_first_admin_is_made_from_the_command_line_and_manages_every_region(platform):
+    identity, region = platform.identity(), platform.region
+    await first_admin(platform)
     admin = await person_token(identity.url, "admin@ekspora.example", PASSWORD)
     async with signed_in(identity.url, admin) as signed:
         both = await signed.post("/people", json=person("operator", "dua@jatim.example", regions=[region, "blitar"]))

@@ -91,6 +91,16 @@ class AsPerson:
         url = self.services.urls.of(service, instance) + path
         return await self.services.call(self.token, "POST", url, json=body or {})
 
+    async def people(self) -> list[dict]:
+        return list(await self._get("identity", None, "/people"))
+
+    async def new_person(self, account: dict) -> dict:
+        return dict(await self._post("identity", None, "/people", account))
+
+    async def disable_person(self, person_id: str) -> dict:
+        url = self.services.urls.of("identity", None) + f"/people/{person_id}"
+        return dict(await self.services.call(self.token, "DELETE", url))
+
     async def msmes(self, region: str, **filters: Any) -> dict:
         return dict(await self._get("registry", region, "/msmes", region=region, **filters))
 

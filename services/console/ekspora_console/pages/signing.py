@@ -14,6 +14,8 @@ router = APIRouter()
 
 
 def home_of(person: Person) -> str:
+    if person.role == "admin":
+        return "/admin/people"
     return "/operator" if person.of_the_regions else "/partner"
 
 

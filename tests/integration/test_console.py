@@ -160,6 +160,12 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     violations["umkm page"] = accessible_and_kept(browser, "operator-umkm-page")
     violations |= incubation_journey(browser, console, region, stage["not_ready"])
 
+    browser.get(f"{console}/operator/partners?region={region}")
+    partner = browser.find_element(By.CSS_SELECTOR, "#partners tbody tr")
+    name = partner.find_element(By.TAG_NAME, "td").text
+    assert "Terverifikasi" in partner.text and name in text(browser, "#demand"), "its request, by its name"
+    violations["partners"] = accessible_and_kept(browser, "operator-partners")
+
     browser.get(f"{console}/operator/proposals?region={region}")
     assert "Terima atas nama pemilik" in text(browser, f"#proposal-{match_id}")
     violations["proposals"] = accessible_and_kept(browser, "operator-proposals")

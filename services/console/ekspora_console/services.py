@@ -145,8 +145,14 @@ class AsPerson:
     async def shipment(self, shipment_id: str, region: str) -> dict:
         return dict(await self._get("shipping", region, f"/shipments/{shipment_id}"))
 
-    async def demands(self) -> list[dict]:
-        return list(await self._get("matching", None, "/demands"))
+    async def demands(self, region: str | None = None) -> list[dict]:
+        return list(await self._get("matching", region, "/demands"))
+
+    async def partners(self, region: str) -> list[dict]:
+        return list(await self._get("matching", region, "/partners"))
+
+    async def verify_partner(self, partner_id: str, region: str) -> dict:
+        return dict(await self._post("matching", region, f"/partners/{partner_id}/verification"))
 
     async def post_demand(self, body: dict) -> dict:
         return dict(await self._post("matching", None, "/demands", body))

@@ -1,5 +1,6 @@
 """The operators' pages (and the viewers', who read the same and change nothing): the region's funnel,
-its UMKM with filters and pages, one UMKM, and the proposals to accept or decline for an owner."""
+its UMKM with filters and pages, one UMKM, the proposals to accept or decline for an owner, the
+partners abroad and their open demand, incubation, and shipments."""
 
 import asyncio
 import math
@@ -120,6 +121,28 @@ async def proposals(request: Request, session: Signed, region: str | None = None
     shown = region_of(session, region)
     waiting = await as_person(request, session).matches(shown, status="proposed")
     return page(request, "proposals.html", session, region=shown, proposals=waiting, side="msme")
+
+
+@router.get("/partners", response_class=HTMLResponse)
+async def partners(request: Request, session: Signed, region: str | None = None) -> Response:
+    """The partners abroad and what they ask for now: the demand this region's UMKM may meet."""
+    shown = region_of(session, region)
+    services = as_person(request, session)
+    found, demands = await asyncio.gather(services.partners(shown), services.demands(shown))
+    names = {partner["partner_id"]: partner["name"] for partner in found}
+    found.sort(key=lambda partner: (partner["verified"], partner["country"], partner["name"]))
+    open_demand = sorted(
+        (demand for demand in demands if demand["status"] == "open"),
+        key=lambda demand: (demand["needed_by"] is None, demand["needed_by"] or ""),
+    )
+    return page(request, "partners.html", session, region=shown, partners=found, demands=open_demand, names=names)
+
+
+@router.post("/partners/{partner_id}/verification")
+async def verify_partner(request: Request, session: Signed, form: Form, partner_id: str) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    await as_person(request, session).verify_partner(partner_id, shown)
+    return back_to(f"/operator/partners?region={shown}&notice=saved")
 
 
 @router.get("/incubation", response_class=HTMLResponse)

@@ -246,6 +246,8 @@ def webhook_journey(browser: WebDriver, console: str) -> dict[str, list[str]]:
 def blocked_shipment_journey(browser: WebDriver, console: str, region: str) -> dict[str, list[str]]:
     """The confirmed order is in a shipment; its page says what blocks departure, and the timeline."""
     sign_in(browser, console, "sari@kediri.example")
+    steps = {step: text(browser, f"td[data-step={step}]") for step in ("registered", "incubation", "matched")}
+    assert steps == {"registered": "2", "incubation": "1", "matched": "1"}, "the funnel after enrolment and a match"
     deadline = time.monotonic() + 30
     while not browser.find_elements(By.CSS_SELECTOR, "#shipments a"):
         assert time.monotonic() < deadline, "no shipment planned for the confirmed order"

@@ -67,13 +67,16 @@ def test_the_funnel_counts_umkm_once_per_step():
         shipment("delivered", ("c", True)),
         shipment("booked", ("d", False)),
     ]
-    steps = {step.key: step for step in funnel.steps({"siap": 3, "setengah": 4}, 12, matches, shipments)}
+    registry = {"registered": 12, "tiers": {"siap": 3, "setengah": 4}, "in_incubation": 2, "graduated": 1}
+    steps = {step.key: step for step in funnel.steps(registry, matches, shipments)}
     counts = {key: step.count for key, step in steps.items()}
     assert counts == {
         "registered": 12,
         "siap": 3,
         "setengah": 4,
         "didorong": 0,
+        "incubation": 2,
+        "graduated": 1,
         "proposed": 1,
         "matched": 2,
         "shipped": 2,

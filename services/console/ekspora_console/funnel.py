@@ -5,7 +5,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-STEPS = ("registered", "siap", "setengah", "didorong", "proposed", "matched", "shipped", "delivered")
+STEPS = (
+    "registered",
+    "siap",
+    "setengah",
+    "didorong",
+    "incubation",
+    "graduated",
+    "proposed",
+    "matched",
+    "shipped",
+    "delivered",
+)
 DEPARTED = frozenset({"departed", "arrived", "import_cleared", "out_for_delivery", "delivered"})
 
 
@@ -24,14 +35,17 @@ class Value:
     minor_units: int
 
 
-def steps(tiers: dict[str, int], registered: int, matches: list[dict], shipments: list[dict]) -> list[Step]:
+def steps(registry: dict[str, Any], matches: list[dict], shipments: list[dict]) -> list[Step]:
+    """`registry` is the registry's funnel of the region: registered, tiers, in_incubation, graduated."""
     orders = [order for view in shipments for order in view["shipment"]["orders"]]
     shipped = [
         order for view in shipments if view["shipment"]["status"] in DEPARTED for order in view["shipment"]["orders"]
     ]
     counts = {
-        "registered": registered,
-        **{tier: tiers.get(tier, 0) for tier in ("siap", "setengah", "didorong")},
+        "registered": registry["registered"],
+        **{tier: registry["tiers"].get(tier, 0) for tier in ("siap", "setengah", "didorong")},
+        "incubation": registry["in_incubation"],
+        "graduated": registry["graduated"],
         "proposed": len({m["terms"]["msme_id"] for m in matches if m["status"] == "proposed"}),
         "matched": len({m["terms"]["msme_id"] for m in matches if m["status"] == "confirmed"}),
         "shipped": len({order["line"]["msme_id"] for order in shipped}),

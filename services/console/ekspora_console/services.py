@@ -104,6 +104,9 @@ class AsPerson:
     async def msmes(self, region: str, **filters: Any) -> dict:
         return dict(await self._get("registry", region, "/msmes", region=region, **filters))
 
+    async def funnel(self, region: str) -> dict:
+        return dict(await self._get("registry", region, "/funnel", region=region))
+
     async def msme(self, msme_id: str, region: str) -> dict:
         return dict(await self._get("registry", region, f"/msmes/{msme_id}"))
 

@@ -33,6 +33,11 @@ def query_fields(msme: Msme) -> dict[str, Any]:
         "tier": msme.tier,
         "product_ids": [product.product_id for product in msme.products],
         "cohort_id": msme.incubation.cohort_id if msme.incubation else None,
+        "incubation_stage": None
+        if msme.incubation is None
+        else "graduated"
+        if msme.incubation.graduated_at
+        else "enrolled",
         "expiry_day": expiry.date().isoformat() if expiry else None,
     }
 
@@ -83,6 +88,15 @@ class RegistryStore:
         total = await self.msmes.count_documents(query)
         cursor = self.msmes.find(query).sort("registered_at", 1).skip(skip).limit(limit)
         return [self.aggregates.parse(document) async for document in cursor], total
+
+    async def funnel(self, region: str) -> dict[tuple[str | None, str | None], int]:
+        """How many of the region's UMKM are at each (tier, incubation), counted in one pass."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"region": region}},
+            {"$group": {"_id": {"tier": "$tier", "incubation": "$incubation_stage"}, "count": {"$sum": 1}}},
+        ]
+        cursor = await self.msmes.aggregate(pipeline, comment="scan: a region's funnel counts, one pass")
+        return {(d["_id"].get("tier"), d["_id"].get("incubation")): d["count"] async for d in cursor}
 
     async def history(self, msme_id: str) -> list[Assessment]:
         """Its assessments, newest first."""

@@ -43,16 +43,10 @@ def region_of(session: Session, asked: str | None) -> str:
 async def overview(request: Request, session: Signed, region: str | None = None) -> Response:
     shown = region_of(session, region)
     services = as_person(request, session)
-    registered, *tiers = await asyncio.gather(
-        services.msmes(shown, page_size=1), *(services.msmes(shown, tier=tier, page_size=1) for tier in TIERS)
+    counted, matches, shipments = await asyncio.gather(
+        services.funnel(shown), services.matches(shown), services.shipments(shown)
     )
-    matches, shipments = await asyncio.gather(services.matches(shown), services.shipments(shown))
-    steps = funnel.steps(
-        {tier: page_["total"] for tier, page_ in zip(TIERS, tiers, strict=True)},
-        registered["total"],
-        matches,
-        shipments,
-    )
+    steps = funnel.steps(counted, matches, shipments)
     values = funnel.export_values(matches)
     return page(request, "overview.html", session, region=shown, steps=steps, values=values)
 

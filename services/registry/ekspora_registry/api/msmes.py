@@ -12,6 +12,7 @@ from ekspora_registry.api.deps import Registry
 from ekspora_registry.store import DuplicateNib
 
 router = APIRouter(tags=["UMKM"])
+TIERS: tuple[Tier, ...] = ("siap", "setengah", "didorong")
 
 
 class MsmePage(BaseModel):
@@ -52,6 +53,30 @@ async def list_msmes(
         limit=page_size,
     )
     return MsmePage(items=items, total=total, page=page, page_size=page_size)
+
+
+class Funnel(BaseModel):
+    region: str
+    registered: int
+    tiers: dict[Tier, int]
+    unassessed: int
+    in_incubation: int
+    graduated: int
+
+
+@router.get("/funnel", response_model=Funnel, summary="How many of a region's UMKM are at each step, counted at once")
+async def funnel(operator: Operator, registry: Registry, region: str = Query(pattern=REGION_PATTERN)) -> Funnel:
+    registry.check_served(region, operator)
+    counted = await registry.store.funnel(region)
+    tiers: dict[Tier, int] = {tier: sum(n for (t, _), n in counted.items() if t == tier) for tier in TIERS}
+    return Funnel(
+        region=region,
+        registered=sum(counted.values()),
+        tiers=tiers,
+        unassessed=sum(n for (t, _), n in counted.items() if t is None),
+        in_incubation=sum(n for (_, stage), n in counted.items() if stage == "enrolled"),
+        graduated=sum(n for (_, stage), n in counted.items() if stage == "graduated"),
+    )
 
 
 @router.get("/msmes/{msme_id}", response_model=domain.Msme)

@@ -114,7 +114,7 @@ async def one_size(size: int, requests: int, mongo: AsyncMongoClient) -> dict[st
     await mongo.drop_database(f"bench_console_{size}_registry")
     await store_umkm(mongo[f"bench_console_{size}_registry"], region, size)
     identity = process("identity", region, size, {})
-    services = {name: process(name, region, size, {}) for name in ("registry", "matching", "shipping")}
+    services = {name: process(name, region, size, {}) for name in ("registry", "matching", "shipping", "notifications")}
     urls = {f"EKSPORA_{name.upper()}_URL": service.url for name, service in services.items()}
     console = process("console", region, size, {"EKSPORA_IDENTITY_URL": identity.url, "EKSPORA_COOKIE_SECURE": "false"})
     console.env.update(urls)
@@ -126,7 +126,7 @@ async def one_size(size: int, requests: int, mongo: AsyncMongoClient) -> dict[st
             await wait_until_registry_takes_people(services["registry"].url, identity.url, email, region)
             return time_pages(console.url, email, region, size, requests)
     finally:
-        for service in ("identity", "registry", "matching", "shipping", "console"):
+        for service in ("identity", "registry", "matching", "shipping", "notifications", "console"):
             await mongo.drop_database(f"bench_console_{size}_{service}")
         await delete_region_topics(BUS, region, with_global=False)
         await retire_regions(BUS, [region])

@@ -3,9 +3,11 @@ reader writes them, and the funnel from what the services answer."""
 
 from datetime import UTC, date, datetime
 
+import httpx
 import pytest
 
 from ekspora_console import funnel
+from ekspora_console.services import ServiceRefused, Services, ServiceUrls
 from ekspora_console.texts import LANGUAGES, Texts, catalogue
 
 
@@ -90,3 +92,23 @@ def test_export_value_is_confirmed_orders_per_destination_largest_first():
     matches += [match("proposed", "c", "NL", 9_999, 999), match("confirmed", "d", "NL", 10, 100)]
     values = funnel.export_values(matches)
     assert [(v.country, v.orders, v.minor_units) for v in values] == [("AU", 1, 85_800), ("NL", 2, 16_000)]
+
+
+@pytest.mark.parametrize(
+    "status, sent",
+    [(200, [{"channel": "whatsapp", "status": "sent"}]), (403, []), (404, []), (409, None), (500, None)],
+)
+async def test_what_the_owner_was_sent_is_nothing_while_notifications_does_not_know_the_owner(status, sent):
+    def notifications(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/feeds/umkm:msme-1/deliveries"
+        assert request.headers["Authorization"] == "Bearer person-token"
+        return httpx.Response(status, json=sent if status == 200 else {"message": "no"})
+
+    urls = ServiceUrls("http://i", "http://r", "http://m", "http://s", "http://n-{region}", "kota-kediri")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(notifications)) as client:
+        person = Services(urls, client).as_person("person-token")
+        if sent is None:
+            with pytest.raises(ServiceRefused):
+                await person.sent_to_owner("msme-1", "kota-kediri")
+        else:
+            assert await person.sent_to_owner("msme-1", "kota-kediri") == sent

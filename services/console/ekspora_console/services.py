@@ -114,7 +114,14 @@ class AsPerson:
         return list(await self._get("registry", region, f"/msmes/{msme_id}/assessments"))
 
     async def sent_to_owner(self, msme_id: str, region: str) -> list[dict]:
-        return list(await self._get("notifications", region, f"/feeds/umkm:{msme_id}/deliveries"))
+        """What the owner was sent; nothing while notifications has not yet learned the owner's contact
+        from the bus (it then refuses to say, as for an owner it does not know)."""
+        try:
+            return list(await self._get("notifications", region, f"/feeds/umkm:{msme_id}/deliveries"))
+        except ServiceRefused as refused:
+            if refused.status in (403, 404):
+                return []
+            raise
 
     async def matches(self, region: str | None = None, status: str | None = None) -> list[dict]:
         return list(await self._get("matching", region, "/matches", region=region, status=status))

@@ -56,7 +56,8 @@ class Operations:
         """The region's dead letters, newest first, each with its replay if there was one."""
         found = await dead_letters(self.access, region)
         ids = [_replay_id(region, letter.partition, letter.offset) for letter in found]
-        replays = {doc["_id"]: Replay(doc["by"], doc["at"]) async for doc in self.replays.find({"_id": {"$in": ids}})}
+        # by the region, an equality FerretDB serves without decoding other regions' replays ($in it would not)
+        replays = {doc["_id"]: Replay(doc["by"], doc["at"]) async for doc in self.replays.find({"region": region})}
         writable = region_topics(region)
         return [
             Letter(letter, replays.get(replay_id), letter.original_topic in writable)

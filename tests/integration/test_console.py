@@ -11,12 +11,12 @@ import httpx
 import jwt
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
@@ -82,7 +82,15 @@ def follow(driver: WebDriver, control: WebElement) -> None:
     what is read next is never the page being left."""
     leaving = driver.find_element(By.TAG_NAME, "html")
     control.click()
-    WebDriverWait(driver, 10).until(staleness_of(leaving))
+
+    def left(_: WebDriver) -> bool:
+        try:
+            leaving.is_enabled()
+        except WebDriverException:  # stale, or Chromium's "node does not belong to the document": gone
+            return True
+        return False
+
+    WebDriverWait(driver, 30).until(left)
 
 
 def text(driver: WebDriver, css: str) -> str:

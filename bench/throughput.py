@@ -38,6 +38,7 @@ import json
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -90,8 +91,9 @@ from ekspora_ops.measure import bench_partner, percentile
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
 from ekspora_registry import domain
+from ekspora_registry.domain import funnel
 from ekspora_registry.policy import load_rubric
-from ekspora_registry.store import query_fields
+from ekspora_registry.store import listing_place, query_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 load_local_bus_credentials()
@@ -126,7 +128,7 @@ def umkm_documents(region: str, size: int) -> list[dict]:
         for p, (body, _) in enumerate(template["products"]):
             msme = domain.list_product(msme, domain.ListProduct(**body), f"prd-{n:06d}-{p}", now, RUBRIC).msme
         stored = msme.model_copy(update={"version": 1})
-        documents.append(to_document(stored, **query_fields(stored), _id=stored.msme_id))
+        documents.append(to_document(stored, **query_fields(stored), **listing_place(region, n), _id=stored.msme_id))
     return documents
 
 
@@ -314,7 +316,17 @@ def tier_changes(region: str, size: int, count: int) -> list[bytes]:
 
 
 async def store_umkm(db: AsyncDatabase, region: str, size: int) -> None:
-    await insert_in_batches(db["msmes"], umkm_documents(region, size))
+    """The UMKM, their next number, and the funnel counts the registry's tally would have from their events."""
+    documents = umkm_documents(region, size)
+    await insert_in_batches(db["msmes"], documents)
+    await insert_in_batches(
+        db["numbers"], [{"_id": f"{region}#{n}", "msme_id": d["_id"]} for n, d in enumerate(documents)]
+    )
+    await db["numbers"].insert_one({"_id": f"next:{region}", "next": size})
+    counts = Counter(document["tier"] or funnel.UNASSESSED for document in documents)
+    counts["registered"] = size
+    tally = f"funnel:{region}"
+    await db["tallies"].insert_one({"_id": f"{tally}:0", "tally": tally, "offset": -1, "counts": dict(counts)})
 
 
 async def insert_in_batches(collection: Any, documents: list[dict]) -> None:

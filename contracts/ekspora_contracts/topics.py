@@ -39,7 +39,7 @@ REGISTRY_MSME = Stream(
     partitions=6,
     scope="region",
     visibility="public",
-    consumers=("notifications",),
+    consumers=("notifications", "registry"),  # the registry counts its funnel from it
     description="UMKM lifecycle: registration, profile updates, readiness and incubation. Key: msme id.",
 )
 REGISTRY_CONTACTS = Stream(

@@ -75,11 +75,13 @@ class VersionedStore(Generic[Aggregate]):
         events: Sequence[CloudEvent],
         *,
         history: Mapping[str, Any] | None = None,
+        placed: Mapping[str, Any] | None = None,
     ) -> Aggregate:
         """Stores a new aggregate as version 1, with its events and `history` entries (see `history`).
+        `placed` are query fields given once, at insert, that later saves keep (a place in a list).
         Raises DuplicateKeyError when its key, or another unique field, is taken."""
         saved = aggregate.model_copy(update={"version": 1})
-        document = to_document(saved, **self.derive(saved), _id=key)
+        document = to_document(saved, **self.derive(saved), **(placed or {}), _id=key)
         token = await self.log.claim(key, 1, {"insert": document}, events, history)
         try:
             await self.collection.insert_one(document)

@@ -24,6 +24,7 @@ from ekspora_kit.metrics import KitMetrics, StateCounts
 from ekspora_kit.outbox import OutboxRelay
 from ekspora_kit.scans import ScanWatch
 from ekspora_kit.settings import ServiceSettings
+from ekspora_kit.tallies import Tally, subscribe_tally
 from ekspora_kit.tokens import TokenVerifier
 from ekspora_kit.topic_reader import read_from_beginning
 
@@ -74,6 +75,7 @@ class ServiceRuntime:
         self._token_keys.on(SigningKeyPublished)(self.verifier.signing_key_published)
         self._token_keys.on(CredentialRevoked)(self.verifier.credential_revoked)
         self._routes.append((settings.regions[0], self._token_keys))  # one reader of the global topic
+        self._tallies: list[Tally] = []
         self._tasks: list[asyncio.Task] = []
 
     def consume(self, routes: EventRoutes) -> None:
@@ -85,6 +87,10 @@ class ServiceRuntime:
         for region in self.settings.regions:
             self._routes += [(region, routes) for routes in build(region)]
 
+    def keep(self, tally: Tally) -> None:
+        """Keeps `tally` from its stream in every region served, in group `<service>.<region>.<tally>`."""
+        self._tallies.append(tally)
+
     def subscribe(self) -> None:
         """Turns what the service consumes into subscribers, once, when the app is built: per
         region one consumer in group `<service>.<region>` for its regional topics, and one
@@ -92,16 +98,7 @@ class ServiceRuntime:
         for region in self.settings.regions:
             group = f"{self.settings.service}.{region}"
             dispatchers = [
-                Dispatcher(
-                    routes,
-                    region=region,
-                    group=group,
-                    publisher=self.publisher,
-                    metrics=self.metrics,
-                    max_attempts=self.settings.consumer_max_attempts,
-                    backoff_seconds=self.settings.consumer_retry_backoff_seconds,
-                    clock=self.clock,
-                )
+                self._dispatcher(routes, region, group)
                 for routes_region, routes in self._routes
                 if routes_region == region
             ]
@@ -118,6 +115,20 @@ class ServiceRuntime:
             for dispatcher in dispatchers:
                 if dispatcher.routes.stream.compacted:
                     subscribe_reference_data(self.broker, dispatcher)
+            for tally in self._tallies:
+                subscribe_tally(self.broker, tally, self._dispatcher(tally.routes, region, f"{group}.{tally.name}"))
+
+    def _dispatcher(self, routes: EventRoutes, region: str, group: str) -> Dispatcher:
+        return Dispatcher(
+            routes,
+            region=region,
+            group=group,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+            clock=self.clock,
+        )
 
     def _document_what_is_published(self, region: str) -> None:
         """Declares the streams this service produces (the outbox relay publishes the bytes), so the
@@ -147,16 +158,7 @@ class ServiceRuntime:
     async def _learn_token_keys(self) -> None:
         """Reads identity's keys and revocations whole before the service answers, so a token
         identity issued before this start is verified at once (its subscriber then follows)."""
-        learn = Dispatcher(
-            self._token_keys,
-            region=self.settings.regions[0],
-            group=f"{self.settings.service}.start",
-            publisher=self.publisher,
-            metrics=self.metrics,
-            max_attempts=self.settings.consumer_max_attempts,
-            backoff_seconds=self.settings.consumer_retry_backoff_seconds,
-            clock=self.clock,
-        )
+        learn = self._dispatcher(self._token_keys, self.settings.regions[0], f"{self.settings.service}.start")
         for record in await read_from_beginning(self.settings.bus, IDENTITY_KEYS.topic("global"), timeout=10):
             await learn.dispatch(record)
 

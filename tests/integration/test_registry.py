@@ -1,7 +1,9 @@
 """Registry acceptance on the real broker and store: readiness, expiry, incubation, privacy."""
 
+import asyncio
 import json
 import random
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from unittest.mock import ANY
 from zoneinfo import ZoneInfo
@@ -420,3 +422,44 @@ async def test_products_are_delisted_and_umkm_withdrawn_not_erased(platform, reg
     assert later.status_code == 409 and "withdrew" in later.json()["message"]
     assert (await registry.get(msme_id))["profile"]["business_name"] == "Tahu Takwa Lestari", "kept for history"
     assert short(await events_of(platform.topic(REGISTRY_MSME), msme_id))[-1] == "msme.withdrawn"
+
+
+async def test_registrations_at_once_are_numbered_densely_and_listed_by_blocks(platform, registry):
+    async def register(n: int) -> str:
+        body = {
+            "region": registry.region,
+            "business_name": f"Usaha {n}",
+            "owner_name": "Sri Lestari",
+            "nib": f"{8_000_000_000_000 + n}",
+            "sector": "food",
+            "kelurahan": "Tinalan",
+            "kecamatan": "Pesantren",
+            "whatsapp": "+6281234567001",
+        }
+        return (await registry.ok("POST", "/msmes", body))["msme_id"]
+
+    registered = await asyncio.gather(*(register(n) for n in range(30)))
+    stored = platform.mongo[platform.database_name("registry")]["msmes"]
+    numbers = sorted([d["listing_seq"] async for d in stored.find({"region": registry.region}, {"listing_seq": 1})])
+    assert numbers == list(range(30)), "every registration has a number of its own, none skipped"
+
+    listed = []
+    for page in (1, 2, 3):
+        answer = await registry.ok("GET", f"/msmes?region={registry.region}&page_size=12&page={page}")
+        assert answer["total"] == 30
+        listed += [m["msme_id"] for m in answer["items"]]
+    assert len(listed) == 30 and set(listed) == set(registered)
+    numbered = {d["_id"]: d["listing_seq"] async for d in stored.find({"region": registry.region})}
+    assert [numbered[msme_id] for msme_id in listed] == list(range(30)), "pages in order of number"
+
+    funnel = await eventually(lambda: _counted(registry, 30), what="the funnel tally counting the 30 registrations")
+    tiers = Counter([d["tier"] or "unassessed" async for d in stored.find({"region": registry.region})])
+    assert {**funnel["tiers"], "unassessed": funnel["unassessed"]} == {
+        step: tiers[step] for step in ("siap", "setengah", "didorong", "unassessed")
+    }
+
+
+async def _counted(registry: "Registry", registered: int) -> dict | None:
+    funnel = await registry.ok("GET", f"/funnel?region={registry.region}")
+    assessed = sum(funnel["tiers"].values()) + funnel["unassessed"]
+    return funnel if funnel["registered"] == registered and assessed == registered else None

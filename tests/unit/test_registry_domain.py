@@ -1,5 +1,6 @@
 """Registry operations: which events each change emits, and only when something really changed."""
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from ekspora_contracts.registry import (
 )
 from ekspora_kit.domain import Invalid, NotAllowed, NotFound
 from ekspora_registry import domain
+from ekspora_registry.domain import funnel
 from ekspora_registry.policy import load_rubric
 from tests.factories import VALID_REGISTRATION
 
@@ -294,3 +296,35 @@ def test_a_withdrawn_umkm_keeps_its_record_and_leaves_export():
     assert types(change) == [ProductExportReadinessLost, MsmeWithdrawn]
     assert change.msme.withdrawn_at == NOW and not change.msme.products[0].export_ready
     assert change.msme.products[0].certificates, "the record stays for history"
+
+
+@pytest.mark.parametrize(
+    ("event", "adds"),
+    [
+        (MsmeRegistered.model_construct(), {"registered": 1, "unassessed": 1}),
+        (ReadinessAssessed.model_construct(previous_tier=None, tier="didorong"), {"unassessed": -1, "didorong": 1}),
+        (ReadinessAssessed.model_construct(previous_tier="didorong", tier="setengah"), {"didorong": -1, "setengah": 1}),
+        (ReadinessAssessed.model_construct(previous_tier="siap", tier="siap"), {}),
+        (IncubationEnrolled.model_construct(), {"in_incubation": 1}),
+        (IncubationGraduated.model_construct(), {"in_incubation": -1, "graduated": 1}),
+    ],
+)
+def test_what_each_event_adds_to_the_funnel(event, adds):
+    assert funnel.STEPS[type(event)](event) == adds
+
+
+def test_a_region_s_funnel_follows_from_its_events_alone():
+    story = [
+        MsmeRegistered.model_construct(),
+        ReadinessAssessed.model_construct(previous_tier=None, tier="didorong"),
+        MsmeRegistered.model_construct(),
+        ReadinessAssessed.model_construct(previous_tier=None, tier="siap"),
+        IncubationEnrolled.model_construct(),
+        ReadinessAssessed.model_construct(previous_tier="didorong", tier="setengah"),
+        ReadinessAssessed.model_construct(previous_tier="setengah", tier="siap"),
+        IncubationGraduated.model_construct(),
+    ]
+    counts: Counter[str] = Counter()
+    for event in story:
+        counts.update(funnel.STEPS[type(event)](event))
+    assert +counts == {"registered": 2, "siap": 2, "graduated": 1}

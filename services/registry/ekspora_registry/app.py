@@ -33,6 +33,7 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     )
     for routes in build_routes(service):
         runtime.consume(routes)
+    runtime.keep(store.funnel_tally)
     runtime.every("certificate-expiry", settings.expiry_check_seconds, service.expire_due_certificates)
     return create_http_app(
         runtime,
@@ -40,5 +41,5 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         description="UMKM, their products, export-readiness tiers and incubation, per region.",
         routers=ROUTERS,
         state={"operations": Operations(service, store, rubric, settings.regions)},
-        on_startup=store.ensure_indexes,
+        on_startup=lambda: store.ready(settings.regions),
     )

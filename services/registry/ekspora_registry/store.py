@@ -14,12 +14,19 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.topics import REGISTRY_MSME
 from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
-from ekspora_registry.domain import Assessment, Change, Cohort, Msme
+from ekspora_kit.domain import Busy
+from ekspora_kit.tallies import Tally
+from ekspora_registry.domain import Assessment, Change, Cohort, Msme, funnel
 
 EXPIRY_CHECK = "certificate_expiry"
 FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before checks were recorded"
+# a region's UMKM are numbered densely as they register, and read in blocks of this many: a page
+# of the list is a few equality queries on `listing_block`, which the store narrows itself
+LISTING_BLOCK = 25
+NUMBERING_ATTEMPTS = 1000
 
 
 def query_fields(msme: Msme) -> dict[str, Any]:
@@ -42,6 +49,11 @@ def query_fields(msme: Msme) -> dict[str, Any]:
     }
 
 
+def listing_place(region: str, seq: int) -> dict[str, Any]:
+    """Where an UMKM stands in its region's list: its number, unique in the region, and its block."""
+    return {"listing_seq": seq, "listing_block": f"{region}#{seq // LISTING_BLOCK}"}
+
+
 class DuplicateNib(Exception):
     pass
 
@@ -51,10 +63,20 @@ class RegistryStore:
         self.msmes = db["msmes"]
         self.cohorts = db["cohorts"]
         self.checks = db["checks"]
+        self.numbers = db["numbers"]  # `<region>#<n>`: taken; `next:<region>`: a lower bound of the next
         self.aggregates = VersionedStore(self.msmes, Msme, derive=query_fields)
+        self.funnel_tally = Tally("funnel", REGISTRY_MSME, db["tallies"])
+        for model, steps in funnel.STEPS.items():
+            self.funnel_tally.on(model, steps)
+
+    async def ready(self, regions: Sequence[str]) -> None:
+        await self.ensure_indexes()
+        await self.number_unlisted(regions)
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("nib", unique=True)
+        await self.msmes.create_index("listing_block", sparse=True)
+        await self.funnel_tally.collection.create_index("tally")
         await self.msmes.create_index([("region", 1), ("registered_at", 1)])
         await self.msmes.create_index([("region", 1), ("tier", 1)])
         await self.msmes.create_index("product_ids")
@@ -63,10 +85,53 @@ class RegistryStore:
         await self.cohorts.create_index([("region", 1), ("starts_on", 1)])
 
     async def add(self, change: Change, events: Sequence[CloudEvent]) -> Msme:
+        msme, nib = change.msme, change.msme.profile.nib
+        if await self.msmes.find_one({"nib": nib}, {"_id": 1}):
+            raise DuplicateNib(nib)
+        seq = await self.take_number(msme.region, msme.msme_id)
         try:
-            return await self.aggregates.insert(change.msme.msme_id, change.msme, events, history=_history(change))
+            return await self.aggregates.insert(
+                msme.msme_id, msme, events, history=_history(change), placed=listing_place(msme.region, seq)
+            )
         except DuplicateKeyError as error:
-            raise DuplicateNib(change.msme.profile.nib) from error
+            # the same NIB registered at the same instant: its number stays taken, a page one shorter
+            raise DuplicateNib(nib) from error
+
+    async def take_number(self, region: str, msme_id: str) -> int:
+        """The region's next free number, taken by unique insert: registrations at once never share
+        one, and each tries the next one only when it lost the one before."""
+        seq = await self.listed_in(region)
+        for _ in range(NUMBERING_ATTEMPTS):
+            try:
+                await self.numbers.insert_one({"_id": f"{region}#{seq}", "msme_id": msme_id})
+            except DuplicateKeyError:
+                seq += 1
+                continue
+            await self.numbers.update_one({"_id": f"next:{region}"}, {"$max": {"next": seq + 1}}, upsert=True)
+            return seq
+        raise Busy(f"registrations in {region} keep taking the next number; try again")
+
+    async def listed_in(self, region: str) -> int:
+        """How many UMKM the region has numbered: its next number."""
+        hint = await self.numbers.find_one({"_id": f"next:{region}"})
+        seq = hint["next"] if hint else 0
+        while await self.numbers.find_one({"_id": f"{region}#{seq}"}):
+            seq += 1  # taken since the hint was written, or its hint write was lost
+        return seq
+
+    async def number_unlisted(self, regions: Sequence[str]) -> None:
+        """UMKM stored before the list was numbered get their numbers, in order of registration, once."""
+        for region in regions:
+            done = f"listing_numbered:{region}"
+            if await self.checks.find_one({"_id": done}):
+                continue
+            unlisted = self.msmes.find(
+                {"region": region, "listing_seq": None}, {"_id": 1}, comment="scan: numbering old UMKM, once"
+            ).sort("registered_at", 1)
+            for document in [d async for d in unlisted]:
+                seq = await self.take_number(region, document["_id"])
+                await self.msmes.update_one({"_id": document["_id"]}, {"$set": listing_place(region, seq)})
+            await self.checks.replace_one({"_id": done}, {"numbered": True}, upsert=True)
 
     async def save(self, change: Change, expected_version: int, events: Sequence[CloudEvent]) -> Msme:
         return await self.aggregates.replace(
@@ -83,20 +148,25 @@ class RegistryStore:
     async def page(
         self, region: str, *, filters: dict[str, str | None], skip: int, limit: int
     ) -> tuple[list[Msme], int]:
-        """One page of a region's UMKM; `filters` are equalities on query fields (tier, sector, kecamatan, nib)."""
-        query: dict = {"region": region} | {field: value for field, value in filters.items() if value}
-        total = await self.msmes.count_documents(query)
-        cursor = self.msmes.find(query).sort("registered_at", 1).skip(skip).limit(limit)
-        return [self.aggregates.parse(document) async for document in cursor], total
+        """One page of a region's UMKM in order of registration; `filters` are equalities on query
+        fields (tier, sector, kecamatan, nib). Unfiltered, only the page's blocks are read."""
+        chosen = {field: value for field, value in filters.items() if value}
+        if chosen:
+            query: dict = {"region": region} | chosen
+            total = await self.msmes.count_documents(query)
+            cursor = self.msmes.find(query).sort("listing_seq", 1).skip(skip).limit(limit)
+            return [self.aggregates.parse(document) async for document in cursor], total
+        total = await self.listed_in(region)
+        documents, last = [], min(skip + limit, total) - 1
+        for block in range(skip // LISTING_BLOCK, last // LISTING_BLOCK + 1 if last >= skip else 0):
+            documents += [d async for d in self.msmes.find({"listing_block": f"{region}#{block}"})]
+        documents.sort(key=lambda document: document["listing_seq"])
+        first = skip - skip // LISTING_BLOCK * LISTING_BLOCK
+        return [self.aggregates.parse(document) for document in documents[first : first + limit]], total
 
-    async def funnel(self, region: str) -> dict[tuple[str | None, str | None], int]:
-        """How many of the region's UMKM are at each (tier, incubation), counted in one pass."""
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"region": region}},
-            {"$group": {"_id": {"tier": "$tier", "incubation": "$incubation_stage"}, "count": {"$sum": 1}}},
-        ]
-        cursor = await self.msmes.aggregate(pipeline, comment="scan: a region's funnel counts, one pass")
-        return {(d["_id"].get("tier"), d["_id"].get("incubation")): d["count"] async for d in cursor}
+    async def funnel(self, region: str) -> dict[str, int]:
+        """How many of the region's UMKM are at each step, as its tally has counted them."""
+        return await self.funnel_tally.totals(region)
 
     async def history(self, msme_id: str) -> list[Assessment]:
         """Its assessments, newest first."""

@@ -1,7 +1,7 @@
 """UMKM: registration, profile, NIB verification, marketplace listings, assessment history, withdrawal."""
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.registry import NIB_PATTERN, Tier
@@ -61,21 +61,26 @@ class Funnel(BaseModel):
     tiers: dict[Tier, int]
     unassessed: int
     in_incubation: int
-    graduated: int
+    graduated: int = Field(description="graduations: an UMKM that graduates from a second enrolment counts twice")
 
 
-@router.get("/funnel", response_model=Funnel, summary="How many of a region's UMKM are at each step, counted at once")
+@router.get(
+    "/funnel",
+    response_model=Funnel,
+    summary="How many of a region's UMKM are at each step",
+    description="Counted from the registry's own events as they are published, so a change shows here a moment "
+    "after it is made.",
+)
 async def funnel(operator: Operator, registry: Registry, region: str = Query(pattern=REGION_PATTERN)) -> Funnel:
     registry.check_served(region, operator)
     counted = await registry.store.funnel(region)
-    tiers: dict[Tier, int] = {tier: sum(n for (t, _), n in counted.items() if t == tier) for tier in TIERS}
     return Funnel(
         region=region,
-        registered=sum(counted.values()),
-        tiers=tiers,
-        unassessed=sum(n for (t, _), n in counted.items() if t is None),
-        in_incubation=sum(n for (_, stage), n in counted.items() if stage == "enrolled"),
-        graduated=sum(n for (_, stage), n in counted.items() if stage == "graduated"),
+        registered=counted.get("registered", 0),
+        tiers={tier: counted.get(tier, 0) for tier in TIERS},
+        unassessed=counted.get("unassessed", 0),
+        in_incubation=counted.get("in_incubation", 0),
+        graduated=counted.get("graduated", 0),
     )
 
 

@@ -50,6 +50,10 @@ def pages(region: str, size: int) -> dict[str, str]:
         "UMKM list, by NIB": f"/operator/umkm?region={region}&nib={9_000_000_000_000 + size // 2}",
         "one UMKM": f"/operator/umkm/msme-{size // 2:06d}?region={region}",
         "proposals": f"/operator/proposals?region={region}",
+        "incubation (cohorts)": f"/operator/incubation?region={region}",
+        "partners and open demand": f"/operator/partners?region={region}",
+        "shipments": f"/operator/shipments?region={region}",
+        "operations (dead letters, lag)": f"/operator/operations?region={region}",
     }
 
 

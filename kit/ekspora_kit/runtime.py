@@ -24,7 +24,7 @@ from ekspora_kit.metrics import KitMetrics, StateCounts
 from ekspora_kit.outbox import OutboxRelay
 from ekspora_kit.scans import ScanWatch
 from ekspora_kit.settings import ServiceSettings
-from ekspora_kit.tallies import Tally, subscribe_tally
+from ekspora_kit.tallies import Tally, TallyGauge, subscribe_tally
 from ekspora_kit.tokens import TokenVerifier
 from ekspora_kit.topic_reader import read_from_beginning
 
@@ -87,9 +87,20 @@ class ServiceRuntime:
         for region in self.settings.regions:
             self._routes += [(region, routes) for routes in build(region)]
 
-    def keep(self, tally: Tally) -> None:
-        """Keeps `tally` from its stream in every region served, in group `<service>.<region>.<tally>`."""
+    def keep(self, tally: Tally, *, gauge: str, documentation: str, label: str, steps: Sequence[str]) -> None:
+        """Keeps `tally` from its stream in every region served, in group `<service>.<region>.<tally>`,
+        and shows its `steps` as the gauge `gauge{region, label}`, read every 30 seconds."""
         self._tallies.append(tally)
+        shown = TallyGauge(
+            self.metrics.registry,
+            tally,
+            name=gauge,
+            documentation=documentation,
+            label=label,
+            steps=steps,
+            regions=self.settings.regions,
+        )
+        self.every(f"read {gauge}", 30, shown.read)
 
     def subscribe(self) -> None:
         """Turns what the service consumes into subscribers, once, when the app is built: per

@@ -22,6 +22,7 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import CollectorRegistry, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -91,6 +92,31 @@ class Tally:
 
     def _key(self, region: str) -> str:
         return f"{self.name}:{region}"
+
+
+class TallyGauge:
+    """A gauge `name{region, label}` of some of a tally's counts, read from the tally (a few small
+    documents per region) rather than counted over the aggregates."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        tally: Tally,
+        *,
+        name: str,
+        documentation: str,
+        label: str,
+        steps: Sequence[str],
+        regions: Sequence[str],
+    ) -> None:
+        self.tally, self.steps, self.regions = tally, steps, regions
+        self.gauge = Gauge(name, documentation, ["region", label], registry=registry)
+
+    async def read(self) -> None:
+        for region in self.regions:
+            totals = await self.tally.totals(region)
+            for step in self.steps:
+                self.gauge.labels(region, step).set(totals.get(step, 0))
 
 
 # what the events of the partition being counted add (each subscriber counts in a task of its own)

@@ -22,18 +22,15 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     rubric = load_rubric()
     service = RegistryService(store, rubric, runtime.clock)
     runtime.relay_outboxes_of([store.msmes])
-    runtime.count_states(
-        store.msmes,
-        name="ekspora_umkm",
-        documentation="UMKM per readiness tier",
-        region="region",
-        state="tier",
-        label="tier",
-        states=get_args(Tier),
-    )
     for routes in build_routes(service):
         runtime.consume(routes)
-    runtime.keep(store.funnel_tally)
+    runtime.keep(
+        store.funnel_tally,
+        gauge="ekspora_umkm",
+        documentation="UMKM per readiness tier",
+        label="tier",
+        steps=get_args(Tier),
+    )
     runtime.every("certificate-expiry", settings.expiry_check_seconds, service.expire_due_certificates)
     return create_http_app(
         runtime,

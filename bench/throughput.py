@@ -93,7 +93,7 @@ from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
 from ekspora_registry import domain
 from ekspora_registry.domain import funnel
 from ekspora_registry.policy import load_rubric
-from ekspora_registry.store import listing_place, query_fields
+from ekspora_registry.store import listing_entry, listing_place, query_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 load_local_bus_credentials()
@@ -316,13 +316,16 @@ def tier_changes(region: str, size: int, count: int) -> list[bytes]:
 
 
 async def store_umkm(db: AsyncDatabase, region: str, size: int) -> None:
-    """The UMKM, their next number, and the funnel counts the registry's tally would have from their events."""
+    """The UMKM, their numbers and list entries, and the funnel counts the registry's tally would have
+    from their events."""
     documents = umkm_documents(region, size)
     await insert_in_batches(db["msmes"], documents)
     await insert_in_batches(
         db["numbers"], [{"_id": f"{region}#{n}", "msme_id": d["_id"]} for n, d in enumerate(documents)]
     )
     await db["numbers"].insert_one({"_id": f"next:{region}", "next": size})
+    await insert_in_batches(db["listing"], [listing_entry(document) for document in documents])
+    await db["checks"].insert_one({"_id": f"listed:{region}", "listed": True})
     counts = Counter(document["tier"] or funnel.UNASSESSED for document in documents)
     counts["registered"] = size
     tally = f"funnel:{region}"

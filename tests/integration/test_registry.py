@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from unittest.mock import ANY
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -350,6 +351,27 @@ async def test_lists_filter_by_tier_sector_kecamatan_and_nib_with_pages(registry
     assert page["total"] == 3 and len(page["items"]) == 2
     assert (await registry.client.get(f"/msmes?region={region}&tier=ready")).status_code == 422
     assert (await registry.client.get("/msmes?region=blitar")).status_code == 422
+
+
+async def test_the_list_filters_by_cohort_and_brings_up_an_entry_left_behind(platform, registry):
+    half, _ = await registry.umkm()
+    pushed, _ = await registry.umkm(verified=False, listings=0, certificates=())
+    starts_on = CLOCK.today("Asia/Jakarta").isoformat()
+    cohort = await registry.ok("POST", "/cohorts", {"region": registry.region, "name": "Angkatan A", "starts_on": starts_on})
+    await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": pushed})
+
+    async def ids(**params) -> list[str]:
+        page = await registry.ok("GET", "/msmes?" + urlencode({"region": registry.region, **params}))
+        return [m["msme_id"] for m in page["items"]]
+
+    assert await ids(cohort_id=cohort["cohort_id"]) == [pushed]
+    assert await ids(cohort_id="cohort-none") == []
+
+    # as if the registry stopped between saving the UMKM and its list entry
+    listing = platform.mongo[platform.database_name("registry")]["listing"]
+    await listing.update_one({"_id": half}, {"$set": {"tier": "siap", "version": 1}})
+    assert await ids(tier="siap") == [], "an entry left behind shows no UMKM that does not match"
+    assert await ids(tier="setengah") == [half], "and is brought up by the page that read it"
 
 
 async def test_the_kota_kediri_seed_loads_with_the_expected_tiers(platform):

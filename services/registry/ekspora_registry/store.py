@@ -6,7 +6,9 @@ ekspora_kit.changes). `version` guards against lost updates: a save succeeds onl
 version it read.
 """
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +29,7 @@ FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before c
 # of the list is a few equality queries on `listing_block`, which the store narrows itself
 LISTING_BLOCK = 25
 NUMBERING_ATTEMPTS = 1000
+LISTED_BY = ("region", "tier", "sector", "kecamatan", "cohort_id")
 
 
 def query_fields(msme: Msme) -> dict[str, Any]:
@@ -49,6 +52,13 @@ def query_fields(msme: Msme) -> dict[str, Any]:
     }
 
 
+def listing_entry(document: Mapping[str, Any]) -> dict[str, Any]:
+    """An UMKM's slim entry in the list, from its stored document: what the list is filtered and
+    ordered by, a few hundred bytes where the UMKM's document is several kilobytes (the store decodes
+    every document a filter matches, so filtered lists select entries and then read the page's UMKM)."""
+    return {field: document[field] for field in ("_id", *LISTED_BY, "version", "listing_seq") if field in document}
+
+
 def listing_place(region: str, seq: int) -> dict[str, Any]:
     """Where an UMKM stands in its region's list: its number, unique in the region, and its block."""
     return {"listing_seq": seq, "listing_block": f"{region}#{seq // LISTING_BLOCK}"}
@@ -63,6 +73,7 @@ class RegistryStore:
         self.msmes = db["msmes"]
         self.cohorts = db["cohorts"]
         self.checks = db["checks"]
+        self.listing = db["listing"]  # slim entries, see listing_entry
         self.numbers = db["numbers"]  # `<region>#<n>`: taken; `next:<region>`: a lower bound of the next
         self.aggregates = VersionedStore(self.msmes, Msme, derive=query_fields)
         self.funnel_tally = Tally("funnel", REGISTRY_MSME, db["tallies"])
@@ -71,11 +82,12 @@ class RegistryStore:
 
     async def ready(self, regions: Sequence[str]) -> None:
         await self.ensure_indexes()
-        await self.number_unlisted(regions)
+        await self.list_unlisted(regions)
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("nib", unique=True)
         await self.msmes.create_index("listing_block", sparse=True)
+        await self.listing.create_index([("region", 1), ("listing_seq", 1)])
         await self.funnel_tally.collection.create_index("tally")
         await self.msmes.create_index([("region", 1), ("registered_at", 1)])
         await self.msmes.create_index([("region", 1), ("tier", 1)])
@@ -90,12 +102,14 @@ class RegistryStore:
             raise DuplicateNib(nib)
         seq = await self.take_number(msme.region, msme.msme_id)
         try:
-            return await self.aggregates.insert(
+            saved = await self.aggregates.insert(
                 msme.msme_id, msme, events, history=_history(change), placed=listing_place(msme.region, seq)
             )
         except DuplicateKeyError as error:
             # the same NIB registered at the same instant: its number stays taken, a page one shorter
             raise DuplicateNib(nib) from error
+        await self.relist(saved)
+        return saved
 
     async def take_number(self, region: str, msme_id: str) -> int:
         """The region's next free number, taken by unique insert: registrations at once never share
@@ -119,24 +133,41 @@ class RegistryStore:
             seq += 1  # taken since the hint was written, or its hint write was lost
         return seq
 
-    async def number_unlisted(self, regions: Sequence[str]) -> None:
-        """UMKM stored before the list was numbered get their numbers, in order of registration, once."""
+    async def list_unlisted(self, regions: Sequence[str]) -> None:
+        """UMKM stored before the list was numbered get their numbers, in order of registration, and
+        their entries, once per region."""
         for region in regions:
-            done = f"listing_numbered:{region}"
+            done = f"listed:{region}"
             if await self.checks.find_one({"_id": done}):
                 continue
-            unlisted = self.msmes.find(
-                {"region": region, "listing_seq": None}, {"_id": 1}, comment="scan: numbering old UMKM, once"
-            ).sort("registered_at", 1)
-            for document in [d async for d in unlisted]:
-                seq = await self.take_number(region, document["_id"])
-                await self.msmes.update_one({"_id": document["_id"]}, {"$set": listing_place(region, seq)})
-            await self.checks.replace_one({"_id": done}, {"numbered": True}, upsert=True)
+            stored = self.msmes.find({"region": region}, comment="scan: listing UMKM stored before the list, once")
+            for document in sorted([d async for d in stored], key=lambda d: d["registered_at"]):
+                place = {}
+                if document.get("listing_seq") is None:
+                    place = listing_place(region, await self.take_number(region, document["_id"]))
+                    await self.msmes.update_one({"_id": document["_id"]}, {"$set": place})
+                await self.listing.replace_one({"_id": document["_id"]}, listing_entry(document | place), upsert=True)
+            await self.checks.replace_one({"_id": done}, {"listed": True}, upsert=True)
 
     async def save(self, change: Change, expected_version: int, events: Sequence[CloudEvent]) -> Msme:
-        return await self.aggregates.replace(
+        saved = await self.aggregates.replace(
             change.msme.msme_id, change.msme, expected_version, events, history=_history(change)
         )
+        await self.relist(saved)
+        return saved
+
+    async def relist(self, msme: Msme) -> None:
+        """Brings the UMKM's list entry to this version of it, unless a later one is there already.
+        An entry left behind (a crash between the two writes) is brought up when a page shows it."""
+        fields = {field: value for field, value in query_fields(msme).items() if field in LISTED_BY}
+        newer = {"_id": msme.msme_id, "version": {"$lt": msme.version}}
+        if (await self.listing.update_one(newer, {"$set": fields | {"version": msme.version}})).matched_count:
+            return
+        if await self.listing.find_one({"_id": msme.msme_id}, {"_id": 1}) is None:
+            stored = await self.msmes.find_one({"_id": msme.msme_id})
+            if stored is not None:
+                with suppress(DuplicateKeyError):  # listed meanwhile by a rival, who read it later
+                    await self.listing.insert_one(listing_entry(stored))
 
     async def get(self, msme_id: str) -> Msme | None:
         return await self.aggregates.get(msme_id)
@@ -149,13 +180,14 @@ class RegistryStore:
         self, region: str, *, filters: dict[str, str | None], skip: int, limit: int
     ) -> tuple[list[Msme], int]:
         """One page of a region's UMKM in order of registration; `filters` are equalities on query
-        fields (tier, sector, kecamatan, nib). Unfiltered, only the page's blocks are read."""
+        fields (tier, sector, kecamatan, cohort_id, nib). Unfiltered, only the page's blocks are read;
+        filtered, the list's slim entries are, and then the page's UMKM."""
         chosen = {field: value for field, value in filters.items() if value}
+        if "nib" in chosen:  # one UMKM at most
+            found = [d async for d in self.msmes.find({"region": region} | chosen)][skip : skip + limit]
+            return [self.aggregates.parse(document) for document in found], len(found)
         if chosen:
-            query: dict = {"region": region} | chosen
-            total = await self.msmes.count_documents(query)
-            cursor = self.msmes.find(query).sort("listing_seq", 1).skip(skip).limit(limit)
-            return [self.aggregates.parse(document) async for document in cursor], total
+            return await self._filtered(region, chosen, skip, limit)
         total = await self.listed_in(region)
         documents, last = [], min(skip + limit, total) - 1
         for block in range(skip // LISTING_BLOCK, last // LISTING_BLOCK + 1 if last >= skip else 0):
@@ -163,6 +195,22 @@ class RegistryStore:
         documents.sort(key=lambda document: document["listing_seq"])
         first = skip - skip // LISTING_BLOCK * LISTING_BLOCK
         return [self.aggregates.parse(document) for document in documents[first : first + limit]], total
+
+    async def _filtered(self, region: str, chosen: dict[str, str], skip: int, limit: int) -> tuple[list[Msme], int]:
+        query = {"region": region} | chosen
+        total = await self.listing.count_documents(query)
+        entries = [e async for e in self.listing.find(query).sort("listing_seq", 1).skip(skip).limit(limit)]
+        stored = await asyncio.gather(*(self.msmes.find_one({"_id": entry["_id"]}) for entry in entries))
+        shown = []
+        for entry, document in zip(entries, stored, strict=True):
+            if document is None:
+                continue
+            if document["version"] != entry.get("version"):  # an entry left behind: bring it up
+                await self.listing.replace_one({"_id": entry["_id"]}, listing_entry(document))
+                if any(document.get(field) != value for field, value in chosen.items()):
+                    continue
+            shown.append(self.aggregates.parse(document))
+        return shown, total
 
     async def funnel(self, region: str) -> dict[str, int]:
         """How many of the region's UMKM are at each step, as its tally has counted them."""

@@ -59,13 +59,18 @@ async def msmes(
     tier: str | None = Query(default=None, max_length=20),
     sector: str | None = Query(default=None, max_length=20),
     kecamatan: str | None = Query(default=None, max_length=80),
+    cohort: str | None = Query(default=None, max_length=80),
     nib: str | None = Query(default=None, max_length=13),
     page_number: int = Query(default=1, ge=1, le=100_000, alias="page"),
 ) -> Response:
     shown = region_of(session, region)
+    services = as_person(request, session)
     filters = {"tier": tier if tier in TIERS else None, "sector": sector if sector in SECTORS else None}
     filters |= {"kecamatan": kecamatan or None, "nib": nib if nib and nib.isdigit() and len(nib) == 13 else None}
-    found = await as_person(request, session).msmes(shown, page=page_number, page_size=PAGE_SIZE, **filters)
+    filters |= {"cohort_id": cohort or None}
+    found, cohorts = await asyncio.gather(
+        services.msmes(shown, page=page_number, page_size=PAGE_SIZE, **filters), services.cohorts(shown)
+    )
     pages = max(1, math.ceil(found["total"] / PAGE_SIZE))
     return page(
         request,
@@ -77,6 +82,7 @@ async def msmes(
         filters=filters,
         tiers=TIERS,
         sectors=SECTORS,
+        cohorts=cohorts,
     )
 
 

@@ -41,6 +41,7 @@ async def list_msmes(
     tier: Tier | None = None,
     sector: domain.Sector | None = None,
     kecamatan: str | None = Query(default=None, max_length=80),
+    cohort_id: str | None = Query(default=None, max_length=80, description="the UMKM enrolled in this cohort"),
     nib: str | None = Query(default=None, pattern=NIB_PATTERN, description="the UMKM with this NIB, if registered"),
     page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=50, ge=1, le=200),
@@ -48,7 +49,7 @@ async def list_msmes(
     registry.check_served(region, operator)
     items, total = await registry.store.page(
         region,
-        filters={"tier": tier, "sector": sector, "kecamatan": kecamatan, "nib": nib},
+        filters={"tier": tier, "sector": sector, "kecamatan": kecamatan, "cohort_id": cohort_id, "nib": nib},
         skip=(page - 1) * page_size,
         limit=page_size,
     )

@@ -357,7 +357,9 @@ async def test_the_list_filters_by_cohort_and_brings_up_an_entry_left_behind(pla
     half, _ = await registry.umkm()
     pushed, _ = await registry.umkm(verified=False, listings=0, certificates=())
     starts_on = CLOCK.today("Asia/Jakarta").isoformat()
-    cohort = await registry.ok("POST", "/cohorts", {"region": registry.region, "name": "Angkatan A", "starts_on": starts_on})
+    cohort = await registry.ok(
+        "POST", "/cohorts", {"region": registry.region, "name": "Angkatan A", "starts_on": starts_on}
+    )
     await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": pushed})
 
     async def ids(**params) -> list[str]:

@@ -30,6 +30,7 @@ FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before c
 LISTING_BLOCK = 25
 NUMBERING_ATTEMPTS = 1000
 LISTED_BY = ("region", "tier", "sector", "kecamatan", "cohort_id")
+WALKED_BLOCKS = 40
 
 
 def query_fields(msme: Msme) -> dict[str, Any]:
@@ -56,7 +57,8 @@ def listing_entry(document: Mapping[str, Any]) -> dict[str, Any]:
     """An UMKM's slim entry in the list, from its stored document: what the list is filtered and
     ordered by, a few hundred bytes where the UMKM's document is several kilobytes (the store decodes
     every document a filter matches, so filtered lists select entries and then read the page's UMKM)."""
-    return {field: document[field] for field in ("_id", *LISTED_BY, "version", "listing_seq") if field in document}
+    fields = ("_id", *LISTED_BY, "version", "listing_seq", "listing_block")
+    return {field: document[field] for field in fields if field in document}
 
 
 def listing_place(region: str, seq: int) -> dict[str, Any]:
@@ -88,6 +90,7 @@ class RegistryStore:
         await self.msmes.create_index("nib", unique=True)
         await self.msmes.create_index("listing_block", sparse=True)
         await self.listing.create_index([("region", 1), ("listing_seq", 1)])
+        await self.listing.create_index("listing_block")
         await self.funnel_tally.collection.create_index("tally")
         await self.msmes.create_index([("region", 1), ("registered_at", 1)])
         await self.msmes.create_index([("region", 1), ("tier", 1)])
@@ -198,8 +201,16 @@ class RegistryStore:
 
     async def _filtered(self, region: str, chosen: dict[str, str], skip: int, limit: int) -> tuple[list[Msme], int]:
         query = {"region": region} | chosen
-        total = await self.listing.count_documents(query)
-        entries = [e async for e in self.listing.find(query).sort("listing_seq", 1).skip(skip).limit(limit)]
+        if list(chosen) == ["tier"]:  # a tier is often most of a region: counted by the tally, its early pages walked
+            total = (await self.funnel_tally.totals(region)).get(chosen["tier"], 0)
+            entries = await self._walked(region, chosen, skip, limit)
+            if entries is None:
+                entries = await self.listing.find(query).sort("listing_seq", 1).skip(skip).limit(limit).to_list()
+        else:
+            total, entries = await asyncio.gather(  # each decodes every entry it matches: at once, not in turn
+                self.listing.count_documents(query),
+                self.listing.find(query).sort("listing_seq", 1).skip(skip).limit(limit).to_list(),
+            )
         stored = await asyncio.gather(*(self.msmes.find_one({"_id": entry["_id"]}) for entry in entries))
         shown = []
         for entry, document in zip(entries, stored, strict=True):
@@ -211,6 +222,19 @@ class RegistryStore:
                     continue
             shown.append(self.aggregates.parse(document))
         return shown, total
+
+    async def _walked(self, region: str, chosen: dict[str, str], skip: int, limit: int) -> list[dict] | None:
+        """The page's entries found block by block from the first, or None when the page lies
+        further than WALKED_BLOCKS (a rarer filter, or a deep page: sorting all it matches is then cheaper)."""
+        numbered = await self.listed_in(region)
+        found: list[dict] = []
+        for block in range(-(-numbered // LISTING_BLOCK)):
+            if block == WALKED_BLOCKS:
+                return None
+            found += await self.listing.find({"listing_block": f"{region}#{block}"} | chosen).to_list()
+            if len(found) >= skip + limit:
+                break
+        return sorted(found, key=lambda entry: entry["listing_seq"])[skip : skip + limit]
 
     async def funnel(self, region: str) -> dict[str, int]:
         """How many of the region's UMKM are at each step, as its tally has counted them."""

@@ -1,0 +1,67 @@
+"""The registry's UMKM list on the real store, past the sizes the API tests reach: pages of a tier
+found by walking blocks and, past the walk, by sorting the tier's entries, both in number order."""
+
+from uuid import uuid4
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from ekspora_kit.documents import to_document
+from ekspora_registry import domain
+from ekspora_registry.policy import load_rubric
+from ekspora_registry.store import (
+    LISTING_BLOCK,
+    WALKED_BLOCKS,
+    RegistryStore,
+    listing_entry,
+    listing_place,
+    query_fields,
+)
+from tests.factories import CLOCK, VALID_REGISTRATION
+from tests.integration.support import MONGO
+
+REGION = "kota-kediri"
+SIZE = (WALKED_BLOCKS + 4) * LISTING_BLOCK  # beyond the walk
+
+
+def tier_of(n: int) -> str:
+    return "siap" if n % 10 == 0 else "didorong"  # a tenth siap: its later pages lie past the walk
+
+
+@pytest.fixture
+async def store():
+    mongo: AsyncMongoClient = AsyncMongoClient(MONGO, tz_aware=True)
+    database = f"test_listing_{uuid4().hex[:8]}"
+    store = RegistryStore(mongo[database])
+    await store.ensure_indexes()
+    template = domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-x", CLOCK.now(), load_rubric()).msme
+    documents = []
+    for n in range(SIZE):
+        msme = template.model_copy(update={"msme_id": f"msme-{n:05d}", "version": 1})
+        fields = query_fields(msme) | {"tier": tier_of(n), "nib": f"{8_100_000_000_000 + n}"}
+        documents.append(to_document(msme, **fields, **listing_place(REGION, n), _id=msme.msme_id))
+    await store.msmes.insert_many(documents)
+    await store.listing.insert_many([listing_entry(document) for document in documents])
+    await store.numbers.insert_many([{"_id": f"{REGION}#{n}"} for n in range(SIZE)])
+    siap = sum(1 for n in range(SIZE) if tier_of(n) == "siap")
+    await store.funnel_tally.collection.insert_one(
+        {"_id": "funnel:kota-kediri:0", "tally": "funnel:kota-kediri", "offset": 0, "counts": {"siap": siap}}
+    )
+    yield store
+    await mongo.drop_database(database)
+    await mongo.close()
+
+
+@pytest.mark.parametrize(("page", "size"), [(1, 25), (2, 7), (4, 25), (5, 25)])
+async def test_a_tier_s_pages_are_in_number_order_near_and_past_the_walk(store, page, size):
+    siap = [f"msme-{n:05d}" for n in range(SIZE) if tier_of(n) == "siap"]
+    skip = (page - 1) * size
+    shown, total = await store.page(REGION, filters={"tier": "siap"}, skip=skip, limit=size)
+    assert [msme.msme_id for msme in shown] == siap[skip : skip + size]
+    assert total == len(siap) == SIZE // 10
+
+
+async def test_unfiltered_pages_read_blocks_and_end_where_the_region_does(store):
+    shown, total = await store.page(REGION, filters={}, skip=SIZE - 30, limit=50)
+    assert total == SIZE and [m.msme_id for m in shown] == [f"msme-{n:05d}" for n in range(SIZE - 30, SIZE)]
+    assert await store.page(REGION, filters={}, skip=SIZE, limit=25) == ([], SIZE)

@@ -48,6 +48,7 @@ def pages(region: str, size: int) -> dict[str, str]:
         f"UMKM list, last page ({last})": f"/operator/umkm?region={region}&page={last}",
         "UMKM list, tier and kecamatan": f"/operator/umkm?region={region}&tier=setengah&kecamatan=Pesantren",
         "UMKM list, the commonest tier": f"/operator/umkm?region={region}&tier=didorong",
+        "UMKM list, commonest tier, deep page": f"/operator/umkm?region={region}&tier=didorong&page={size // 50 or 1}",
         "UMKM list, by NIB": f"/operator/umkm?region={region}&nib={9_000_000_000_000 + size // 2}",
         "one UMKM": f"/operator/umkm/msme-{size // 2:06d}?region={region}",
         "proposals": f"/operator/proposals?region={region}",

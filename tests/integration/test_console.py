@@ -263,7 +263,7 @@ def blocked_shipment_journey(browser: WebDriver, console: str, region: str) -> d
         browser.get(f"{console}/operator/shipments?region={region}")
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#shipments a"))
     blocked = text(browser, "#blocked")
-    assert blocked.startswith("Keberangkatan tertahan") and "commercial_invoice" in blocked
+    assert blocked.startswith("Keberangkatan tertahan") and "Faktur komersial" in blocked
     assert text(browser, "#timeline").startswith("planned"), "the tracking timeline starts at planning"
     violations = {"shipment": accessible_and_kept(browser, "operator-shipment")}
     sign_out(browser)
@@ -334,6 +334,8 @@ def partner_journey(browser: WebDriver, console: str, match_id: str) -> dict[str
     sign_in(browser, console, "inkoop@toko.example")
     assert browser.current_url.endswith("/partner"), browser.find_element(By.TAG_NAME, "main").text
     assert re.search(r"€\d+\.\d{2} FOB", text(browser, f"#proposal-{match_id}")), "money in the reader's locale"
+    documents = text(browser, f"#proposal-{match_id} .documents")
+    assert "Commercial invoice" in documents and "PEB export declaration" in documents, "what comes with the goods"
     violations = {"partner proposals": accessible_and_kept(browser, "partner-proposals")}
     follow(browser, browser.find_element(By.CSS_SELECTOR, f"#proposal-{match_id} button.accept"))
     assert text(browser, ".notice") == "Proposal accepted."

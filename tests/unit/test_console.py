@@ -2,6 +2,7 @@
 reader writes them, and the funnel from what the services answer."""
 
 from datetime import UTC, date, datetime
+from typing import get_args
 
 import httpx
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from ekspora_console import funnel
 from ekspora_console.services import ServiceRefused, Services, ServiceUrls
 from ekspora_console.texts import LANGUAGES, Texts, catalogue
+from ekspora_contracts.matching import DocumentCode
 
 
 def test_every_text_is_written_in_every_language_and_fills_the_same_blanks():
@@ -16,6 +18,14 @@ def test_every_text_is_written_in_every_language_and_fills_the_same_blanks():
         assert set(by_language) == set(LANGUAGES), key
         blanks = {language: sorted(set(_blanks(text))) for language, text in by_language.items()}
         assert len({tuple(b) for b in blanks.values()}) == 1, (key, blanks)
+
+
+def test_every_export_document_has_a_name_in_every_language():
+    for code in get_args(DocumentCode):
+        names = {language: Texts(language).document(code) for language in LANGUAGES}
+        assert code not in names.values() and len(set(names.values())) >= 2, (code, names)
+    assert Texts("en").document("bill_of_lading_v9") == "bill_of_lading_v9", "a new code is shown, not refused"
+    assert Texts("nl").document("packing_list@ord-1") == "Paklijst · ord-1", "one order's document"
 
 
 def _blanks(text: str) -> list[str]:

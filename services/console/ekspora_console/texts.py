@@ -36,6 +36,14 @@ class Texts:
         text = catalogue()[key][self.language]
         return text.format(**values) if values else text
 
+    def document(self, code: str) -> str:
+        """An export document's name (`code@order` for one order's: the name and the order); a code
+        the console has no name for yet is shown as it is."""
+        kind, _, order = code.partition("@")
+        names = catalogue().get(f"document_{kind}")
+        name = names[self.language] if names else kind
+        return f"{name} · {order}" if order else name
+
     def money(self, minor_units: int, currency: str) -> str:
         amount = Decimal(minor_units) / MINOR_UNITS.get(currency, 100)
         if currency == "IDR":  # rupiah are written without decimals

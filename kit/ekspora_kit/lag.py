@@ -21,13 +21,17 @@ async def groups_of(access: BusAccess, region: str | None) -> list[str]:
         listed = await admin.list_consumer_groups()
     finally:
         await admin.close()
-    names = sorted(str(group[0]) for group in listed)
-    return [name for name in names if region is None or name.endswith(f".{region}")]
+    return of_region(sorted(str(group[0]) for group in listed), region)
+
+
+def of_region(names: list[str], region: str | None) -> list[str]:
+    """`<service>.<region>`, and a service's tallies `<service>.<region>.<tally>`."""
+    return [name for name in names if region is None or name.endswith(f".{region}") or f".{region}." in name]
 
 
 async def region_lag(access: BusAccess, region: str | None) -> list[tuple[str, str, int]]:
     """(consumer group, topic, records behind) for every group of `region` (of every region: None)."""
-    lags = await groups_lag(access, await groups_of(access, region))
+    lags = await groups_lag(access, lambda names: of_region(names, region))
     return [(group, topic, behind) for group, lag in lags.items() for topic, behind in sorted(lag.items())]
 
 

@@ -1,6 +1,7 @@
 """Reading a whole topic from its beginning, without a consumer group, and a group's lag (tools and tests)."""
 
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
@@ -36,13 +37,18 @@ async def group_lag(access: BusAccess, group: str) -> dict[str, int]:
     return (await groups_lag(access, [group]))[group]
 
 
-async def groups_lag(access: BusAccess, groups: list[str]) -> dict[str, dict[str, int]]:
-    """The same for several groups, over one admin client and one consumer."""
+async def groups_lag(
+    access: BusAccess, groups: list[str] | Callable[[list[str]], list[str]]
+) -> dict[str, dict[str, int]]:
+    """The same for several groups (or those the broker lists that `groups` picks), over one admin
+    client and one consumer: each is a sign-in to the broker."""
     admin = AIOKafkaAdminClient(**access.client_options())
     await admin.start()
     consumer = AIOKafkaConsumer(**access.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
+        if callable(groups):
+            groups = groups(sorted(str(listed[0]) for listed in await admin.list_consumer_groups()))
         lags: dict[str, dict[str, int]] = {}
         for group in groups:
             committed = await admin.list_consumer_group_offsets(group)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from throughput import store_umkm  # the same stored UMKM as the throughput benchmark
 
 from ekspora_kit.bus import BusAccess
@@ -40,15 +41,19 @@ BAR_MS = 300
 PAGE_SIZE = 25
 
 
-def pages(region: str, size: int) -> dict[str, str]:
+def pages(region: str, size: int, deep_after: int) -> dict[str, str]:
+    """The pages asked, each as the console's own links ask it (a deep page of a tier by its next link)."""
     last = max(1, -(-size // PAGE_SIZE))
+    deep = size // 50 or 1
     return {
         "overview (funnel)": f"/operator?region={region}",
         "UMKM list, page 1": f"/operator/umkm?region={region}",
         f"UMKM list, last page ({last})": f"/operator/umkm?region={region}&page={last}",
         "UMKM list, tier and kecamatan": f"/operator/umkm?region={region}&tier=setengah&kecamatan=Pesantren",
         "UMKM list, the commonest tier": f"/operator/umkm?region={region}&tier=didorong",
-        "UMKM list, commonest tier, deep page": f"/operator/umkm?region={region}&tier=didorong&page={size // 50 or 1}",
+        f"UMKM list, commonest tier, page {deep}": (
+            f"/operator/umkm?region={region}&tier=didorong&page={deep}&after={deep_after}"
+        ),
         "UMKM list, by NIB": f"/operator/umkm?region={region}&nib={9_000_000_000_000 + size // 2}",
         "one UMKM": f"/operator/umkm/msme-{size // 2:06d}?region={region}",
         "proposals": f"/operator/proposals?region={region}",
@@ -96,10 +101,12 @@ def process(service: str, region: str, size: int, env: dict[str, str]) -> Servic
     )
 
 
-def time_pages(console: str, email: str, region: str, size: int, requests: int) -> dict[str, tuple[float, float]]:
+def time_pages(
+    console: str, email: str, region: str, size: int, requests: int, deep_after: int
+) -> dict[str, tuple[float, float]]:
     times: dict[str, tuple[float, float]] = {}
     with signed_in(console, email) as browser:
-        for name, path in pages(region, size).items():
+        for name, path in pages(region, size, deep_after).items():
             warm = [browser.get(path).status_code for _ in range(3)]
             took, statuses = [], []
             for _ in range(requests):
@@ -119,6 +126,7 @@ async def one_size(size: int, requests: int, mongo: AsyncMongoClient) -> dict[st
     print(f"  storing {size:,} UMKM in {region} ...", flush=True)
     await mongo.drop_database(f"bench_console_{size}_registry")
     await store_umkm(mongo[f"bench_console_{size}_registry"], region, size)
+    deep_after = await last_on_page_before(mongo[f"bench_console_{size}_registry"], region, size // 50 or 1)
     identity = process("identity", region, size, {})
     services = {name: process(name, region, size, {}) for name in ("registry", "matching", "shipping", "notifications")}
     urls = {f"EKSPORA_{name.upper()}_URL": service.url for name, service in services.items()}
@@ -130,12 +138,21 @@ async def one_size(size: int, requests: int, mongo: AsyncMongoClient) -> dict[st
             person = {"email": email, "name": "Bench operator", "role": "operator", "regions": [region]}
             await add_person(identity.url, f"bench-operator-{size}", person | {"password": DEMO_PASSWORD})
             await wait_until_registry_takes_people(services["registry"].url, identity.url, email, region)
-            return time_pages(console.url, email, region, size, requests)
+            return time_pages(console.url, email, region, size, requests, deep_after)
     finally:
         for service in ("identity", "registry", "matching", "shipping", "notifications", "console"):
             await mongo.drop_database(f"bench_console_{size}_{service}")
         await delete_region_topics(BUS, region, with_global=False)
         await retire_regions(BUS, [region])
+
+
+async def last_on_page_before(registry: AsyncDatabase, region: str, page: int) -> int:
+    """The number of the last didorong UMKM on the page before `page`: what that page's next link carries."""
+    entries = registry["listing"].find(
+        {"region": region, "tier": "didorong"}, {"listing_seq": 1}, comment="scan: bench"
+    )
+    numbers = sorted([entry["listing_seq"] async for entry in entries])
+    return numbers[(page - 1) * PAGE_SIZE - 1] if page > 1 else 0
 
 
 async def wait_until_registry_takes_people(registry: str, identity: str, email: str, region: str) -> None:
@@ -166,10 +183,10 @@ async def main() -> None:
     finally:
         await mongo.close()
     rows = []
-    for (name, (small_p50, small_p95)), (big_name, (big_p50, big_p95)) in zip(small.items(), big.items(), strict=True):
+    for (small_p50, small_p95), (big_name, (big_p50, big_p95)) in zip(small.values(), big.items(), strict=True):
         rows.append(
             (
-                big_name if "last page" in name else name,
+                big_name,  # the last page's or a deep page's number is the bigger region's
                 f"{small_p50:.1f} / {small_p95:.1f}",
                 f"{big_p50:.1f} / {big_p95:.1f}",
                 f"{big_p95 / small_p95:.2f}x",

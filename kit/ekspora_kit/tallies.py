@@ -1,17 +1,20 @@
-"""Counts kept from a stream's events, each record counted exactly once.
+"""Counts kept from a stream's events, each event counted exactly once.
 
 Counting a region's aggregates when a page asks would read every one of them (on FerretDB a count
 decodes each document it counts, ../shared/infra.md), so what a page shows at a glance is counted as
 it happens instead: one consumer group per tally reads the stream, and each partition's counts live
 in one document with the offset of the last record counted, written in one step. A redelivered
-record is at or below that offset and changes nothing. A partition has one reader at a time, so
-each document has one writer; the write is conditional on the offset it read, so a reader that lost
-its partition in a rebalance and writes late is refused and the records are read again.
+record is at or below that offset and changes nothing, and an event published twice (the outbox
+publishes at least once) is known by its id among the last ones counted. A partition has one
+reader at a time, so each document has one writer; the write is conditional on the offset it
+read, so a reader that lost its partition in a rebalance and writes late is refused and the
+records are read again.
 
 What an event adds is a pure function of the event (`Tally.on`), so counts follow from the stream
 alone: replaying it from the start into an empty collection gives the same counts.
 """
 
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
@@ -31,6 +34,9 @@ from ekspora_contracts.topics import Stream
 from ekspora_kit.consumer import POLL_TIMEOUT_MS, Dispatcher, EventRoutes
 
 Steps = Callable[[Any], Mapping[str, int]]
+# the outbox publishes at least once: an event published again follows its first publication
+# closely on the same partition, so the ids of the last few hundred events counted there suffice
+SEEN_EVENTS = 300
 
 
 class TallyMoved(Exception):
@@ -72,11 +78,22 @@ class Tally:
                 continue
             added: Counter[str] = Counter()
             _pending.set(added)
+            seen = list(stored.get("seen", [])) if stored else []
             for record in fresh:
+                event_id = _event_id(record)
+                if event_id is not None and event_id in seen:
+                    continue  # published again by an outbox that could not tell it had been
                 await dispatcher.dispatch(record)
+                if event_id is not None:
+                    seen.append(event_id)
             counts = Counter(stored["counts"] if stored else {})
             counts.update(added)
-            document = {"tally": self._key(region), "offset": fresh[-1].offset, "counts": dict(counts)}
+            document = {
+                "tally": self._key(region),
+                "offset": fresh[-1].offset,
+                "counts": dict(counts),
+                "seen": seen[-SEEN_EVENTS:],
+            }
             await self._write(document_id, stored, document)
 
     async def _write(self, document_id: str, stored: Mapping[str, Any] | None, document: dict[str, Any]) -> None:
@@ -121,6 +138,14 @@ class TallyGauge:
 
 # what the events of the partition being counted add (each subscriber counts in a task of its own)
 _pending: ContextVar[Counter[str]] = ContextVar("tally_pending")
+
+
+def _event_id(record: ConsumerRecord) -> str | None:
+    try:
+        event_id = json.loads(record.value)["id"]
+    except (ValueError, TypeError, KeyError):
+        return None  # not an event: the dispatcher dead-letters it
+    return event_id if isinstance(event_id, str) else None
 
 
 def _position(record: ConsumerRecord) -> tuple[int, int]:

@@ -169,9 +169,9 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     violations |= incubation_journey(browser, console, region, stage["not_ready"])
 
     browser.get(f"{console}/operator/partners?region={region}")
-    partner = browser.find_element(By.CSS_SELECTOR, "#partners tbody tr")
-    name = partner.find_element(By.TAG_NAME, "td").text
-    assert "Terverifikasi" in partner.text and name in text(browser, "#demand"), "its request, by its name"
+    buyer = stage["proposal"]["terms"]["partner_name"]  # other partners may be listed before it
+    partner = next(row for row in browser.find_elements(By.CSS_SELECTOR, "#partners tbody tr") if buyer in row.text)
+    assert "Terverifikasi" in partner.text and buyer in text(browser, "#demand"), "its request, by its name"
     violations["partners"] = accessible_and_kept(browser, "operator-partners")
 
     browser.get(f"{console}/operator/proposals?region={region}")

@@ -475,6 +475,10 @@ async def test_registrations_at_once_are_numbered_densely_and_listed_by_blocks(p
     assert len(listed) == 30 and set(listed) == set(registered)
     numbered = {d["_id"]: d["listing_seq"] async for d in stored.find({"region": registry.region})}
     assert [numbered[msme_id] for msme_id in listed] == list(range(30)), "pages in order of number"
+    first = await registry.ok("GET", f"/msmes?region={registry.region}&page_size=12")
+    following = await registry.ok("GET", f"/msmes?region={registry.region}&page_size=12&after={first['numbers'][-1]}")
+    assert first["numbers"] == list(range(12)) and following["numbers"] == list(range(12, 24)), "the next link's page"
+    assert (await registry.client.get(f"/msmes?region={registry.region}&after=-1")).status_code == 422
 
     funnel = await eventually(lambda: _counted(registry, 30), what="the funnel tally counting the 30 registrations")
     tiers = Counter([d["tier"] or "unassessed" async for d in stored.find({"region": registry.region})])

@@ -54,14 +54,40 @@ async def store():
 
 @pytest.mark.parametrize(("page", "size"), [(1, 25), (2, 7), (4, 25), (5, 25)])
 async def test_a_tier_s_pages_are_in_number_order_near_and_past_the_walk(store, page, size):
-    siap = [f"msme-{n:05d}" for n in range(SIZE) if tier_of(n) == "siap"]
+    siap = [n for n in range(SIZE) if tier_of(n) == "siap"]
     skip = (page - 1) * size
-    shown, total = await store.page(REGION, filters={"tier": "siap"}, skip=skip, limit=size)
-    assert [msme.msme_id for msme in shown] == siap[skip : skip + size]
-    assert total == len(siap) == SIZE // 10
+    listed = await store.page(REGION, filters={"tier": "siap"}, skip=skip, limit=size)
+    assert [m.msme_id for m in listed.items] == [f"msme-{n:05d}" for n in siap[skip : skip + size]]
+    assert listed.numbers == siap[skip : skip + size]
+    assert listed.total == len(siap) == SIZE // 10
+
+
+async def test_next_and_previous_pages_follow_the_numbers_however_deep(store):
+    didorong = [n for n in range(SIZE) if tier_of(n) == "didorong"]
+    filters = {"tier": "didorong"}
+    pages, after = [], None
+    while True:  # every page by its next link, as the console follows them
+        listed = await store.page(REGION, filters=filters, skip=0, limit=100, after=after)
+        if not listed.numbers:
+            break
+        pages.append(listed.numbers)
+        after = listed.numbers[-1]
+    assert [n for page in pages for n in page] == didorong and all(len(page) == 100 for page in pages[:-1])
+    back = await store.page(REGION, filters=filters, skip=0, limit=100, before=pages[-1][0])
+    assert back.numbers == pages[-2], "the previous page, by its link"
+    siap = [n for n in range(SIZE) if tier_of(n) == "siap"]
+    assert (await store.page(REGION, filters={"tier": "siap"}, skip=0, limit=3, before=SIZE)).numbers == siap[-3:]
+    whole = await store.page(REGION, filters={"tier": "siap"}, skip=0, limit=len(siap), before=SIZE)
+    assert whole.numbers == siap, "a page reaching further back than the walk, sorted instead"
+    onward = await store.page(REGION, filters={"tier": "siap"}, skip=0, limit=len(siap), after=0)
+    assert onward.numbers == siap[1:], "and further on"
+    assert (await store.page(REGION, filters=filters, skip=0, limit=5, before=0)).numbers == []
 
 
 async def test_unfiltered_pages_read_blocks_and_end_where_the_region_does(store):
-    shown, total = await store.page(REGION, filters={}, skip=SIZE - 30, limit=50)
-    assert total == SIZE and [m.msme_id for m in shown] == [f"msme-{n:05d}" for n in range(SIZE - 30, SIZE)]
-    assert await store.page(REGION, filters={}, skip=SIZE, limit=25) == ([], SIZE)
+    listed = await store.page(REGION, filters={}, skip=SIZE - 30, limit=50)
+    assert listed.total == SIZE and listed.numbers == list(range(SIZE - 30, SIZE))
+    assert [m.msme_id for m in listed.items] == [f"msme-{n:05d}" for n in range(SIZE - 30, SIZE)]
+    assert (await store.page(REGION, filters={}, skip=SIZE, limit=25)).numbers == []
+    assert (await store.page(REGION, filters={}, skip=0, limit=10, after=99)).numbers == list(range(100, 110))
+    assert (await store.page(REGION, filters={}, skip=0, limit=10, before=5)).numbers == list(range(5))

@@ -91,6 +91,15 @@ async def test_each_record_is_counted_once_however_often_it_is_delivered(tally):
     assert await tally.totals("kabupaten-kediri") == {}
 
 
+async def test_an_event_published_twice_is_counted_once(tally):
+    reader = dispatcher(tally, RecordingPublisher())
+    registered = record(5, 0, msme_registered(REGION, "msme-f"))
+    again = ConsumerRecord(TOPIC, 5, 1, 0, 0, b"msme", registered.value, None, 4, len(registered.value), ())
+    await tally.count(reader, REGION, [registered])
+    await tally.count(reader, REGION, [again, record(5, 2, msme_registered(REGION, "msme-g"))])
+    assert (await tally.totals(REGION))["registered"] == 2
+
+
 async def test_a_record_that_cannot_be_read_is_dead_lettered_and_passed(tally):
     publisher = RecordingPublisher()
     reader = dispatcher(tally, publisher)

@@ -9,6 +9,7 @@ version it read.
 import asyncio
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before c
 LISTING_BLOCK = 25
 NUMBERING_ATTEMPTS = 1000
 LISTED_BY = ("region", "tier", "sector", "kecamatan", "cohort_id")
-WALKED_BLOCKS = 40
+WALKED_BLOCKS = 40  # 40 small queries, about as long as sorting the entries of a filter matching 1,500
 
 
 def query_fields(msme: Msme) -> dict[str, Any]:
@@ -70,6 +71,28 @@ class DuplicateNib(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which page of a list: the `limit` after `skip`, or right after or before a number."""
+
+    skip: int
+    limit: int
+    after: int | None = None
+    before: int | None = None
+
+    def holds(self, number: int) -> bool:
+        if self.after is not None:
+            return number > self.after
+        return self.before is None or number < self.before
+
+
+@dataclass(frozen=True)
+class Listed:
+    items: list[Msme]
+    total: int
+    numbers: list[int]  # each item's number in the region's list, for the pages next to this one
+
+
 class RegistryStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.msmes = db["msmes"]
@@ -103,20 +126,21 @@ class RegistryStore:
         msme, nib = change.msme, change.msme.profile.nib
         if await self.msmes.find_one({"nib": nib}, {"_id": 1}):
             raise DuplicateNib(nib)
-        seq = await self.take_number(msme.region, msme.msme_id)
+        place = listing_place(msme.region, await self.take_number(msme.region, msme.msme_id))
         try:
-            saved = await self.aggregates.insert(
-                msme.msme_id, msme, events, history=_history(change), placed=listing_place(msme.region, seq)
-            )
-        except DuplicateKeyError as error:
-            # the same NIB registered at the same instant: its number stays taken, a page one shorter
+            saved = await self.aggregates.insert(msme.msme_id, msme, events, history=_history(change), placed=place)
+        except DuplicateKeyError as error:  # the same NIB registered at the same instant
             raise DuplicateNib(nib) from error
-        await self.relist(saved)
+        entry = {"_id": saved.msme_id, "version": saved.version, **query_fields(saved), **place}
+        with suppress(DuplicateKeyError):  # listed already by a save that came in between
+            await self.listing.insert_one(listing_entry(entry))
         return saved
 
     async def take_number(self, region: str, msme_id: str) -> int:
         """The region's next free number, taken by unique insert: registrations at once never share
-        one, and each tries the next one only when it lost the one before."""
+        one, and each tries the next one only when it lost the one before. A registration that fails
+        after taking its number (a NIB registered twice at the same instant, a crash) leaves it
+        taken: a page one UMKM shorter, and a region size one more than there are UMKM."""
         seq = await self.listed_in(region)
         for _ in range(NUMBERING_ATTEMPTS):
             try:
@@ -124,7 +148,8 @@ class RegistryStore:
             except DuplicateKeyError:
                 seq += 1
                 continue
-            await self.numbers.update_one({"_id": f"next:{region}"}, {"$max": {"next": seq + 1}}, upsert=True)
+            with suppress(DuplicateKeyError):  # another instance's first number here, at the same instant
+                await self.numbers.update_one({"_id": f"next:{region}"}, {"$max": {"next": seq + 1}}, upsert=True)
             return seq
         raise Busy(f"registrations in {region} keep taking the next number; try again")
 
@@ -144,13 +169,21 @@ class RegistryStore:
             if await self.checks.find_one({"_id": done}):
                 continue
             stored = self.msmes.find({"region": region}, comment="scan: listing UMKM stored before the list, once")
+            # instances starting together may both list: each UMKM keeps the number set first, and
+            # writes of the same entry or mark at once keep one (FerretDB refuses the other's upsert)
             for document in sorted([d async for d in stored], key=lambda d: d["registered_at"]):
                 place = {}
                 if document.get("listing_seq") is None:
                     place = listing_place(region, await self.take_number(region, document["_id"]))
-                    await self.msmes.update_one({"_id": document["_id"]}, {"$set": place})
-                await self.listing.replace_one({"_id": document["_id"]}, listing_entry(document | place), upsert=True)
-            await self.checks.replace_one({"_id": done}, {"listed": True}, upsert=True)
+                    unnumbered = {"_id": document["_id"], "listing_seq": None}
+                    if not (await self.msmes.update_one(unnumbered, {"$set": place})).matched_count:
+                        continue
+                with suppress(DuplicateKeyError):
+                    await self.listing.replace_one(
+                        {"_id": document["_id"]}, listing_entry(document | place), upsert=True
+                    )
+            with suppress(DuplicateKeyError):
+                await self.checks.replace_one({"_id": done}, {"listed": True}, upsert=True)
 
     async def save(self, change: Change, expected_version: int, events: Sequence[CloudEvent]) -> Msme:
         saved = await self.aggregates.replace(
@@ -180,39 +213,43 @@ class RegistryStore:
         return document["_id"] if document else None
 
     async def page(
-        self, region: str, *, filters: dict[str, str | None], skip: int, limit: int
-    ) -> tuple[list[Msme], int]:
+        self,
+        region: str,
+        *,
+        filters: dict[str, str | None],
+        skip: int,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> Listed:
         """One page of a region's UMKM in order of registration; `filters` are equalities on query
-        fields (tier, sector, kecamatan, cohort_id, nib). Unfiltered, only the page's blocks are read;
-        filtered, the list's slim entries are, and then the page's UMKM."""
+        fields (tier, sector, kecamatan, cohort_id, nib). The page is the `limit` after `skip`, or,
+        as the console's next and previous links ask, the `limit` whose numbers come right after
+        `after` or right before `before`. Unfiltered, only the page's blocks are read; filtered, the
+        list's slim entries are, and then the page's UMKM."""
         chosen = {field: value for field, value in filters.items() if value}
         if "nib" in chosen:  # one UMKM at most
             found = [d async for d in self.msmes.find({"region": region} | chosen)][skip : skip + limit]
-            return [self.aggregates.parse(document) for document in found], len(found)
+            return Listed([self.aggregates.parse(d) for d in found], len(found), [d["listing_seq"] for d in found])
         if chosen:
-            return await self._filtered(region, chosen, skip, limit)
+            return await self._filtered(region, chosen, Window(skip, limit, after, before))
+        if after is not None:  # numbers are dense: a number is a place
+            skip = after + 1
+        elif before is not None:
+            skip, limit = max(0, before - limit), min(limit, before)
         total = await self.listed_in(region)
         documents, last = [], min(skip + limit, total) - 1
         for block in range(skip // LISTING_BLOCK, last // LISTING_BLOCK + 1 if last >= skip else 0):
             documents += [d async for d in self.msmes.find({"listing_block": f"{region}#{block}"})]
         documents.sort(key=lambda document: document["listing_seq"])
         first = skip - skip // LISTING_BLOCK * LISTING_BLOCK
-        return [self.aggregates.parse(document) for document in documents[first : first + limit]], total
+        shown = documents[first : first + limit]
+        return Listed([self.aggregates.parse(d) for d in shown], total, [d["listing_seq"] for d in shown])
 
-    async def _filtered(self, region: str, chosen: dict[str, str], skip: int, limit: int) -> tuple[list[Msme], int]:
-        query = {"region": region} | chosen
-        if list(chosen) == ["tier"]:  # a tier is often most of a region: counted by the tally, its early pages walked
-            total = (await self.funnel_tally.totals(region)).get(chosen["tier"], 0)
-            entries = await self._walked(region, chosen, skip, limit)
-            if entries is None:
-                entries = await self.listing.find(query).sort("listing_seq", 1).skip(skip).limit(limit).to_list()
-        else:
-            total, entries = await asyncio.gather(  # each decodes every entry it matches: at once, not in turn
-                self.listing.count_documents(query),
-                self.listing.find(query).sort("listing_seq", 1).skip(skip).limit(limit).to_list(),
-            )
+    async def _filtered(self, region: str, chosen: dict[str, str], window: Window) -> Listed:
+        total, entries = await asyncio.gather(self._count(region, chosen), self._entries(region, chosen, window))
         stored = await asyncio.gather(*(self.msmes.find_one({"_id": entry["_id"]}) for entry in entries))
-        shown = []
+        shown, numbers = [], []
         for entry, document in zip(entries, stored, strict=True):
             if document is None:
                 continue
@@ -221,20 +258,53 @@ class RegistryStore:
                 if any(document.get(field) != value for field, value in chosen.items()):
                     continue
             shown.append(self.aggregates.parse(document))
-        return shown, total
+            numbers.append(entry["listing_seq"])
+        return Listed(shown, total, numbers)
 
-    async def _walked(self, region: str, chosen: dict[str, str], skip: int, limit: int) -> list[dict] | None:
-        """The page's entries found block by block from the first, or None when the page lies
-        further than WALKED_BLOCKS (a rarer filter, or a deep page: sorting all it matches is then cheaper)."""
-        numbered = await self.listed_in(region)
+    async def _count(self, region: str, chosen: dict[str, str]) -> int:
+        if list(chosen) == ["tier"]:  # a tier is often most of a region: its tally has counted it
+            return (await self.funnel_tally.totals(region)).get(chosen["tier"], 0)
+        return await self.listing.count_documents({"region": region} | chosen)
+
+    async def _entries(self, region: str, chosen: dict[str, str], window: Window) -> list[dict]:
+        """The page's entries, found by walking blocks from where the page starts; when that is
+        further than WALKED_BLOCKS (a rare filter, or a deep page asked by number), by sorting every
+        entry the filter matches, which costs about 0.1 ms each."""
+        walked = await self._walked(region, chosen, window)
+        if walked is not None:
+            return walked
+        query = {"region": region} | chosen
+        if window.after is not None:
+            after = query | {"listing_seq": {"$gt": window.after}}
+            return await self.listing.find(after).sort("listing_seq", 1).limit(window.limit).to_list()
+        if window.before is not None:
+            before = query | {"listing_seq": {"$lt": window.before}}
+            found = await self.listing.find(before).sort("listing_seq", -1).limit(window.limit).to_list()
+            return found[::-1]
+        return await self.listing.find(query).sort("listing_seq", 1).skip(window.skip).limit(window.limit).to_list()
+
+    async def _walked(self, region: str, chosen: dict[str, str], window: Window) -> list[dict] | None:
+        blocks = -(-(await self.listed_in(region)) // LISTING_BLOCK)
+        if window.after is not None:
+            order, wanted = range((window.after + 1) // LISTING_BLOCK, blocks), window.limit
+        elif window.before is not None:
+            order, wanted = range(min((window.before - 1) // LISTING_BLOCK, blocks - 1), -1, -1), window.limit
+        else:
+            order, wanted = range(blocks), window.skip + window.limit
         found: list[dict] = []
-        for block in range(-(-numbered // LISTING_BLOCK)):
-            if block == WALKED_BLOCKS:
+        for walked, block in enumerate(order):
+            if walked == WALKED_BLOCKS:
                 return None
-            found += await self.listing.find({"listing_block": f"{region}#{block}"} | chosen).to_list()
-            if len(found) >= skip + limit:
+            entries = await self.listing.find({"listing_block": f"{region}#{block}"} | chosen).to_list()
+            found += [entry for entry in entries if window.holds(entry["listing_seq"])]
+            if len(found) >= wanted:
                 break
-        return sorted(found, key=lambda entry: entry["listing_seq"])[skip : skip + limit]
+        found.sort(key=lambda entry: entry["listing_seq"])
+        if window.after is not None:
+            return found[: window.limit]
+        if window.before is not None:
+            return found[-window.limit :] if window.limit else []
+        return found[window.skip : window.skip + window.limit]
 
     async def funnel(self, region: str) -> dict[str, int]:
         """How many of the region's UMKM are at each step, as its tally has counted them."""

@@ -62,15 +62,16 @@ async def msmes(
     cohort: str | None = Query(default=None, max_length=80),
     nib: str | None = Query(default=None, max_length=13),
     page_number: int = Query(default=1, ge=1, le=100_000, alias="page"),
+    after: int | None = Query(default=None, ge=0, le=1_000_000_000),
+    before: int | None = Query(default=None, ge=0, le=1_000_000_000),
 ) -> Response:
     shown = region_of(session, region)
     services = as_person(request, session)
+    window = {"page": page_number, "page_size": PAGE_SIZE, "after": after, "before": before}
     filters = {"tier": tier if tier in TIERS else None, "sector": sector if sector in SECTORS else None}
     filters |= {"kecamatan": kecamatan or None, "nib": nib if nib and nib.isdigit() and len(nib) == 13 else None}
     filters |= {"cohort_id": cohort or None}
-    found, cohorts = await asyncio.gather(
-        services.msmes(shown, page=page_number, page_size=PAGE_SIZE, **filters), services.cohorts(shown)
-    )
+    found, cohorts = await asyncio.gather(services.msmes(shown, **window, **filters), services.cohorts(shown))
     pages = max(1, math.ceil(found["total"] / PAGE_SIZE))
     return page(
         request,

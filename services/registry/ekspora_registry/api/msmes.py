@@ -20,6 +20,10 @@ class MsmePage(BaseModel):
     total: int
     page: int
     page_size: int
+    numbers: list[int] = Field(
+        description="each item's number in the region's list: the next page is `after` the last, the previous "
+        "`before` the first"
+    )
 
 
 @router.post(
@@ -45,15 +49,21 @@ async def list_msmes(
     nib: str | None = Query(default=None, pattern=NIB_PATTERN, description="the UMKM with this NIB, if registered"),
     page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=50, ge=1, le=200),
+    after: int | None = Query(
+        default=None, ge=0, le=1_000_000_000, description="the page right after this number (see `numbers`)"
+    ),
+    before: int | None = Query(default=None, ge=0, le=1_000_000_000, description="the page right before this number"),
 ) -> MsmePage:
     registry.check_served(region, operator)
-    items, total = await registry.store.page(
+    listed = await registry.store.page(
         region,
         filters={"tier": tier, "sector": sector, "kecamatan": kecamatan, "cohort_id": cohort_id, "nib": nib},
         skip=(page - 1) * page_size,
         limit=page_size,
+        after=after,
+        before=before,
     )
-    return MsmePage(items=items, total=total, page=page, page_size=page_size)
+    return MsmePage(items=listed.items, total=listed.total, page=page, page_size=page_size, numbers=listed.numbers)
 
 
 class Funnel(BaseModel):

@@ -45,11 +45,6 @@ def query_fields(msme: Msme) -> dict[str, Any]:
         "tier": msme.tier,
         "product_ids": [product.product_id for product in msme.products],
         "cohort_id": msme.incubation.cohort_id if msme.incubation else None,
-        "incubation_stage": None
-        if msme.incubation is None
-        else "graduated"
-        if msme.incubation.graduated_at
-        else "enrolled",
         "expiry_day": expiry.date().isoformat() if expiry else None,
     }
 
@@ -115,8 +110,6 @@ class RegistryStore:
         await self.listing.create_index([("region", 1), ("listing_seq", 1)])
         await self.listing.create_index("listing_block")
         await self.funnel_tally.collection.create_index("tally")
-        await self.msmes.create_index([("region", 1), ("registered_at", 1)])
-        await self.msmes.create_index([("region", 1), ("tier", 1)])
         await self.msmes.create_index("product_ids")
         await self.msmes.create_index("expiry_day", sparse=True)
         await self.msmes.create_index("cohort_id", sparse=True)

@@ -93,7 +93,9 @@ class Registry:
         return response.json()
 
     def all_msmes(self) -> list[dict[str, Any]]:
-        return self.call("GET", f"/msmes?region={REGION}&page_size=200")["items"]
+        """Every UMKM of the region in full (the list has what a list shows of each)."""
+        listed = self.call("GET", f"/msmes?region={REGION}&page_size=200")["items"]
+        return [self.call("GET", f"/msmes/{msme['msme_id']}") for msme in listed]
 
     def close_gap(self, msme: dict[str, Any], code: str) -> str | None:
         """What an incubation coach gets done for one gap; None when it takes longer than the demo."""

@@ -32,6 +32,7 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         steps=get_args(Tier),
     )
     runtime.every("certificate-expiry", settings.expiry_check_seconds, service.expire_due_certificates)
+    runtime.every("relisting", settings.relist_check_seconds, service.relist_behind)
     return create_http_app(
         runtime,
         title="Ekspora registry",

@@ -1,7 +1,7 @@
 """The registry's use cases: load an UMKM, apply a pure rule, store the result with its events."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from ekspora_contracts.envelope import CloudEvent
@@ -13,6 +13,7 @@ from ekspora_registry import domain
 from ekspora_registry.policy import Rubric
 from ekspora_registry.store import RegistryStore
 
+SAVE_FINISHES_WITHIN = timedelta(seconds=30)
 Operation = Callable[[domain.Msme, datetime], domain.Change | None]
 
 
@@ -55,6 +56,11 @@ class RegistryService:
         if len(due) < batch:
             await self.store.expiry_checked(checked_at)
         return len(due)
+
+    async def relist_behind(self) -> int:
+        """List entries a crash left behind their UMKM, brought up once the save that marked them has
+        had time to finish."""
+        return await self.store.relist_behind(self.clock.now() - SAVE_FINISHES_WITHIN)
 
     async def enrol(self, cohort_id: str, msme_id: str) -> domain.Msme:
         cohort = await self.store.cohort(cohort_id)

@@ -7,3 +7,6 @@ class RegistrySettings(ServiceSettings):
     service: str = "registry"
     http_port: int = 8101
     expiry_check_seconds: float = Field(default=60, gt=0, description="How often expired certificates are looked for")
+    relist_check_seconds: float = Field(
+        default=30, gt=0, description="How often list entries a crash left behind their UMKM are looked for"
+    )

@@ -51,10 +51,30 @@ def query_fields(msme: Msme) -> dict[str, Any]:
 
 def listing_entry(document: Mapping[str, Any]) -> dict[str, Any]:
     """An UMKM's slim entry in the list, from its stored document: what the list is filtered and
-    ordered by, a few hundred bytes where the UMKM's document is several kilobytes (the store decodes
-    every document a filter matches, so filtered lists select entries and then read the page's UMKM)."""
+    ordered by, and what a list shows of it. A few hundred bytes where the UMKM's document is several
+    kilobytes: the store decodes every document a query matches, so lists read entries only."""
     fields = ("_id", *LISTED_BY, "version", "listing_seq", "listing_block")
-    return {field: document[field] for field in fields if field in document}
+    return {field: document[field] for field in fields if field in document} | shown_in_list(document)
+
+
+def shown_in_list(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What a list shows of an UMKM, from its document (stored, or the model dumped)."""
+    profile, assessment = document["profile"], document.get("assessment") or {}
+    return {
+        "business_name": profile["business_name"],
+        "owner_name": profile["owner_name"],
+        "score": assessment.get("score"),
+        "products": len(document.get("products") or ()),
+        "withdrawn": document.get("withdrawn_at") is not None,
+    }
+
+
+def summary(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An UMKM as a list shows it, from its entry."""
+    shown = ("sector", "kecamatan", "tier", "cohort_id", "business_name", "owner_name", "score", "products")
+    return {"msme_id": entry["_id"], "number": entry["listing_seq"], "withdrawn": entry.get("withdrawn", False)} | {
+        field: entry.get(field) for field in shown
+    }
 
 
 def listing_place(region: str, seq: int) -> dict[str, Any]:
@@ -83,9 +103,13 @@ class Window:
 
 @dataclass(frozen=True)
 class Listed:
-    items: list[Msme]
+    items: list[dict[str, Any]]  # summaries (see `summary`), in the order of their numbers
     total: int
-    numbers: list[int]  # each item's number in the region's list, for the pages next to this one
+
+    @property
+    def numbers(self) -> list[int]:
+        """Each item's number in the region's list, for the pages next to this one."""
+        return [item["number"] for item in self.items]
 
 
 class RegistryStore:
@@ -94,6 +118,7 @@ class RegistryStore:
         self.cohorts = db["cohorts"]
         self.checks = db["checks"]
         self.listing = db["listing"]  # slim entries, see listing_entry
+        self.relisting = db["relisting"]  # UMKM being saved: their entries follow the save
         self.numbers = db["numbers"]  # `<region>#<n>`: taken; `next:<region>`: a lower bound of the next
         self.aggregates = VersionedStore(self.msmes, Msme, derive=query_fields)
         self.funnel_tally = Tally("funnel", REGISTRY_MSME, db["tallies"])
@@ -106,7 +131,6 @@ class RegistryStore:
 
     async def ensure_indexes(self) -> None:
         await self.msmes.create_index("nib", unique=True)
-        await self.msmes.create_index("listing_block", sparse=True)
         await self.listing.create_index([("region", 1), ("listing_seq", 1)])
         await self.listing.create_index("listing_block")
         await self.funnel_tally.collection.create_index("tally")
@@ -120,13 +144,15 @@ class RegistryStore:
         if await self.msmes.find_one({"nib": nib}, {"_id": 1}):
             raise DuplicateNib(nib)
         place = listing_place(msme.region, await self.take_number(msme.region, msme.msme_id))
+        await self._relisting(msme)
         try:
             saved = await self.aggregates.insert(msme.msme_id, msme, events, history=_history(change), placed=place)
         except DuplicateKeyError as error:  # the same NIB registered at the same instant
             raise DuplicateNib(nib) from error
         entry = {"_id": saved.msme_id, "version": saved.version, **query_fields(saved), **place}
         with suppress(DuplicateKeyError):  # listed already by a save that came in between
-            await self.listing.insert_one(listing_entry(entry))
+            await self.listing.insert_one(listing_entry(saved.model_dump() | entry))
+        await self._relisted(saved)
         return saved
 
     async def take_number(self, region: str, msme_id: str) -> int:
@@ -158,7 +184,7 @@ class RegistryStore:
         """UMKM stored before the list was numbered get their numbers, in order of registration, and
         their entries, once per region."""
         for region in regions:
-            done = f"listed:{region}"
+            done = f"listed-with-summaries:{region}"
             if await self.checks.find_one({"_id": done}):
                 continue
             stored = self.msmes.find({"region": region}, comment="scan: listing UMKM stored before the list, once")
@@ -179,16 +205,44 @@ class RegistryStore:
                 await self.checks.replace_one({"_id": done}, {"listed": True}, upsert=True)
 
     async def save(self, change: Change, expected_version: int, events: Sequence[CloudEvent]) -> Msme:
+        await self._relisting(change.msme)
         saved = await self.aggregates.replace(
             change.msme.msme_id, change.msme, expected_version, events, history=_history(change)
         )
         await self.relist(saved)
+        await self._relisted(saved)
         return saved
 
+    async def _relisting(self, msme: Msme) -> None:
+        """Marks the UMKM's entry as about to fall behind, before its save: a crash between the save
+        and the entry's write leaves the mark, and `relist_behind` brings the entry up."""
+        with suppress(DuplicateKeyError):  # marked at the same instant by another save of it
+            await self.relisting.replace_one(
+                {"_id": msme.msme_id}, {"since": msme.updated_at, "region": msme.region}, upsert=True
+            )
+
+    async def _relisted(self, msme: Msme) -> None:
+        await self.relisting.delete_one({"_id": msme.msme_id, "since": msme.updated_at})
+
+    async def relist_behind(self, marked_before: datetime) -> int:
+        """Brings up the entries of UMKM whose saves did not get to their entries, marked before
+        `marked_before` (those marked since may be saves in progress). How many it brought up."""
+        brought = 0
+        marked = self.relisting.find(
+            {"since": {"$lt": marked_before}}, comment="scan: the marks of saves in progress, a handful at most"
+        )
+        async for mark in marked:
+            msme = await self.get(mark["_id"])
+            if msme is not None:
+                await self.relist(msme)
+                brought += 1
+            await self.relisting.delete_one({"_id": mark["_id"], "since": mark["since"]})
+        return brought
+
     async def relist(self, msme: Msme) -> None:
-        """Brings the UMKM's list entry to this version of it, unless a later one is there already.
-        An entry left behind (a crash between the two writes) is brought up when a page shows it."""
+        """Brings the UMKM's list entry to this version of it, unless a later one is there already."""
         fields = {field: value for field, value in query_fields(msme).items() if field in LISTED_BY}
+        fields |= shown_in_list(msme.model_dump())
         newer = {"_id": msme.msme_id, "version": {"$lt": msme.version}}
         if (await self.listing.update_one(newer, {"$set": fields | {"version": msme.version}})).matched_count:
             return
@@ -223,7 +277,7 @@ class RegistryStore:
         chosen = {field: value for field, value in filters.items() if value}
         if "nib" in chosen:  # one UMKM at most
             found = [d async for d in self.msmes.find({"region": region} | chosen)][skip : skip + limit]
-            return Listed([self.aggregates.parse(d) for d in found], len(found), [d["listing_seq"] for d in found])
+            return Listed([summary(listing_entry(document)) for document in found], len(found))
         if chosen:
             return await self._filtered(region, chosen, Window(skip, limit, after, before))
         if after is not None:  # numbers are dense: a number is a place
@@ -231,28 +285,16 @@ class RegistryStore:
         elif before is not None:
             skip, limit = max(0, before - limit), min(limit, before)
         total = await self.listed_in(region)
-        documents, last = [], min(skip + limit, total) - 1
+        entries, last = [], min(skip + limit, total) - 1
         for block in range(skip // LISTING_BLOCK, last // LISTING_BLOCK + 1 if last >= skip else 0):
-            documents += [d async for d in self.msmes.find({"listing_block": f"{region}#{block}"})]
-        documents.sort(key=lambda document: document["listing_seq"])
+            entries += await self.listing.find({"listing_block": f"{region}#{block}"}).to_list()
+        entries.sort(key=lambda entry: entry["listing_seq"])
         first = skip - skip // LISTING_BLOCK * LISTING_BLOCK
-        shown = documents[first : first + limit]
-        return Listed([self.aggregates.parse(d) for d in shown], total, [d["listing_seq"] for d in shown])
+        return Listed([summary(entry) for entry in entries[first : first + limit]], total)
 
     async def _filtered(self, region: str, chosen: dict[str, str], window: Window) -> Listed:
         total, entries = await asyncio.gather(self._count(region, chosen), self._entries(region, chosen, window))
-        stored = await asyncio.gather(*(self.msmes.find_one({"_id": entry["_id"]}) for entry in entries))
-        shown, numbers = [], []
-        for entry, document in zip(entries, stored, strict=True):
-            if document is None:
-                continue
-            if document["version"] != entry.get("version"):  # an entry left behind: bring it up
-                await self.listing.replace_one({"_id": entry["_id"]}, listing_entry(document))
-                if any(document.get(field) != value for field, value in chosen.items()):
-                    continue
-            shown.append(self.aggregates.parse(document))
-            numbers.append(entry["listing_seq"])
-        return Listed(shown, total, numbers)
+        return Listed([summary(entry) for entry in entries], total)
 
     async def _count(self, region: str, chosen: dict[str, str]) -> int:
         if list(chosen) == ["tier"]:  # a tier is often most of a region: its tally has counted it

@@ -15,8 +15,24 @@ router = APIRouter(tags=["UMKM"])
 TIERS: tuple[Tier, ...] = ("siap", "setengah", "didorong")
 
 
+class MsmeSummary(BaseModel):
+    """An UMKM as a list shows it; `GET /msmes/{msme_id}` has all of it."""
+
+    msme_id: str
+    number: int = Field(description="its number in the region's list, in order of registration")
+    business_name: str
+    owner_name: str
+    sector: str
+    kecamatan: str
+    tier: Tier | None
+    score: int | None
+    products: int = Field(description="how many products it has listed")
+    cohort_id: str | None = Field(description="the incubation cohort it is enrolled in")
+    withdrawn: bool
+
+
 class MsmePage(BaseModel):
-    items: list[domain.Msme]
+    items: list[MsmeSummary]
     total: int
     page: int
     page_size: int
@@ -63,7 +79,8 @@ async def list_msmes(
         after=after,
         before=before,
     )
-    return MsmePage(items=listed.items, total=listed.total, page=page, page_size=page_size, numbers=listed.numbers)
+    items = [MsmeSummary.model_validate(item) for item in listed.items]
+    return MsmePage(items=items, total=listed.total, page=page, page_size=page_size, numbers=listed.numbers)
 
 
 class Funnel(BaseModel):

@@ -60,9 +60,18 @@ def test_days_as_the_reader_writes_them_in_kediri_time(language, value, written)
     assert Texts(language).day(value) == written
 
 
-def match(status: str, msme: str, country: str = "NL", quantity: int = 100, price: int = 150) -> dict:
+def match(
+    status: str,
+    msme: str,
+    country: str = "NL",
+    quantity: int = 100,
+    price: int = 150,
+    partner: str = "ptn-1",
+    request: str | None = None,
+) -> dict:
     terms = {"msme_id": msme, "destination_country": country, "currency": "EUR", "quantity": quantity}
-    return {"status": status, "terms": terms | {"unit_price": price}}
+    order = {"partner_id": partner, "demand_id": request or f"dem-{msme}"}
+    return {"status": status, "terms": terms | order | {"unit_price": price}}
 
 
 def shipment(status: str, *orders: tuple[str, bool]) -> dict:
@@ -93,8 +102,33 @@ def test_the_funnel_counts_umkm_once_per_step():
         "matched": 2,
         "shipped": 2,
         "delivered": 1,
+        "reordered": 0,
     }
     assert steps["registered"].share == 1 and steps["siap"].share == 0.25
+
+
+@pytest.mark.parametrize(
+    ("orders", "again"),
+    [
+        ([], set()),
+        ([("confirmed", "a", "ptn-1", "dem-1")], set()),
+        ([("confirmed", "a", "ptn-1", "dem-1"), ("confirmed", "a", "ptn-1", "dem-2")], {"a"}),
+        ([("confirmed", "a", "ptn-1", "dem-1"), ("confirmed", "a", "ptn-2", "dem-2")], set()),  # two partners
+        ([("confirmed", "a", "ptn-1", "dem-1"), ("confirmed", "a", "ptn-1", "dem-1")], set()),  # one request
+        ([("confirmed", "a", "ptn-1", "dem-1"), ("proposed", "a", "ptn-1", "dem-2")], set()),  # not yet ordered
+        (
+            [
+                ("confirmed", "a", "ptn-1", "dem-1"),
+                ("confirmed", "a", "ptn-1", "dem-2"),
+                ("confirmed", "b", "ptn-1", "dem-3"),
+            ],
+            {"a"},
+        ),
+    ],
+)
+def test_an_umkm_is_reordered_from_when_one_partner_confirms_it_for_a_second_request(orders, again):
+    matches = [match(status, msme, partner=partner, request=request) for status, msme, partner, request in orders]
+    assert funnel.ordered_again(matches) == again
 
 
 def test_export_value_is_confirmed_orders_per_destination_largest_first():

@@ -16,6 +16,7 @@ STEPS = (
     "matched",
     "shipped",
     "delivered",
+    "reordered",
 )
 DEPARTED = frozenset({"departed", "arrived", "import_cleared", "out_for_delivery", "delivered"})
 
@@ -50,9 +51,21 @@ def steps(registry: dict[str, Any], matches: list[dict], shipments: list[dict]) 
         "matched": len({m["terms"]["msme_id"] for m in matches if m["status"] == "confirmed"}),
         "shipped": len({order["line"]["msme_id"] for order in shipped}),
         "delivered": len({order["line"]["msme_id"] for order in orders if order.get("delivered_at")}),
+        "reordered": len(ordered_again(matches)),
     }
     widest = max(counts.values()) or 1
     return [Step(key, counts[key], counts[key] / widest) for key in STEPS]
+
+
+def ordered_again(matches: list[dict]) -> set[str]:
+    """The UMKM a partner ordered from again: confirmed orders of one partner from one UMKM for more
+    than one of the partner's requests."""
+    requests: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for match in matches:
+        if match["status"] == "confirmed":
+            terms = match["terms"]
+            requests[(terms["msme_id"], terms["partner_id"])].add(terms["demand_id"])
+    return {msme for (msme, _), asked in requests.items() if len(asked) > 1}
 
 
 def export_values(matches: list[dict]) -> list[Value]:

@@ -20,7 +20,7 @@ from ekspora_contracts.envelope import CONTENT_TYPE
 from ekspora_contracts.topics import DEAD_LETTER
 from ekspora_kit.bus import BusAccess
 from ekspora_kit.table import table
-from ekspora_kit.topic_reader import read_from_beginning
+from ekspora_kit.topic_reader import read_from_beginning, read_newest
 
 REPLAYED_FROM = "dlt-replayed-from"
 
@@ -57,6 +57,13 @@ class DeadLetter:
 
 async def dead_letters(access: BusAccess, region: str) -> list[DeadLetter]:
     return [DeadLetter.of(record) for record in await read_from_beginning(access, DEAD_LETTER.topic(region), timeout=5)]
+
+
+async def newest_dead_letters(access: BusAccess, region: str, per_partition: int) -> tuple[list[DeadLetter], int]:
+    """The region's newest dead letters, at most `per_partition` of each partition, and how many it has."""
+    topic = DEAD_LETTER.topic(region)
+    records, held = await read_newest(access, topic, partitions=DEAD_LETTER.partitions, per_partition=per_partition)
+    return [DeadLetter.of(record) for record in records], held
 
 
 async def republish(producer: AIOKafkaProducer, record: ConsumerRecord) -> str:

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ekspora_kit.bus import BusAccess
@@ -28,6 +28,32 @@ async def read_from_beginning(
             caught_up = all([await consumer.position(tp) >= ends[tp] for tp in partitions])
             if (caught_up and len(records) >= at_least) or time.monotonic() > deadline:
                 return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()
+
+
+async def read_newest(
+    access: BusAccess, topic: str, *, partitions: int, per_partition: int, timeout: float = 5
+) -> tuple[list[ConsumerRecord], int]:
+    """The newest `per_partition` records of each of the topic's `partitions`, and how many it holds in
+    all: a page shows the recent ones of a topic that only grows, without reading it from the start."""
+    consumer = AIOKafkaConsumer(**access.client_options(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        if topic not in await consumer.topics():
+            return [], 0
+        assigned = [TopicPartition(topic, partition) for partition in range(partitions)]
+        consumer.assign(assigned)
+        starts, ends = await consumer.beginning_offsets(assigned), await consumer.end_offsets(assigned)
+        for partition in assigned:
+            consumer.seek(partition, max(starts[partition], ends[partition] - per_partition))
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout
+        while not all([await consumer.position(p) >= ends[p] for p in assigned]) and time.monotonic() < deadline:
+            for partition, batch in (await consumer.getmany(timeout_ms=200)).items():
+                records.extend(record for record in batch if record.offset < ends[partition])
+        held = sum(ends[p] - starts[p] for p in assigned)
+        return sorted(records, key=lambda r: (r.partition, r.offset)), held
     finally:
         await consumer.stop()
 

@@ -7,10 +7,12 @@ import sys
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
+from ekspora_kit.topic_reader import read_newest
 from tests.factories import registered_event
-from tests.integration.support import eventually, metric, publish, read_topic
+from tests.integration.support import BUS, eventually, metric, publish, read_topic
 from tests.integration.test_skeleton_flow import operator_feed
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
@@ -118,3 +120,25 @@ async def test_replay_republishes_a_dead_letter_once_after_the_cause_is_fixed(pl
     second = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)
     assert "0 replayed" in second.stdout, second.stdout
     assert len(await read_topic(topic)) == 1
+
+
+async def test_the_newest_records_of_each_partition_are_read_without_reading_the_topic(platform):
+    topic = platform.topic(REGISTRY_MSME)
+    assert await read_newest(BUS, f"{topic}.none", partitions=6, per_partition=3) == ([], 0), "no such topic: nothing"
+    producer = AIOKafkaProducer(**BUS.client_options(), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for n in range(7):
+            await producer.send_and_wait(topic, f"first-{n}".encode(), partition=0)
+        await producer.send_and_wait(topic, b"second-0", partition=1)
+    finally:
+        await producer.stop()
+
+    records, held = await read_newest(BUS, topic, partitions=REGISTRY_MSME.partitions, per_partition=3)
+    assert held == 8
+    assert [(r.partition, r.offset, r.value) for r in records] == [
+        (0, 4, b"first-4"),
+        (0, 5, b"first-5"),
+        (0, 6, b"first-6"),
+        (1, 0, b"second-0"),
+    ]

@@ -12,7 +12,7 @@ from ekspora_console.sessions import Person
 from ekspora_contracts.topics import CATALOGUE, DEAD_LETTER
 from ekspora_kit.bus import BusAccess
 from ekspora_kit.clock import Clock
-from ekspora_kit.deadletters import DeadLetter, dead_letters, replay_one
+from ekspora_kit.deadletters import DeadLetter, newest_dead_letters, replay_one
 from ekspora_kit.lag import region_lag
 
 
@@ -34,6 +34,12 @@ class Letter:
 
 
 @dataclass(frozen=True)
+class Letters:
+    shown: list[Letter]
+    held: int  # all the region's dead letters, of which the newest are shown
+
+
+@dataclass(frozen=True)
 class Lag:
     group: str
     topic: str
@@ -48,23 +54,29 @@ def region_topics(region: str) -> set[str]:
     return {stream.topic(region) for stream in CATALOGUE if stream.scope == "region" and stream != DEAD_LETTER}
 
 
+# the newest of each of the dead-letter topic's partitions; the topic only grows, and a screen of
+# hundreds is already more than a person reads
+NEWEST_LETTERS = 100
+
+
 class Operations:
     def __init__(self, access: BusAccess, db: AsyncDatabase, clock: Clock) -> None:
         self.access, self.replays, self.clock = access, db["replays"], clock
 
-    async def letters(self, region: str) -> list[Letter]:
-        """The region's dead letters, newest first, each with its replay if there was one."""
-        found = await dead_letters(self.access, region)
+    async def letters(self, region: str) -> Letters:
+        """The region's newest dead letters, newest first, each with its replay if there was one."""
+        found, held = await newest_dead_letters(self.access, region, NEWEST_LETTERS)
         ids = [_replay_id(region, letter.partition, letter.offset) for letter in found]
         # by the region, an equality FerretDB serves without decoding other regions' replays ($in it would not)
         replays = {doc["_id"]: Replay(doc["by"], doc["at"]) async for doc in self.replays.find({"region": region})}
         writable = region_topics(region)
-        return [
+        shown = [
             Letter(letter, replays.get(replay_id), letter.original_topic in writable)
             for letter, replay_id in sorted(
                 zip(found, ids, strict=True), key=lambda pair: pair[0].failed_at, reverse=True
             )
         ]
+        return Letters(shown, held)
 
     async def lag(self, region: str) -> list[Lag]:
         return [Lag(*row) for row in await region_lag(self.access, region)]

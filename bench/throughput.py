@@ -93,7 +93,7 @@ from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
 from ekspora_registry import domain
 from ekspora_registry.domain import funnel
 from ekspora_registry.policy import load_rubric
-from ekspora_registry.store import listing_entry, listing_place, query_fields
+from ekspora_registry.store import listed_mark, listing_entry, listing_place, query_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 load_local_bus_credentials()
@@ -325,7 +325,7 @@ async def store_umkm(db: AsyncDatabase, region: str, size: int) -> None:
     )
     await db["numbers"].insert_one({"_id": f"next:{region}", "next": size})
     await insert_in_batches(db["listing"], [listing_entry(document) for document in documents])
-    await db["checks"].insert_one({"_id": f"listed:{region}", "listed": True})
+    await db["checks"].insert_one({"_id": listed_mark(region), "listed": True})
     counts = Counter(document["tier"] or funnel.UNASSESSED for document in documents)
     counts["registered"] = size
     tally = f"funnel:{region}"

@@ -118,3 +118,13 @@ async def test_an_entry_a_crash_left_behind_is_brought_up_once_its_save_has_had_
     assert await store.relist_behind(later + timedelta(seconds=1)) == 1
     assert await in_mojoroto() == [("msme-00003", "Tenun Ikat Bandar")]
     assert await store.relist_behind(later + timedelta(seconds=1)) == 0, "and its mark is gone"
+
+
+async def test_entries_written_before_lists_showed_what_they_show_are_rewritten_once(store):
+    shown = {"business_name": "", "owner_name": "", "score": "", "products": "", "withdrawn": ""}
+    await store.listing.update_many({}, {"$unset": shown})
+    await store.list_unlisted([REGION])
+    listed = await store.page(REGION, filters={"tier": "siap"}, skip=0, limit=2)
+    assert listed.numbers == [0, 10], "each keeps its number"
+    assert [m["business_name"] for m in listed.items] == [VALID_REGISTRATION["business_name"]] * 2
+    assert all(m["products"] == 0 and m["withdrawn"] is False for m in listed.items)

@@ -77,6 +77,11 @@ def summary(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def listed_mark(region: str) -> str:
+    """The check that says the region's UMKM are numbered and their entries hold what lists show."""
+    return f"listed-with-summaries:{region}"
+
+
 def listing_place(region: str, seq: int) -> dict[str, Any]:
     """Where an UMKM stands in its region's list: its number, unique in the region, and its block."""
     return {"listing_seq": seq, "listing_block": f"{region}#{seq // LISTING_BLOCK}"}
@@ -184,7 +189,7 @@ class RegistryStore:
         """UMKM stored before the list was numbered get their numbers, in order of registration, and
         their entries, once per region."""
         for region in regions:
-            done = f"listed-with-summaries:{region}"
+            done = listed_mark(region)
             if await self.checks.find_one({"_id": done}):
                 continue
             stored = self.msmes.find({"region": region}, comment="scan: listing UMKM stored before the list, once")

@@ -118,6 +118,16 @@ IDENTITY_KEYS = Stream(
     description="The public keys tokens are signed with, and every revoked credential (global, compacted:"
     " each service reads it whole to verify tokens). Key: key id.",
 )
+NOTIFICATIONS_REPLIES = Stream(
+    name="notifications.replies",
+    producer="notifications",
+    partitions=3,
+    scope="region",
+    visibility="internal",
+    consumers=("matching",),
+    description="What UMKM owners answered by replying to their messages: a proposal accepted or declined on"
+    " WhatsApp. Key: match id.",
+)
 DEAD_LETTER = Stream(
     name="deadletter",
     producer="every consumer",
@@ -136,6 +146,7 @@ CATALOGUE: tuple[Stream, ...] = (
     MATCHING_PARTNERS,
     MATCHING_DEMAND,
     SHIPPING_SHIPMENT,
+    NOTIFICATIONS_REPLIES,
     IDENTITY_KEYS,
     DEAD_LETTER,
 )

@@ -1,7 +1,9 @@
-"""Events matching consumes: products on offer, partners and demand (global), and sales feedback."""
+"""Events matching consumes: products on offer, partners and demand (global), sales feedback, and
+owners' own answers to proposals."""
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported
+from ekspora_contracts.notifications import ProposalAnswered
 from ekspora_contracts.registry import (
     ProductDelisted,
     ProductExportReadinessLost,
@@ -9,14 +11,21 @@ from ekspora_contracts.registry import (
     ProductListed,
     ProductUpdated,
 )
-from ekspora_contracts.topics import MATCHING_DEMAND, MATCHING_PARTNERS, MATCHING_SALES, REGISTRY_PRODUCT
+from ekspora_contracts.topics import (
+    MATCHING_DEMAND,
+    MATCHING_PARTNERS,
+    MATCHING_SALES,
+    NOTIFICATIONS_REPLIES,
+    REGISTRY_PRODUCT,
+)
 from ekspora_kit.consumer import EventRoutes
 from ekspora_matching.service import MatchingService
 
 
 def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
-    products, partners, demand, sales = (
-        EventRoutes(s) for s in (REGISTRY_PRODUCT, MATCHING_PARTNERS, MATCHING_DEMAND, MATCHING_SALES)
+    products, partners, demand, sales, replies = (
+        EventRoutes(s)
+        for s in (REGISTRY_PRODUCT, MATCHING_PARTNERS, MATCHING_DEMAND, MATCHING_SALES, NOTIFICATIONS_REPLIES)
     )
 
     @products.on(ProductListed)
@@ -55,4 +64,8 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
     async def on_sales(event: CloudEvent[SalesReported]) -> None:
         await service.sales_reported(event, region)
 
-    return [products, partners, demand, sales]
+    @replies.on(ProposalAnswered)
+    async def on_answered(event: CloudEvent[ProposalAnswered]) -> None:
+        await service.owner_answered(event.data)
+
+    return [products, partners, demand, sales, replies]

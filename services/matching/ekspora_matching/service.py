@@ -9,11 +9,13 @@ from uuid import uuid4
 
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported, Side
+from ekspora_contracts.notifications import ProposalAnswered
 from ekspora_contracts.registry import ProductFacts
 from ekspora_kit import aggregates
 from ekspora_kit.clock import Clock
-from ekspora_kit.domain import NotFound
+from ekspora_kit.domain import NotAllowed, NotFound
 from ekspora_kit.events import envelopes
+from ekspora_kit.logs import acting
 from ekspora_matching import domain
 from ekspora_matching.policy import DestinationRules, Scoring
 from ekspora_matching.store import MatchingStore
@@ -266,6 +268,30 @@ class MatchingService:
         """An acceptance after the proposal's expiry expires it instead (and is then refused)."""
         await self.change_match(match_id, lambda pair: domain.expire(pair, self.clock.now()))
         return await self.change_match(match_id, lambda p: domain.accept(p, match_id, side, self.clock.now()))
+
+    async def owner_answered(self, answer: ProposalAnswered) -> None:
+        """An owner's own answer on WhatsApp, applied as an operator's answer for the owner is (and
+        recorded as the owner's). One for a proposal no longer open, or not of that owner's UMKM,
+        changes nothing: the owner may answer late, or twice."""
+        pair = await self.store.pair_of_match(answer.match_id)
+        if pair is None or pair.msme_id != answer.msme_id:
+            logger.warning(
+                "answer %s names match %s, not one of %s", answer.message_id, answer.match_id, answer.msme_id
+            )
+            return
+        owner = acting.set(f"umkm:{answer.msme_id} by {answer.channel} message {answer.message_id}")
+        try:
+            if answer.answer == "accept":
+                await self.accept(answer.match_id, "msme")
+            else:
+                reason, now = f"declined by the owner on {answer.channel}", self.clock.now()
+                await self.change_match(
+                    answer.match_id, lambda p: domain.decline(p, answer.match_id, "msme", reason, now)
+                )
+        except NotAllowed as closed:
+            logger.info("owner's answer %s to %s came too late: %s", answer.message_id, answer.match_id, closed)
+        finally:
+            acting.reset(owner)
 
     async def expire_due(self) -> int:
         due = await self.store.due_for_expiry(self.clock.now())

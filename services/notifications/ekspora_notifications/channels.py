@@ -1,5 +1,6 @@
-"""Adapters to the outside world: one HTTP provider for WhatsApp and SMS, SMTP for email, and
-partner webhook endpoints."""
+"""Adapters to the outside world: WhatsApp through Meta's Cloud API (or, where none is configured,
+the same HTTP provider as SMS), SMS through that provider, SMTP for email, and partner webhook
+endpoints."""
 
 import asyncio
 import ipaddress
@@ -72,6 +73,57 @@ class MessagingProvider:
         if self.client is None:
             raise SendFailed(f"no {channel} provider configured", retryable=False)
         return self.client
+
+
+class OutsideWindow(SendFailed):
+    """The Cloud API refused a free-form message: the owner has not written in the last 24 hours
+    (error 131047); only a template may go."""
+
+
+# the Cloud API's errors worth trying again: throttling and its own temporary failures
+RETRYABLE_CLOUD_ERRORS = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004})
+OUTSIDE_WINDOW_ERROR = 131047
+
+
+class WhatsAppCloud:
+    """WhatsApp through Meta's Cloud API: POST {base}/{phone number id}/messages with
+    `messaging_product`, `to` (digits, no +), `type` and its object (text, interactive, template).
+    Our delivery key travels as `biz_opaque_callback_data` and comes back in the status webhooks:
+    the Cloud API has no lookup of what it took, so a send whose answer was lost is settled from
+    those statuses."""
+
+    def __init__(self, base_url: str, phone_number_id: str, token: str, timeout: float = 15) -> None:
+        self.path = f"/{phone_number_id}/messages"
+        self.client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    async def send(self, to: str, content: dict, reference: str) -> str:
+        """The message id (wamid) the Cloud API gave the message."""
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to.removeprefix("+"),
+            "biz_opaque_callback_data": reference,
+            **content,
+        }
+        try:
+            response = await self.client.post(self.path, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise SendFailed(f"WhatsApp Cloud API unreachable: {error!r}") from error
+        except httpx.HTTPError as error:
+            raise SendFailed(f"WhatsApp Cloud API gave no answer: {error!r}", maybe_taken=True) from error
+        if response.status_code < 300:
+            return str(response.json()["messages"][0]["id"])
+        try:
+            refusal = response.json().get("error", {})
+        except ValueError:
+            refusal = {}
+        code, said = refusal.get("code"), refusal.get("message", response.text[:200])
+        reason = f"WhatsApp Cloud API answered {response.status_code}, error {code}: {said}"
+        if code == OUTSIDE_WINDOW_ERROR:
+            raise OutsideWindow(reason, retryable=False)
+        raise SendFailed(reason, retryable=response.status_code >= 500 or code in RETRYABLE_CLOUD_ERRORS)
 
 
 class Mailer:

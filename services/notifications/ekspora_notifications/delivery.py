@@ -15,15 +15,17 @@ cannot be asked of an SMTP server: it stays "sending", at most once.
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ekspora_contracts.catalog import EVENT_TYPES
 from ekspora_contracts.envelope import CloudEvent, event_model
 from ekspora_kit.clock import Clock
-from ekspora_notifications import preferences
-from ekspora_notifications.channels import Mailer, MessagingProvider, SendFailed
+from ekspora_notifications import preferences, whatsapp
+from ekspora_notifications.channels import Mailer, MessagingProvider, OutsideWindow, SendFailed, WhatsAppCloud
+from ekspora_notifications.conversations import ConversationStore
 from ekspora_notifications.domain import (
     Labels,
     Message,
@@ -40,6 +42,7 @@ from ekspora_notifications.domain import (
 )
 from ekspora_notifications.preferences import QuietHours
 from ekspora_notifications.store import DeliveryStore, NotificationsStore
+from ekspora_notifications.whatsapp_messages import WhatsAppTemplates, content, window_open
 
 logger = logging.getLogger(__name__)
 TEXT_CHANNELS = ("whatsapp", "sms")
@@ -68,6 +71,27 @@ class Unsettled(Exception):
     """A text the provider may have taken, and cannot be asked about now."""
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What one send carries, as claimed: its words, and what a WhatsApp template is filled with."""
+
+    event_type: str
+    language: str
+    subject: str
+    text: str
+    values: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, record: dict) -> "Outgoing":
+        return cls(
+            record.get("event_type", ""),
+            record["language"],
+            record["subject"],
+            record["text"],
+            record.get("values", {}),
+        )
+
+
 class Occasion:
     """What a message is about: the event (or digest, or notice) it is keyed by, for never-twice."""
 
@@ -90,6 +114,8 @@ class Notifier:
         provider: MessagingProvider,
         mailer: Mailer,
         metrics: ChannelMetrics,
+        whatsapp: WhatsAppCloud | None,
+        conversations: ConversationStore,
         *,
         attempts: int,
         backoff_seconds: float,
@@ -105,6 +131,7 @@ class Notifier:
             rules,
         )
         self.provider, self.mailer, self.metrics = provider, mailer, metrics
+        self.whatsapp, self.conversations, self.whatsapp_templates = whatsapp, conversations, WhatsAppTemplates()
         self.attempts, self.backoff, self.default_quiet_hours = attempts, backoff_seconds, default_quiet_hours
         self.unconfirmed_after = timedelta(seconds=unconfirmed_after_seconds)
         self.clock = clock
@@ -247,6 +274,7 @@ class Notifier:
                     "critical": message.critical,
                     "subject": message.subject,
                     "text": message.text,
+                    "values": message.values,
                     "status": "sending",
                     "attempts": 0,
                     "claims": 1,
@@ -258,7 +286,8 @@ class Notifier:
                 if earlier.get("status") == "failed":
                     continue
                 return channel  # sent before, or possibly sent: never twice
-            if await self._send(key, channel, address, message.subject, message.text, occasion.time):
+            outgoing = Outgoing(occasion.event_type, message.language, message.subject, message.text, message.values)
+            if await self._send(key, channel, address, outgoing, occasion.time):
                 return channel
             self.metrics.outcomes.labels(channel, "fallen_back").inc()
         logger.error("no channel reached %s for %s", recipient.recipient, occasion.event_type)
@@ -273,7 +302,7 @@ class Notifier:
                 continue  # another instance took it
             key, channel = record["_id"], record["channel"]
             try:
-                provider_id = await self.provider.taken(channel, key)
+                provider_id = await self._taken(channel, key)
             except SendFailed as error:  # asked again when this takeover is stale in turn
                 logger.warning("could not ask the provider about %s: %s", key, error)
                 continue
@@ -282,20 +311,18 @@ class Notifier:
                 self.metrics.outcomes.labels(channel, "settled_taken").inc()
             else:
                 await self.deliveries.finish(key, {"settled": "resent"})
-                await self._send(
-                    key, channel, record["address"], record["subject"], record["text"], record["created_at"]
-                )
+                await self._send(key, channel, record["address"], Outgoing.of(record), record["created_at"])
                 self.metrics.outcomes.labels(channel, "settled_resent").inc()
             settled += 1
         return settled
 
-    async def _send(self, key: str, channel: str, address: str, subject: str, text: str, since: datetime) -> bool:
+    async def _send(self, key: str, channel: str, address: str, outgoing: Outgoing, since: datetime) -> bool:
         """True when the provider took the message, or may have and is asked again later (see
         settle_unconfirmed); False when every attempt failed."""
         reason = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                reference = await self._attempt(key, channel, address, subject, text)
+                reference = await self._attempt(key, channel, address, outgoing)
             except Unsettled as error:
                 logger.warning("%s left unconfirmed, to be settled: %s", key, error)
                 return True
@@ -317,13 +344,15 @@ class Notifier:
         self.metrics.outcomes.labels(channel, "failed").inc()
         return False
 
-    async def _attempt(self, key: str, channel: str, address: str, subject: str, text: str) -> str:
+    async def _attempt(self, key: str, channel: str, address: str, outgoing: Outgoing) -> str:
         """The provider's id of the message; SendFailed when it surely did not take it, Unsettled
         when it may have and cannot be asked now."""
         if channel == "email":
-            return await self.mailer.send(address, subject, text)
+            return await self.mailer.send(address, outgoing.subject, outgoing.text)
+        if channel == "whatsapp" and self.whatsapp is not None:
+            return await self._by_cloud(self.whatsapp, key, address, outgoing)
         try:
-            return await self.provider.send(channel, address, f"{subject}\n{text}", key)
+            return await self.provider.send(channel, address, f"{outgoing.subject}\n{outgoing.text}", key)
         except SendFailed as error:
             if not error.maybe_taken:
                 raise
@@ -334,3 +363,68 @@ class Notifier:
             if taken is None:
                 raise
             return taken
+
+    async def _by_cloud(self, cloud: WhatsAppCloud, key: str, address: str, outgoing: Outgoing) -> str:
+        """Inside the owner's 24-hour window the text itself (with reply buttons for a proposal),
+        outside it the template; when the Cloud API says the window is closed, the template."""
+        in_window = window_open(await self.conversations.last_message_from(address), self.clock.now())
+        try:
+            return await cloud.send(address, self._cloud_content(outgoing, in_window=in_window), key)
+        except OutsideWindow:
+            return await cloud.send(address, self._cloud_content(outgoing, in_window=False), key)
+        except SendFailed as error:
+            if error.maybe_taken:  # its statuses will tell, see settle_unconfirmed
+                raise Unsettled(str(error)) from error
+            raise
+
+    def _cloud_content(self, outgoing: Outgoing, *, in_window: bool) -> dict:
+        text = f"*{outgoing.subject}*\n{outgoing.text}"
+        found = content(
+            self.whatsapp_templates, outgoing.event_type, outgoing.language, text, outgoing.values, in_window=in_window
+        )
+        if found is None:
+            raise SendFailed("outside the owner's 24-hour window, and no template for this message", retryable=False)
+        return found
+
+    async def _taken(self, channel: str, key: str) -> str | None:
+        """The id of the message the channel took for this send, or None when it took none."""
+        if channel == "whatsapp" and self.whatsapp is not None:
+            return await self.deliveries.acknowledged(key)
+        return await self.provider.taken(channel, key)
+
+    async def whatsapp_reported(self, status: whatsapp.Status) -> None:
+        """A status the Cloud API reported for a message we sent: kept in the delivery log; a
+        `failed` one falls back to SMS, as a send the API refused does (once: the SMS is claimed)."""
+        at = datetime.fromtimestamp(status.timestamp, UTC)
+        receipt = {"status": status.status, "at": at, "errors": [e.model_dump() for e in status.errors]}
+        fields: dict = {f"{status.status}_at": at}
+        if status.status == "failed":
+            reasons = "; ".join(f"{e.code} {e.title}".strip() for e in status.errors) or "no reason given"
+            fields |= {"status": "failed", "reason": f"WhatsApp reported the message failed: {reasons}"}
+        record = await self.deliveries.receipt(status.biz_opaque_callback_data, status.id, fields, receipt)
+        if record is None:
+            logger.info("status %s of a message %s did not send", status.status, status.id)
+            return
+        if status.status != "failed" or record.get("status") == "failed":  # failed before: fallen back then
+            return
+        self.metrics.outcomes.labels("whatsapp", "failed").inc()
+        self.metrics.outcomes.labels("whatsapp", "fallen_back").inc()
+        recipient = Recipient(
+            recipient=record["recipient"],
+            region=record["region"],
+            name="",
+            whatsapp=record["address"],
+            language=record["language"],
+            timezone="UTC",
+            chain=("sms",),
+        )
+        message = Message(
+            category=record["category"],
+            critical=record["critical"],
+            language=record["language"],
+            subject=record["subject"],
+            text=record["text"],
+            values=record.get("values", {}),
+        )
+        occasion = Occasion(record["event_id"], record["event_type"], "", record["created_at"])
+        await self.deliver(occasion, recipient, message, ("sms",))

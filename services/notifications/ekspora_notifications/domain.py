@@ -61,6 +61,7 @@ class Message(BaseModel):
     language: str
     subject: str
     text: str
+    values: dict[str, str] = {}  # what the text was filled with: a WhatsApp template's parameters
 
 
 class Templates:
@@ -244,6 +245,7 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
             "unit": terms.unit,
             "price": f"{_money(terms.unit_price, terms.currency)} (Rp{terms.unit_price_idr:,})",
             "documents": labels.document_list(language, terms.documents),
+            "match": terms.match_id,
         }
     match event.type:
         case "ekspora.registry.readiness.assessed.v1":
@@ -311,7 +313,15 @@ def compose(
     values = _values(event, recipient.language, labels, {"owner": recipient.name} | context)
     text, used = templates.render(f"{event.type}.{role}", recipient.language, values)
     subject, _, body = text.partition("\n")
-    return Message(category=rule["category"], critical=critical, language=used, subject=subject, text=body or subject)
+    filled = {name: str(value) for name, value in values.items()}
+    return Message(
+        category=rule["category"],
+        critical=critical,
+        language=used,
+        subject=subject,
+        text=body or subject,
+        values=filled,
+    )
 
 
 def endpoint_disabled_message(

@@ -40,6 +40,11 @@ class Preferences(BaseModel):
     quiet_hours: QuietHours | None = None
     timezone: str | None = Field(default=None, description="IANA zone; the contact's own zone when unset")
     language: Literal["id", "en", "nl"] | None = Field(default=None, description="Overrides the usual language")
+    stopped_on_whatsapp: bool = Field(
+        default=False,
+        description="The owner sent BERHENTI (STOP) on WhatsApp: only critical messages reach them, and not on"
+        " WhatsApp; MULAI (START) clears it",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -84,9 +89,14 @@ def decide(
     zone: str,
     now: datetime,
 ) -> Decision:
-    """Which of `chain` may carry a message now; critical messages bypass opt-outs and quiet hours."""
+    """Which of `chain` may carry a message now. Critical messages bypass category opt-outs and
+    quiet hours, and go by the channels not opted out of (an owner who sent STOP on WhatsApp gets
+    them by SMS), or by every channel when all were."""
+    if preferences.stopped_on_whatsapp:
+        chain = tuple(channel for channel in chain if channel != "whatsapp" and (critical or channel == "in_app"))
     if critical:
-        return Decision(action="send", channels=list(chain))
+        kept = [channel for channel in chain if channel not in preferences.opted_out_channels]
+        return Decision(action="send", channels=kept if set(kept) - {"in_app"} else list(chain))
     if category in preferences.opted_out_categories:
         return Decision(action="skip", reason=f"opted out of {category}")
     channels = [channel for channel in chain if channel not in preferences.opted_out_channels]

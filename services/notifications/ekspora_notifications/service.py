@@ -7,14 +7,23 @@ parties from their orders, so this service keeps that bookkeeping too."""
 import logging
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import PartnerChanged, PartnerChangedV1
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1
+from ekspora_contracts.matching import (
+    MatchConfirmed,
+    MatchDeclined,
+    MatchExpired,
+    MatchProposed,
+    PartnerChanged,
+    PartnerChangedV1,
+)
+from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1, ReadinessAssessed
 from ekspora_contracts.shipping import OrderCreated, ShipmentPlanned
 from ekspora_kit.clock import Clock
 from ekspora_kit.metrics import KitMetrics
 from ekspora_notifications import domain
+from ekspora_notifications.conversations import ConversationStore
 from ekspora_notifications.delivery import Notifier
 from ekspora_notifications.digest import local_day
+from ekspora_notifications.replies import Readiness
 from ekspora_notifications.store import DeliveryStore, NotificationsStore
 from ekspora_notifications.webhook_delivery import WebhookDispatcher
 
@@ -28,12 +37,14 @@ class NotificationsService:
         deliveries: DeliveryStore,
         notifier: Notifier,
         webhooks: WebhookDispatcher,
+        conversations: ConversationStore,
         metrics: KitMetrics,
         *,
         operator_timezone: str,
         clock: Clock,
     ) -> None:
         self.store, self.deliveries, self.notifier, self.webhooks = store, deliveries, notifier, webhooks
+        self.conversations = conversations
         self.metrics, self.operator_timezone, self.clock = metrics, operator_timezone, clock
 
     async def happened(self, event: CloudEvent) -> None:
@@ -41,12 +52,28 @@ class NotificationsService:
         await self.store.note_activity(
             event.id, event.region, event.type, local_day(event.time, self.operator_timezone)
         )
+        await self._proposal_moved(event)
         msme_ids, partner_ids = await self.concerned(event)
         await self.webhooks.enqueue(event, partner_ids)
         for msme_id in msme_ids if self.notifier.rules.rule(event.type, "owner") else []:
             await self.notifier.tell_owner(event, msme_id)
         for partner_id in partner_ids if self.notifier.rules.rule(event.type, "partner") else []:
             await self.notifier.tell_partner(event, partner_id, msme_ids)
+
+    async def _proposal_moved(self, event: CloudEvent) -> None:
+        """Which proposals an owner may still answer on WhatsApp, and the readiness they may ask for."""
+        data = event.data
+        if isinstance(data, MatchProposed):
+            await self.conversations.proposal_opened(data.terms, event.time)
+        elif isinstance(data, MatchConfirmed):
+            await self.conversations.proposal_closed(data.terms.match_id)
+        elif isinstance(data, MatchDeclined | MatchExpired):
+            await self.conversations.proposal_closed(data.match_id)
+        elif isinstance(data, ReadinessAssessed):  # what an owner's LAPORAN shows
+            gaps = [gap.model_dump(include={"code", "next_step_id", "next_step_en"}) for gap in data.gaps]
+            await self.conversations.assessed(
+                Readiness(msme_id=data.msme_id, tier=data.tier, score=data.score, gaps=gaps, assessed_at=event.time)
+            )
 
     async def concerned(self, event: CloudEvent) -> tuple[list[str], list[str]]:
         """(UMKM ids, partner ids) an event is about; shipments learn theirs from their orders."""

@@ -14,6 +14,26 @@ class NotificationsSettings(ServiceSettings):
     http_port: int = 8104
     messaging_provider_url: str = Field(default="", description="Base URL of the WhatsApp/SMS provider's HTTP API")
     messaging_provider_token: str = Field(default="", description="Bearer credential for the provider")
+    whatsapp_api_url: str = Field(
+        default="",
+        description="The WhatsApp Cloud API's base URL with its version (https://graph.facebook.com/v23.0); unset,"
+        " WhatsApp goes through the messaging provider like SMS",
+    )
+    whatsapp_phone_number_id: str = Field(default="", description="The business phone number's id in the Cloud API")
+    whatsapp_access_token: str = Field(default="", description="The system user's token for the Cloud API")
+    whatsapp_app_secret: str = Field(
+        default="", description="The Meta app's secret that signs WhatsApp webhook posts; unset, every post is refused"
+    )
+    whatsapp_verify_token: str = Field(
+        default="", description="The token Meta's webhook subscription handshake must present"
+    )
+    report_link_secret: str = Field(
+        default="", description="Signs the readiness report links owners get by WhatsApp; unset, no link is sent"
+    )
+    report_link_days: int = Field(default=7, ge=1, le=90, description="How long a report link works")
+    public_url: str = Field(
+        default="", description="Where owners' phones reach this service (report links); unset, http://127.0.0.1:<port>"
+    )
     smtp_host: str = Field(default="", description="SMTP server for email; unset, email is not sent")
     smtp_port: int = 25
     smtp_sender: str = "Ekspora <noreply@ekspora.id>"

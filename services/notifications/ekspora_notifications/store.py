@@ -32,6 +32,7 @@ class NotificationsStore:
     async def ensure_indexes(self) -> None:
         await self.notifications.create_index([("recipient", 1), ("created_at", -1)])
         await self.activity.create_index([("region", 1), ("day", 1)])
+        await self.contacts.create_index("whatsapp", sparse=True)
 
     async def save_partner(self, partner: PartnerContact) -> bool:
         return await keep_newest(self.partners, partner.partner_id, partner.model_dump())
@@ -107,6 +108,11 @@ class NotificationsStore:
             return False
         return result.modified_count == 1 or result.upserted_id is not None
 
+    async def contacts_with_whatsapp(self, number: str) -> list[Contact]:
+        """The UMKM whose owner's WhatsApp is `number` (one owner may run several)."""
+        cursor = self.contacts.find({"whatsapp": number})
+        return [Contact.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor]
+
     async def contact(self, msme_id: str) -> Contact | None:
         document = await self.contacts.find_one({"_id": msme_id})
         return Contact.model_validate({k: v for k, v in document.items() if k != "_id"}) if document else None
@@ -142,6 +148,7 @@ class DeliveryStore:
     async def ensure_indexes(self) -> None:
         await self.deliveries.create_index([("recipient", 1), ("created_at", -1)])
         await self.deliveries.create_index("status")
+        await self.deliveries.create_index("reference", sparse=True)
         await self.waiting.create_index("msme_id")
         await self.held.create_index("release_at")
 
@@ -155,6 +162,18 @@ class DeliveryStore:
 
     async def finish(self, key: str, fields: dict) -> None:
         await self.deliveries.update_one({"_id": key}, {"$set": fields})
+
+    async def acknowledged(self, key: str) -> str | None:
+        """The channel's id of the send, once the channel has reported on it (a status webhook)."""
+        document = await self.deliveries.find_one({"_id": key}, {"reference": 1, "receipts": 1})
+        return document["reference"] if document and document.get("receipts") else None
+
+    async def receipt(self, key: str | None, reference: str, fields: dict, receipt: dict) -> dict | None:
+        """Records what the channel reported of a send (found by our key, else by the channel's id);
+        the send's record as it was before, or None when it is not ours."""
+        found = {"_id": key} if key else {"reference": reference}
+        update = {"$set": fields | {"reference": reference}, "$push": {"receipts": receipt}}
+        return await self.deliveries.find_one_and_update(found, update)
 
     async def unconfirmed(self, channels: tuple[str, ...], claimed_before: datetime) -> list[dict]:
         """Sends on `channels` claimed before `claimed_before` and still without the provider's answer."""

@@ -30,8 +30,9 @@ from ekspora_kit.provision import provision_regions
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
+from ekspora_ops.cloud_api import LocalCloudApi
 from ekspora_ops.console_accounts import DEMO_PASSWORD, make_demo_accounts, signed_in
-from ekspora_ops.messaging import LocalMessaging
+from ekspora_ops.messaging import LocalMessaging, free_port
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
 
@@ -190,12 +191,37 @@ def incubation_results(
     return graduates, after_tiers
 
 
-def trade_to_feedback(trade: Trade, registry: "Registry") -> list[dict[str, Any]]:
+def owner_taps_accept(registry: "Registry", cloud: LocalCloudApi, matching_url: str) -> Callable[[dict], None]:
+    """An owner accepts a proposal on WhatsApp: a tap on the "Terima" button of the message they got."""
+
+    def tap(match: dict[str, Any]) -> None:
+        terms = match["terms"]
+        phone = registry.call("GET", f"/msmes/{terms['msme_id']}")["profile"]["whatsapp"]
+        told = [m for m in cloud.sent_to(phone) if match["match_id"] in str(m)]
+        if not told:
+            raise StepFailed(f"the owner of {terms['msme_id']} was not told of {match['match_id']} on WhatsApp")
+        status, _ = cloud.writes(phone, "Terima", quick_reply=f"accept:{match['match_id']}")
+        if status != 200:
+            raise StepFailed(f"the WhatsApp webhook answered {status}")
+
+        def confirmed() -> bool:
+            found = httpx.get(f"{matching_url.rstrip('/')}/matches/{match['match_id']}", headers=OPERATOR, timeout=5)
+            return bool(found.json()["status"] == "confirmed")
+
+        wait_for("the owner's WhatsApp acceptance applied by matching", confirmed)
+        thanks = next(m for m in cloud.sent_to(phone) if m["type"] == "text")["text"]["body"]
+        print(f"  {terms['product_name']}: the owner tapped Terima on the {told[0]['type']} message; answered:")
+        print(f"    {thanks[:110]}")
+
+    return tap
+
+
+def trade_to_feedback(trade: Trade, registry: "Registry", cloud: LocalCloudApi) -> list[dict[str, Any]]:
     """Steps 6 to 9: demand, explained matches, shipments to delivery, and the sales feedback."""
     step("6/9 Partners post requests for quotation")
     trade.post_demand()
-    step("7/9 Matching proposes export-ready products (explained); both sides accept")
-    trade.confirm_matches()
+    step("7/9 Matching proposes export-ready products (explained); both sides accept, one owner on WhatsApp")
+    trade.confirm_matches(owner_taps_accept(registry, cloud, str(trade.matching.base_url)))
     step("8/9 Shipping consolidates the orders, checks documents, and tracks them to delivery")
     shipments = trade.ship_to_delivery()
     step("9/9 Partners report sales; the feedback flows back into the UMKM's track record")
@@ -221,7 +247,23 @@ def trade_to_feedback(trade: Trade, registry: "Registry") -> list[dict[str, Any]
     return shipments
 
 
-def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> Trade:
+def owner_asks_for_the_report(registry: "Registry", cloud: LocalCloudApi, msme: dict[str, Any]) -> None:
+    """An owner sends LAPORAN and opens the link in the answer, as on a phone."""
+    phone = msme["profile"]["whatsapp"]
+    cloud.writes(phone, "LAPORAN")
+    answer = next((m["text"]["body"] for m in reversed(cloud.sent_to(phone)) if m["type"] == "text"), "")
+    link = answer.rsplit(" ", 1)[-1]
+    if not link.startswith("http"):
+        raise StepFailed(f"LAPORAN was answered without a link: {answer!r}")
+    opened = httpx.get(link, timeout=5)
+    if opened.status_code != 200 or f"{msme['assessment']['score']}/100" not in opened.text:
+        raise StepFailed(f"the report link answered {opened.status_code}")
+    print(f"  {msme['profile']['business_name']} sent LAPORAN on WhatsApp and was answered:")
+    print(f"    {answer[:150]}...")
+    print(f"  the link opens its read-only report page (HTTP {opened.status_code}): {link[:80]}...")
+
+
+def play(services: dict[str, ServiceProcess], messaging: LocalMessaging, cloud: LocalCloudApi) -> Trade:
     registry = Registry(services["registry"].url)
     notifications = services["notifications"].url
     seed_file = seed.read_seed(seed.KOTA_KEDIRI)
@@ -241,7 +283,9 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging) -> Trad
 
     cohort_id = incubate(registry, before)
     graduates, after_tiers = incubation_results(registry, cohort_id, before_tiers)
-    shipments = trade_to_feedback(trade, registry)
+    shipments = trade_to_feedback(trade, registry, cloud)
+    pushed = next(m for m in registry.all_msmes() if m["assessment"]["tier"] == "didorong" and m["profile"]["whatsapp"])
+    owner_asks_for_the_report(registry, cloud, pushed)
 
     step("Summary")
     final_tiers = tier_counts(registry.all_msmes())
@@ -431,7 +475,8 @@ def main(argv: list[str]) -> int:
     print(f"Ekspora: region {REGION}; service logs in {log_dir.relative_to(ROOT)}/ (demo databases are reset)")
     reset_demo_databases(mongo_url)
     asyncio.run(provision_regions(BusAccess(), [REGION]))
-    with LocalMessaging() as messaging:  # stand-ins for the WhatsApp/SMS provider and the mail server
+    cloud = LocalCloudApi(app_secret=f"demo-{os.getpid()}", token="local", clock=CLOCK, free_port=free_port)
+    with LocalMessaging() as messaging, cloud.start():  # stand-ins: Cloud API, the SMS provider, a mail server
         services = {
             name: ServiceProcess(
                 name,
@@ -444,6 +489,8 @@ def main(argv: list[str]) -> int:
                     "EKSPORA_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
                     "EKSPORA_DEFAULT_QUIET_HOURS": "",  # the story plays out in a minute, whatever the hour in Kediri
                     **messaging.env(),
+                    **cloud.env(),
+                    "EKSPORA_REPORT_LINK_SECRET": f"demo-report-links-{os.getpid()}",
                 },
             )
             for name in SERVICES
@@ -458,11 +505,16 @@ def main(argv: list[str]) -> int:
                 **{f"EKSPORA_{name.upper()}_URL": service.url for name, service in services.items()},
             },
         )
-        return run(services, console, keep_running, messaging)
+        cloud.webhook_url = f"{services['notifications'].url}/channels/whatsapp/webhook"
+        return run(services, console, keep_running, messaging, cloud)
 
 
 def run(
-    services: dict[str, ServiceProcess], console: ServiceProcess, keep_running: bool, messaging: LocalMessaging
+    services: dict[str, ServiceProcess],
+    console: ServiceProcess,
+    keep_running: bool,
+    messaging: LocalMessaging,
+    cloud: LocalCloudApi,
 ) -> int:
     started = time.monotonic()
     try:
@@ -473,7 +525,7 @@ def run(
             service.wait_ready()
             print(f"  {name:<14} ready on {service.url}  (OpenAPI: {service.url}/docs)")
         console.wait_ready()
-        trade = play(services, messaging)
+        trade = play(services, messaging, cloud)
         console_accounts(services, console, trade)
         print(f"\nDONE in {time.monotonic() - started:.0f}s: every step reached its expected state.")
         if keep_running:

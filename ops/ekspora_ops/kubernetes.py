@@ -23,10 +23,29 @@ DIRECTORY = ROOT / "deploy" / "kubernetes" / "manifests"
 PARTITIONS = 6
 CA_DIRECTORY = "/etc/ekspora/kafka"
 SERVICES = ("registry", "matching", "shipping", "notifications")
+# the secret `ekspora-messaging`'s keys, each an EKSPORA_<KEY> setting of notifications
+MESSAGING_KEYS = (
+    "whatsapp_api_url",
+    "whatsapp_phone_number_id",
+    "whatsapp_access_token",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "report_link_secret",
+    "public_url",
+    "messaging_provider_url",
+    "messaging_provider_token",
+    "smtp_host",
+    "smtp_port",
+)
 
 
 def secret(name: str, key: str) -> dict[str, Any]:
     return {"valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
+
+
+def optional(name: str, key: str) -> dict[str, Any]:
+    """A key a secret may leave out: the setting then keeps its default (a channel not configured)."""
+    return {"name": name, "key": key, "optional": True}
 
 
 def bus_admin_job(config: dict[str, Any], name: str, arguments: list[str], passwords: list[str]) -> dict[str, Any]:
@@ -122,6 +141,11 @@ def render_region(config: dict[str, Any], region: str) -> list[dict[str, Any]]:
                     "valueFrom": {"secretKeyRef": {"name": "ekspora-carriers", "key": "secret"}},
                 }
             )
+        if service == "notifications":  # the providers owners and partners are reached by
+            env += [
+                {"name": f"EKSPORA_{key.upper()}", "valueFrom": {"secretKeyRef": optional("ekspora-messaging", key)}}
+                for key in MESSAGING_KEYS
+            ]
         probe = {"httpGet": {"path": "/readyz", "port": spec["port"]}, "periodSeconds": 10, "timeoutSeconds": 5}
         documents += [
             {

@@ -16,7 +16,7 @@ from ekspora_kit.clock import Clock
 CLOCK = Clock.from_environment()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -76,8 +76,8 @@ class LocalMessaging:
                 sink.emails.append(envelope.content)
                 return "250 OK"
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", _free_port()), Provider)
-        self.smtp = Controller(Smtp(), hostname="127.0.0.1", port=_free_port())
+        self.http = ThreadingHTTPServer(("127.0.0.1", free_port()), Provider)
+        self.smtp = Controller(Smtp(), hostname="127.0.0.1", port=free_port())
 
     def __enter__(self) -> "LocalMessaging":
         threading.Thread(target=self.http.serve_forever, daemon=True).start()

@@ -107,8 +107,9 @@ class Trade:
                 )
         print(table(("partner", "category", "quantity", "target price", "must hold"), rows))
 
-    def confirm_matches(self) -> list[dict[str, Any]]:
-        """Each partner accepts its best proposal per demand; the operator accepts for the UMKM."""
+    def confirm_matches(self, owner_taps: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        """Each partner accepts its best proposal per demand; the operator accepts for the UMKM, except
+        for the first, which its owner accepts on WhatsApp (`owner_taps`) when given."""
         expected_demands = sum(len(p["demand"]) for p in self.partners.values())
         ours = {p["partner_id"] for p in self.partners.values()}
 
@@ -123,11 +124,15 @@ class Trade:
             best.setdefault(match["terms"]["demand_id"], match)
         rows = []
         names = {p["partner_id"]: name for name, p in self.partners.items()}
-        for match in best.values():
+        for n, match in enumerate(best.values()):
             terms = match["terms"]
             partner = self.partner_client(names[terms["partner_id"]])
             call(partner, "POST", f"/matches/{match['match_id']}/acceptance")
-            confirmed = call(self.matching, "POST", f"/matches/{match['match_id']}/acceptance")
+            if n == 0 and owner_taps is not None:
+                owner_taps(match)
+                confirmed = call(self.matching, "GET", f"/matches/{match['match_id']}")
+            else:
+                confirmed = call(self.matching, "POST", f"/matches/{match['match_id']}/acceptance")
             if confirmed["status"] != "confirmed":
                 raise TradeFailed(f"{match['match_id']} is {confirmed['status']} after both accepted")
             self.confirmed.append(confirmed)

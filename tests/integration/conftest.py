@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.support import BUS, MONGO, Platform
+from tests.integration.support import BUS, MONGO, Platform, Provider
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,3 +32,11 @@ async def platform(request: pytest.FixtureRequest):
     await platform.provision()
     yield platform
     await platform.close()
+
+
+@pytest.fixture
+def provider():
+    """A local messaging provider (SMS, and WhatsApp where no Cloud API is configured)."""
+    running = Provider()
+    yield running
+    running.server.shutdown()

@@ -1,11 +1,15 @@
 """Helpers for tests against the real broker and store: service processes, topics, polling."""
 
 import asyncio
+import json
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import httpx
@@ -199,3 +203,45 @@ async def periodic_rounds(process: ServiceProcess, job: str, *, after: float, ti
         return done if done > after else 0
 
     return await eventually(rounds, timeout=timeout, what=f"a round of {job} in {process.name}")
+
+
+class Provider:
+    """Plays the messaging provider: records every request, answers 503 for failing channels, takes
+    the text and hangs up without an answer for answerless ones, and answers lookups by reference."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.failing: set[str] = set()
+        self.answerless: set[str] = set()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                reference = parse_qs(urlsplit(self.path).query)["reference"][0]
+                taken = [r for r in provider.requests if r.get("reference") == reference]
+                self.send_response(200 if taken else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"id": f"msg-{reference}"} if taken else {"error": "none"}).encode())
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                provider.requests.append(body | {"auth": self.headers.get("Authorization")})
+                if body["channel"] in provider.answerless:
+                    self.close_connection = True  # taken, but the answer is lost on the way
+                    return
+                failed = body["channel"] in provider.failing
+                self.send_response(503 if failed else 201)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"error": "unavailable"} if failed else {"id": "msg-1"}).encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def sent(self, channel: str) -> list[dict]:
+        return [r for r in self.requests if r["channel"] == channel]

@@ -4,14 +4,11 @@ A local HTTP server plays the WhatsApp/SMS provider (failing on demand) and a re
 (aiosmtpd) receives the email."""
 
 import json
-import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -27,6 +24,7 @@ from tests.factories import CLOCK, registered_event
 from tests.integration.support import (
     BUS,
     OPERATOR,
+    Provider,
     eventually,
     free_port,
     handled,
@@ -39,48 +37,6 @@ from tests.integration.test_skeleton_flow import new_umkm
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 
-class Provider:
-    """Plays the messaging provider: records every request, answers 503 for failing channels, takes
-    the text and hangs up without an answer for answerless ones, and answers lookups by reference."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.failing: set[str] = set()
-        self.answerless: set[str] = set()
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                reference = parse_qs(urlsplit(self.path).query)["reference"][0]
-                taken = [r for r in provider.requests if r.get("reference") == reference]
-                self.send_response(200 if taken else 404)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps({"id": f"msg-{reference}"} if taken else {"error": "none"}).encode())
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                provider.requests.append(body | {"auth": self.headers.get("Authorization")})
-                if body["channel"] in provider.answerless:
-                    self.close_connection = True  # taken, but the answer is lost on the way
-                    return
-                failed = body["channel"] in provider.failing
-                self.send_response(503 if failed else 201)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps({"error": "unavailable"} if failed else {"id": "msg-1"}).encode())
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def sent(self, channel: str) -> list[dict]:
-        return [r for r in self.requests if r["channel"] == channel]
-
-
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -88,13 +44,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=default))
         return "250 OK"
-
-
-@pytest.fixture
-def provider():
-    running = Provider()
-    yield running
-    running.server.shutdown()
 
 
 @pytest.fixture

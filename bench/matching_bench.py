@@ -133,6 +133,7 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
             scoring=SCORING,
             rates=RATES,
             today=today,
+            promised=0,
         )
         if isinstance(result, domain.Evaluation) and result.score >= SCORING.min_score:
             scored.append(result)

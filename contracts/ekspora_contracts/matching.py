@@ -202,6 +202,27 @@ class MatchDeclined(EventData):
         return self.match_id
 
 
+WithdrawalReason = Literal["product_not_ready", "demand_closed"]
+
+
+class MatchWithdrawn(EventData):
+    """An open proposal that can no longer be kept: its product lost export readiness, was delisted or
+    its UMKM withdrew, or its request closed (by the partner, or when its needed-by date passed). It
+    can no longer be accepted; both sides are told why."""
+
+    event_type: ClassVar[str] = "ekspora.matching.match.withdrawn.v1"
+    stream: ClassVar[Stream] = MATCHING_MATCH
+
+    terms: MatchTerms
+    reason_code: WithdrawalReason
+    reason_en: str = Field(max_length=500)
+    reason_id: str = Field(max_length=500)
+    withdrawn_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.terms.match_id
+
+
 class MatchExpired(EventData):
     event_type: ClassVar[str] = "ekspora.matching.match.expired.v1"
     stream: ClassVar[Stream] = MATCHING_MATCH

@@ -67,7 +67,9 @@ MATCHING_MATCH = Stream(
     scope="region",
     visibility="internal",
     consumers=("shipping", "notifications"),
-    description="Match proposals and their lifecycle: proposed, confirmed, declined, expired. Key: match id.",
+    description=(
+        "Match proposals and their lifecycle: proposed, confirmed, declined, expired, withdrawn. Key: match id."
+    ),
 )
 MATCHING_SALES = Stream(
     name="matching.sales",

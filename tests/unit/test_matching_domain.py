@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ekspora_contracts.matching import MatchConfirmed, MatchDeclined, MatchExpired, MatchProposed, SalesReported
+from ekspora_contracts.matching import (
+    MatchConfirmed,
+    MatchDeclined,
+    MatchExpired,
+    MatchProposed,
+    MatchWithdrawn,
+    SalesReported,
+)
 from ekspora_contracts.registry import Certificate, ProductFacts
 from ekspora_kit.domain import NotAllowed
 from ekspora_matching import domain
@@ -86,7 +93,7 @@ def demand(**overrides) -> domain.Demand:
 NO_HISTORY = domain.PartnerStats()
 
 
-def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0):
+def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, promised=0):
     return domain.evaluate(
         o or offer(),
         d or demand(),
@@ -97,6 +104,7 @@ def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0):
         scoring=SCORING,
         rates=RATES,
         today=TODAY,
+        promised=promised,
     )
 
 
@@ -182,9 +190,35 @@ def test_best_for_demand_keeps_the_best_few_above_the_minimum():
         scoring=SCORING,
         rates=RATES,
         today=TODAY,
+        promised={"prd-6": 4_000},
     )
-    assert [e.offer.product.product_id for e in best] == ["prd-6", "prd-7", "prd-5"]
+    assert [e.offer.product.product_id for e in best] == ["prd-7", "prd-5", "prd-4"], "prd-6 is booked"
     assert all(e.score >= SCORING.min_score for e in best)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "needed_by", "promised", "quantity", "free_or_refusal"),
+    [
+        (1_500, None, 0, 600, 4_500),  # no needed-by date: the 90-day planning window
+        (1_500, None, 3_900, 600, 600),  # what open proposals and orders hold is not free
+        (1_500, None, 4_000, 600, "500 of 4500 units it can make by 2027-02-26 are free (4000 promised)"),
+        (1_500, TODAY + timedelta(days=12), 0, 600, 600),  # 12 days of 1,500 a month
+        (1_500, TODAY + timedelta(days=11), 0, 600, "550 of 550 units it can make by 2026-12-09"),
+        (1_500, TODAY, 0, 600, "the request was needed by 2026-11-28"),
+        (1_500, TODAY - timedelta(days=1), 0, 600, "needed by 2026-11-27"),
+    ],
+)
+def test_proposals_fit_the_free_capacity_before_the_needed_by_date(
+    capacity, needed_by, promised, quantity, free_or_refusal
+):
+    result = evaluate(offer(capacity=capacity), demand(needed_by=needed_by, quantity=quantity), promised=promised)
+    if isinstance(free_or_refusal, str):
+        assert isinstance(result, domain.Refusal) and free_or_refusal in result.reason, result
+        return
+    assert isinstance(result, domain.Evaluation), result
+    assert result.ready_by == (needed_by or TODAY + timedelta(days=90))
+    [part] = [p for p in result.parts if p.criterion == "capacity"]
+    assert part.reason_en.endswith(f"{free_or_refusal} units free by {result.ready_by:%Y-%m-%d}")
 
 
 def proposed() -> domain.Change:
@@ -219,6 +253,23 @@ def test_expiry_and_decline_close_a_proposal_and_allow_a_new_round():
     assert again.pair.current.match_id.endswith("-2") and len(again.pair.rounds) == 2
     declined = domain.decline(again.pair, again.pair.current.match_id, "msme", "capacity booked", later)
     assert isinstance(declined.events[0], MatchDeclined) and declined.events[0].declined_by == "msme"
+
+
+def test_withdrawal_closes_only_an_open_proposal_and_it_cannot_be_confirmed_after():
+    pair = proposed().pair
+    match = pair.current.match_id
+    half = domain.accept(pair, match, "partner", NOW).pair
+    withdrawn = domain.withdraw(half, "product_not_ready", "no longer ready", "tidak lagi siap", NOW)
+    [event] = withdrawn.events
+    assert (
+        isinstance(event, MatchWithdrawn) and event.terms.match_id == match and event.reason_code == "product_not_ready"
+    )
+    assert withdrawn.pair.current.status == "withdrawn" and withdrawn.pair.current.holds_until == TODAY + timedelta(90)
+    with pytest.raises(NotAllowed, match="withdrawn"):
+        domain.accept(withdrawn.pair, match, "msme", NOW)
+    assert domain.withdraw(withdrawn.pair, "demand_closed", "closed", "ditutup", NOW) is None
+    confirmed = domain.accept(half, match, "msme", NOW).pair
+    assert domain.withdraw(confirmed, "product_not_ready", "no longer ready", "tidak lagi siap", NOW) is None
 
 
 def test_sales_are_reported_only_on_confirmed_matches():

@@ -254,13 +254,20 @@ def every_message_event():
     """One realistic event of every type a rule in data/messages.yaml tells someone about."""
     from datetime import date
 
-    from ekspora_contracts.matching import MatchConfirmed, SalesReported
+    from ekspora_contracts.matching import MatchConfirmed, MatchWithdrawn, SalesReported
     from ekspora_contracts.registry import IncubationGraduated
     from ekspora_contracts.shipping import SalesFeedbackRequested, ShipmentDocumentsMissing
 
     terms = proposed().data.terms
     data = [
         MatchConfirmed(terms=terms, confirmed_at=datetime(2026, 11, 28, tzinfo=UTC)),
+        MatchWithdrawn(
+            terms=terms,
+            reason_code="product_not_ready",
+            reason_en="the product is no longer export-ready (halal certificate expired)",
+            reason_id="produk tidak lagi siap ekspor",
+            withdrawn_at=datetime(2026, 11, 28, tzinfo=UTC),
+        ),
         IncubationGraduated(msme_id="msme-1", region="kota-kediri", cohort_id="c-1", score=82, days_in_incubation=40),
         SalesReported(
             report_id="r-1",

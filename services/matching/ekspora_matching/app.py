@@ -42,6 +42,8 @@ def create_app(settings: MatchingSettings) -> FastAPI:
     )
     runtime.consume_per_region(lambda region: build_routes(service, region))
     runtime.every("proposal-expiry", settings.expiry_check_seconds, service.expire_due)
+    runtime.every("requests-due", settings.expiry_check_seconds, service.close_due_demands)
+    runtime.every("capacity-release", settings.expiry_check_seconds, service.release_finished_holds)
     return create_http_app(
         runtime,
         title="Ekspora matching",

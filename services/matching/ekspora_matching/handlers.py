@@ -44,11 +44,20 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
 
     @products.on(ProductExportReadinessLost)
     async def on_lost(event: CloudEvent[ProductExportReadinessLost]) -> None:
-        await service.offer_withdrawn(event.data.product_id)
+        why = "; ".join(event.data.reasons)
+        await service.offer_withdrawn(
+            event.data.product_id,
+            f"the product is no longer export-ready ({why})",
+            "produk tidak lagi siap ekspor",
+        )
 
     @products.on(ProductDelisted)
     async def on_delisted(event: CloudEvent[ProductDelisted]) -> None:
-        await service.offer_withdrawn(event.data.product_id)
+        await service.offer_withdrawn(
+            event.data.product_id,
+            f"the product was delisted ({event.data.reason})",
+            f"produk ditarik dari katalog ({event.data.reason})",
+        )
 
     async def on_partner(event: CloudEvent[PartnerChanged | PartnerChangedV1]) -> None:
         await service.partner_changed(event, region)

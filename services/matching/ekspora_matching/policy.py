@@ -96,6 +96,7 @@ class Scoring(Strict):
     max_open_per_partner: int = Field(ge=1)
     candidate_limit: int = Field(ge=1)
     price_tolerance: float = Field(gt=0)
+    default_window_days: int = Field(ge=1)
     favoured_certificates: dict[str, list[str]]
 
     @model_validator(mode="after")

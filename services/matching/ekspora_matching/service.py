@@ -111,11 +111,26 @@ class MatchingService:
             for demand in await self.store.demands_of(partner.partner_id):
                 await self.match_demand(demand, region, causation_id=event.id)
 
+    async def close_due_demands(self) -> int:
+        """Closes the requests posted here whose needed-by date has come: nothing more can be made in time."""
+        due = await self.store.demands_due(self.clock.now().date())
+        for demand_id in due:
+            await self.close_demand(demand_id)
+        return len(due)
+
     async def demand_changed(self, event: CloudEvent[DemandChanged], region: str) -> None:
         demand = domain.Demand.model_validate(event.data.model_dump())
         await self.store.keep_demand(demand)
         if demand.status == "open":
             await self.match_demand(demand, region, causation_id=event.id)
+        else:
+            await self._withdraw_open(
+                "demand_id",
+                demand.demand_id,
+                "demand_closed",
+                "the request was closed",
+                "permintaan pembeli sudah ditutup",
+            )
 
     async def offer_changed(
         self, facts: ProductFacts, region: str, *, ready: bool | None, score: int | None, causation_id: str
@@ -130,9 +145,25 @@ class MatchingService:
         if offer.ready and ready:
             await self.match_offer(offer, region, causation_id=causation_id)
 
-    async def offer_withdrawn(self, product_id: str) -> None:
+    async def offer_withdrawn(self, product_id: str, reason_en: str, reason_id: str) -> None:
+        """A product no longer on offer (readiness lost, delisted, its UMKM withdrew): no new proposals,
+        and its open ones are withdrawn; confirmed orders stand."""
         if known := await self.store.offer(product_id):
             await self.store.save_offer(known.product.region, known.model_copy(update={"ready": False}))
+        await self._withdraw_open("product_id", product_id, "product_not_ready", reason_en, reason_id)
+
+    async def _withdraw_open(
+        self, field: str, value: str, reason_code: domain.WithdrawalReason, reason_en: str, reason_id: str
+    ) -> None:
+        for key in await self.store.open_pairs(field, value):
+            withdraw = partial(
+                domain.withdraw,
+                reason_code=reason_code,
+                reason_en=reason_en,
+                reason_id=reason_id,
+                now=self.clock.now(),
+            )
+            await self._change_pair(partial(self.store.pair, key), withdraw, what=f"pair {key}")
 
     async def sales_reported(self, event: CloudEvent[SalesReported], region: str) -> None:
         """Feedback changes the partner's history, and with it the scores of its open demand."""
@@ -167,6 +198,7 @@ class MatchingService:
     async def best_for(self, demand: domain.Demand, partner: domain.Partner, region: str) -> list[domain.Evaluation]:
         """The region's best offers for a demand: its bucket from the store, in readiness order, scored."""
         candidates = await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
+        today = self.clock.now().date()
         return domain.best_for_demand(
             candidates,
             demand,
@@ -176,7 +208,8 @@ class MatchingService:
             rules=self.rules(),
             scoring=self.scoring,
             rates=self.rates,
-            today=self.clock.now().date(),
+            today=today,
+            promised=await self.store.promised_units(region, [c.product.product_id for c in candidates], today),
         )
 
     async def match_offer(self, offer: domain.Offer, region: str, *, causation_id: str | None = None) -> int:
@@ -187,7 +220,9 @@ class MatchingService:
             offer.product.category, offer.hs_prefixes, rules.allowed_countries(offer.product.category)
         )
         partners: dict[str, PartnerContext | None] = {}
-        proposed = 0
+        proposed, today = 0, self.clock.now().date()
+        product_id = offer.product.product_id
+        promised = (await self.store.promised_units(region, [product_id], today)).get(product_id, 0)
         for demand in demands:
             if await self.store.open_count("demand_id", demand.demand_id) >= self.scoring.proposals_per_demand:
                 continue
@@ -205,12 +240,14 @@ class MatchingService:
                 rules=rules,
                 scoring=self.scoring,
                 rates=self.rates,
-                today=self.clock.now().date(),
+                today=today,
+                promised=promised,
             )
             if isinstance(result, domain.Evaluation) and result.score >= self.scoring.min_score:
                 made = await self._propose(result, region, causation_id)
                 context.open_proposals += made
                 proposed += made
+                promised += made * demand.quantity
         return proposed
 
     async def _partner_context(self, partner_id: str) -> "PartnerContext | None":
@@ -292,6 +329,9 @@ class MatchingService:
             logger.info("owner's answer %s to %s came too late: %s", answer.message_id, answer.match_id, closed)
         finally:
             acting.reset(owner)
+
+    async def release_finished_holds(self) -> int:
+        return await self.store.release_finished_holds(self.clock.now().date())
 
     async def expire_due(self) -> int:
         due = await self.store.due_for_expiry(self.clock.now())

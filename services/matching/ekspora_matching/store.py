@@ -6,7 +6,7 @@ product events) keep the newest version they have seen.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -15,10 +15,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import keep_newest, to_document
-from ekspora_matching.domain import Demand, Offer, Pair, Partner, PartnerStats
+from ekspora_matching.domain import HOLDING, Demand, Offer, Pair, Partner, PartnerStats
 
-# Stored beside a pair's state for queries (its open proposal, its expiry), not part of it.
-PAIR_QUERY_FIELDS = {"current_status": 0, "current_match_id": 0, "expires_at": 0}
+# Stored beside a pair's state for queries (its open proposal, its expiry, the capacity it holds), not part of it.
+PAIR_QUERY_FIELDS = {
+    "current_status": 0,
+    "current_match_id": 0,
+    "expires_at": 0,
+    "holding": 0,
+    "holds_units": 0,
+    "holds_until": 0,
+}
 EVERY_PARTNER = "scan: the operator's list of every partner (hundreds, not thousands)"
 EVERY_DEMAND = "scan: the operator's list of every demand"
 UNVERSIONED_STATS = "scan: once at start, partner statistics stored before they were versioned"
@@ -30,6 +37,12 @@ def pair_query_fields(pair: Pair) -> dict[str, Any]:
         "current_status": current.status if current else None,
         "current_match_id": current.match_id if current else None,
         "expires_at": current.expires_at if current and current.status == "proposed" else None,
+        # true while its round holds capacity; `release_finished_holds` clears it once production is over,
+        # so the holds of a region are found by equality on top-level fields, which the store narrows
+        "holding": bool(current and current.status in HOLDING),
+        "holds_units": current.terms.quantity if current and current.status in HOLDING else 0,
+        # an ISO date, which orders as the date does (BSON has no date without a time)
+        "holds_until": current.holds_until.isoformat() if current and current.holds_until else None,
     }
 
 
@@ -61,6 +74,7 @@ class MatchingStore:
         await self.partner_stats.update_many(
             {"version": {"$exists": False}}, {"$set": {"version": 1}}, comment=UNVERSIONED_STATS
         )
+        await self.demands.create_index([("status", 1), ("needed_by", 1)])
         await self.demand_view.create_index([("status", 1), ("category", 1), ("destination_country", 1)])
         await self.demand_view.create_index([("status", 1), ("hs_prefix", 1)])
         await self.demand_view.create_index("partner_id")
@@ -71,6 +85,8 @@ class MatchingStore:
         await self.pairs.create_index([("demand_id", 1), ("current_status", 1)])
         await self.pairs.create_index([("region", 1), ("current_status", 1)])
         await self.pairs.create_index("expires_at", sparse=True)
+        await self.pairs.create_index([("product_id", 1), ("current_status", 1)])
+        await self.pairs.create_index([("region", 1), ("holding", 1)])
 
     # authoritative partners and demand ------------------------------------------------------
 
@@ -79,6 +95,11 @@ class MatchingStore:
 
     async def own_demand(self, demand_id: str) -> Demand | None:
         return await self.own_demands.get(demand_id)
+
+    async def demands_due(self, today: date) -> list[str]:
+        """Ids of open demands posted here whose needed-by date has come."""
+        cursor = self.demands.find({"status": "open", "needed_by": {"$lte": today.isoformat()}}, {"_id": 1}).limit(200)
+        return [document["_id"] async for document in cursor]
 
     # views --------------------------------------------------------------------------------
 
@@ -160,6 +181,29 @@ class MatchingStore:
     async def pairs_where(self, query: dict[str, Any], limit: int = 500) -> list[Pair]:
         cursor = self.pairs.find(query, self.own_pairs.hidden).sort("_id", 1).limit(limit)
         return [self.own_pairs.parse(document) async for document in cursor]
+
+    async def promised_units(self, region: str, product_ids: Sequence[str], today: date) -> dict[str, int]:
+        """Units of each product held by open proposals and by confirmed orders still in production."""
+        query = {
+            "region": region,
+            "holding": True,
+            "product_id": {"$in": list(product_ids)},
+            "holds_until": {"$gte": today.isoformat()},
+        }
+        promised: dict[str, int] = {}
+        async for document in self.pairs.find(query, {"product_id": 1, "holds_units": 1}):
+            promised[document["product_id"]] = promised.get(document["product_id"], 0) + document["holds_units"]
+        return promised
+
+    async def release_finished_holds(self, today: date) -> int:
+        """Pairs whose production window is over hold no capacity any more."""
+        finished = {"holding": True, "holds_until": {"$lt": today.isoformat()}}
+        return (await self.pairs.update_many(finished, {"$set": {"holding": False}})).modified_count
+
+    async def open_pairs(self, field: str, value: str) -> list[str]:
+        """Ids of the pairs of a product or a demand whose proposal is open."""
+        cursor = self.pairs.find({field: value, "current_status": "proposed"}, {"_id": 1})
+        return [document["_id"] async for document in cursor]
 
     async def due_for_expiry(self, now: datetime) -> list[str]:
         cursor = self.pairs.find({"current_status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}).limit(200)

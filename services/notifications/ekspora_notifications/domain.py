@@ -254,6 +254,8 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
                 "score": data.score,
                 "next_step": _next_step(data.gaps, language),
             }
+        case "ekspora.matching.match.withdrawn.v1":
+            values |= {"reason": data.reason_id if language == "id" else data.reason_en}
         case "ekspora.registry.incubation.graduated.v1":
             values |= {"days": data.days_in_incubation, "score": data.score}
         case "ekspora.matching.match.proposed.v1":

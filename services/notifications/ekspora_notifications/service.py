@@ -12,6 +12,7 @@ from ekspora_contracts.matching import (
     MatchDeclined,
     MatchExpired,
     MatchProposed,
+    MatchWithdrawn,
     PartnerChanged,
     PartnerChangedV1,
 )
@@ -65,7 +66,7 @@ class NotificationsService:
         data = event.data
         if isinstance(data, MatchProposed):
             await self.conversations.proposal_opened(data.terms, event.time)
-        elif isinstance(data, MatchConfirmed):
+        elif isinstance(data, MatchConfirmed | MatchWithdrawn):
             await self.conversations.proposal_closed(data.terms.match_id)
         elif isinstance(data, MatchDeclined | MatchExpired):
             await self.conversations.proposal_closed(data.match_id)

@@ -1,8 +1,8 @@
 """Proposals ("matches"): read, accepted or declined by either side, and the partner's sales reports."""
 
 import hashlib
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Header, Query
@@ -31,6 +31,7 @@ class MatchView(BaseModel):
     proposed_at: datetime
     expires_at: datetime
     accepted_by: list[Side]
+    ready_by: date | None = Field(description="The last production day its quantity is held for")
 
 
 def view(pair: domain.Pair) -> MatchView:
@@ -45,6 +46,7 @@ def view(pair: domain.Pair) -> MatchView:
         proposed_at=current.proposed_at,
         expires_at=current.expires_at,
         accepted_by=current.accepted_by,
+        ready_by=current.holds_until,
     )
 
 
@@ -57,8 +59,9 @@ def side_of(who: Caller) -> Side:
 async def list_matches(
     who: Authenticated,
     matching: Matching,
-    status: Literal["proposed", "confirmed", "declined", "expired"] | None = None,
+    status: domain.MatchStatus | None = None,
     msme_id: str | None = Query(default=None, max_length=40),
+    demand_id: str | None = Query(default=None, max_length=40),
     region: str | None = Query(default=None, pattern=REGION_PATTERN, description="needed when you cover several"),
 ) -> list[MatchView]:
     query: dict = (
@@ -68,6 +71,8 @@ async def list_matches(
         query["current_status"] = status
     if msme_id:
         query["msme_id"] = msme_id
+    if demand_id:
+        query["demand_id"] = demand_id
     return [view(pair) for pair in await matching.store.pairs_where(query) if pair.current]
 
 

@@ -5,7 +5,9 @@ proposal for a pair, and a redelivered trigger finds the open one and changes no
 the events call a pair's proposal round a "match".
 """
 
+from ekspora_contracts.matching import WithdrawalReason
 from ekspora_matching.domain.proposals import (
+    HOLDING,
     Change,
     MatchStatus,
     Pair,
@@ -18,6 +20,7 @@ from ekspora_matching.domain.proposals import (
     pair_id,
     propose,
     report_sales,
+    withdraw,
 )
 from ekspora_matching.domain.scoring import (
     PRODUCT_PARTS,
@@ -25,13 +28,16 @@ from ekspora_matching.domain.scoring import (
     Refusal,
     best_for_demand,
     evaluate,
+    free_capacity,
     hard_filter,
     ranking,
+    ready_by,
     score_ceiling,
 )
 from ekspora_matching.domain.views import Demand, Offer, Partner, PartnerStats, Rates
 
 __all__ = [
+    "HOLDING",
     "PRODUCT_PARTS",
     "Change",
     "Demand",
@@ -45,16 +51,20 @@ __all__ = [
     "Refusal",
     "Round",
     "SalesReport",
+    "WithdrawalReason",
     "accept",
     "best_for_demand",
     "decline",
     "evaluate",
     "expire",
+    "free_capacity",
     "hard_filter",
     "match_id",
     "pair_id",
     "propose",
     "ranking",
+    "ready_by",
     "report_sales",
     "score_ceiling",
+    "withdraw",
 ]

@@ -2,7 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import Field
@@ -14,15 +14,18 @@ from ekspora_contracts.matching import (
     MatchExpired,
     MatchProposed,
     MatchTerms,
+    MatchWithdrawn,
     SalesReported,
     ScorePart,
     Side,
+    WithdrawalReason,
 )
 from ekspora_kit.domain import Model, NotAllowed, NotFound
 from ekspora_kit.inputs import Count, Money, Prose
 from ekspora_matching.domain.scoring import Evaluation
 
-MatchStatus = Literal["proposed", "confirmed", "declined", "expired"]
+MatchStatus = Literal["proposed", "confirmed", "declined", "expired", "withdrawn"]
+HOLDING = ("proposed", "confirmed")  # a round in these states holds its quantity of the product's capacity
 
 
 class Round(Model):
@@ -36,6 +39,7 @@ class Round(Model):
     accepted_by: list[Side] = []
     closed_at: datetime | None = None
     reports: list[str] = []
+    holds_until: date | None = None  # the last day of the production window its quantity is held for
 
 
 class Pair(Model):
@@ -118,6 +122,7 @@ def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetim
         breakdown=evaluation.parts,
         proposed_at=now,
         expires_at=now + expiry,
+        holds_until=evaluation.ready_by,
     )
     event = MatchProposed(
         terms=terms, score=evaluation.score, breakdown=evaluation.parts, expires_at=current.expires_at
@@ -181,6 +186,18 @@ def expire(pair: Pair, now: datetime) -> Change | None:
         accepted_by=current.accepted_by,
     )
     return Change(_with_current(pair, expired), [event])
+
+
+def withdraw(pair: Pair, reason_code: WithdrawalReason, reason_en: str, reason_id: str, now: datetime) -> Change | None:
+    """An open proposal that can no longer be kept stops being open; others are left as they are."""
+    current = pair.current
+    if current is None or current.status != "proposed":
+        return None
+    withdrawn = current.model_copy(update={"status": "withdrawn", "closed_at": now})
+    event = MatchWithdrawn(
+        terms=current.terms, reason_code=reason_code, reason_en=reason_en, reason_id=reason_id, withdrawn_at=now
+    )
+    return Change(_with_current(pair, withdrawn), [event])
 
 
 class SalesReport(Model):

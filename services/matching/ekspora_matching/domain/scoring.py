@@ -1,8 +1,8 @@
 """Scoring: hard filters, explained points per criterion, and the best candidates for a demand."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from ekspora_contracts.matching import (
     DocumentCode,
@@ -27,6 +27,32 @@ class Evaluation:
     parts: list[ScorePart]
     documents: list[DocumentCode]
     unit_price: int
+    ready_by: date
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a product can make from today to the end of a production window, and what of it is free."""
+
+    ready_by: date
+    in_window: int
+    promised: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.in_window - self.promised)
+
+
+def ready_by(demand: Demand, today: date, scoring: Scoring) -> date:
+    """The last day of production for a demand: its needed-by date, or a planning window for one without."""
+    return demand.needed_by or today + timedelta(days=scoring.default_window_days)
+
+
+def free_capacity(product: ProductFacts, window_end: date, today: date, promised: int) -> Capacity:
+    """Monthly capacity pro rata over the window (a month counted as 30 days), less the units held by
+    the product's open proposals and confirmed orders still in production."""
+    days = max(0, (window_end - today).days)
+    return Capacity(window_end, product.monthly_capacity * days // 30, promised)
 
 
 def hard_filter(offer: Offer, demand: Demand, partner: Partner, rules: DestinationRules, today: date) -> Refusal | None:
@@ -63,17 +89,27 @@ def evaluate(
     scoring: Scoring,
     rates: Rates,
     today: date,
+    promised: int,
 ) -> Evaluation | Refusal:
+    """`promised`: units of the product held by its open proposals and confirmed orders in production."""
     if refusal := hard_filter(offer, demand, partner, rules, today):
         return refusal
     if open_for_partner >= scoring.max_open_per_partner:
         return Refusal(f"the partner already has {open_for_partner} open proposals")
     product, w = offer.product, scoring.weights
+    if demand.needed_by is not None and demand.needed_by <= today:
+        return Refusal(f"the request was needed by {demand.needed_by:%Y-%m-%d}")
+    capacity = free_capacity(product, ready_by(demand, today, scoring), today, promised)
+    if demand.quantity > capacity.free:
+        return Refusal(
+            f"{capacity.free} of {capacity.in_window} units it can make by {capacity.ready_by:%Y-%m-%d} are free"
+            f" ({capacity.promised} promised), fewer than the {demand.quantity} asked for"
+        )
     unit_price = rates.to_minor_units(product.unit_price_idr, demand.currency)
     held = {c.kind for c in product.certificates if c.expires_on > today}
     parts = [
         _category_fit(product, demand, w.category_fit),
-        _capacity(product, demand, w.capacity),
+        _capacity(product, demand, capacity, w.capacity),
         _price(unit_price, demand, w.price, scoring.price_tolerance),
         _certificates(held, demand, scoring.favoured_certificates.get(product.category, []), w.certificates),
         _partner_history(stats, w.partner_history),
@@ -81,7 +117,14 @@ def evaluate(
     ]
     verdict = rules.verdict(demand.destination_country, product.category)
     return Evaluation(
-        offer, demand, partner, round(sum(p.points for p in parts), 1), parts, verdict.documents, unit_price
+        offer,
+        demand,
+        partner,
+        round(sum(p.points for p in parts), 1),
+        parts,
+        verdict.documents,
+        unit_price,
+        capacity.ready_by,
     )
 
 
@@ -111,15 +154,18 @@ def _category_fit(product: ProductFacts, demand: Demand, weight: int) -> ScorePa
     )
 
 
-def _capacity(product: ProductFacts, demand: Demand, weight: int) -> ScorePart:
+def _capacity(product: ProductFacts, demand: Demand, capacity: Capacity, weight: int) -> ScorePart:
     months = demand.quantity / product.monthly_capacity if product.monthly_capacity else float("inf")
     share = 1.0 if months <= 1 else max(0.0, 1 / months)
+    by = f"{capacity.ready_by:%Y-%m-%d}"
     return _part(
         "capacity",
         weight * share,
         weight,
-        f"Kapasitas {product.monthly_capacity}/bulan untuk pesanan {demand.quantity}",
-        f"Capacity {product.monthly_capacity}/month for an order of {demand.quantity}",
+        f"Kapasitas {product.monthly_capacity}/bulan untuk pesanan {demand.quantity}; "
+        f"{capacity.free} unit bebas sampai {by}",
+        f"Capacity {product.monthly_capacity}/month for an order of {demand.quantity}; "
+        f"{capacity.free} units free by {by}",
     )
 
 
@@ -212,6 +258,7 @@ def best_for_demand(
     scoring: Scoring,
     rates: Rates,
     today: date,
+    promised: Mapping[str, int],
 ) -> list[Evaluation]:
     """The best proposals for one demand among candidates given in readiness order.
 
@@ -231,6 +278,7 @@ def best_for_demand(
             scoring=scoring,
             rates=rates,
             today=today,
+            promised=promised.get(offer.product.product_id, 0),
         )
         if isinstance(result, Evaluation):
             scored.append(result)

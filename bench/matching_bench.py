@@ -34,6 +34,8 @@ from ekspora_matching.policy import load_rules, load_scoring
 from ekspora_matching.service import MatchingService
 from ekspora_matching.store import MatchingStore, offer_document, offer_from_document
 from ekspora_ops.measure import percentile
+from ekspora_shipping.domain import lane_of
+from ekspora_shipping.policy import load_lanes
 
 MONGO = os.environ.get("EKSPORA_MONGO_URL", "mongodb://127.0.0.1:27017")
 DATABASE = "bench_matching"
@@ -50,6 +52,8 @@ CATEGORIES = {  # category: HS codes seen in it
 RULES, SCORING = load_rules(), load_scoring()
 COUNTRIES: list[Country] = ["NL", "AU"]
 RATES = domain.Rates({"EUR": 17_500, "AUD": 10_400})
+# the lanes as shipping announces them on the lanes topic
+LANES = {city: domain.Lane.of(lane_of(city, load_lanes())) for city in ("Amsterdam", "Sydney")}
 
 
 def make_products(count: int, rng: random.Random) -> list[domain.Offer]:
@@ -134,6 +138,7 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
             rates=RATES,
             today=today,
             promised=0,
+            lane=LANES[demand.destination_city],
         )
         if isinstance(result, domain.Evaluation) and result.score >= SCORING.min_score:
             scored.append(result)
@@ -144,6 +149,8 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
 async def seed(store: MatchingStore, products: list[domain.Offer]) -> float:
     await store.offers.drop()
     await store.ensure_indexes()
+    for lane in LANES.values():
+        await store.keep_lane(lane)
     started = time.perf_counter()
     for first in range(0, len(products), 500):
         await store.offers.insert_many([offer_document(REGION, o) for o in products[first : first + 500]])

@@ -7,10 +7,37 @@ from pydantic import Field
 
 from ekspora_contracts.envelope import EventData, Region
 from ekspora_contracts.registry import Closed
-from ekspora_contracts.topics import SHIPPING_SHIPMENT, Stream
+from ekspora_contracts.topics import SHIPPING_LANES, SHIPPING_SHIPMENT, Stream
 
 Mode = Literal["sea_lcl", "air"]
 DocumentStatus = Literal["missing", "uploaded", "verified"]
+
+
+class ModeSchedule(Closed):
+    mode: Mode
+    departures_every_days: int = Field(ge=1)
+    cutoff_days_before: int = Field(ge=0, description="Goods at the port or airport this many days before departure")
+    transit_days: int = Field(ge=0)
+
+
+class LaneChanged(EventData):
+    """A destination shipping serves (or no longer serves), as of a revision of its lane table
+    (compacted topic: the newest revision per destination is the truth)."""
+
+    event_type: ClassVar[str] = "ekspora.shipping.lane.changed.v1"
+    stream: ClassVar[Stream] = SHIPPING_LANES
+
+    destination_city: str
+    version: int = Field(ge=1, description="The revision of the lane table")
+    served: bool
+    country: Literal["NL", "AU"]
+    port: str
+    airport: str
+    modes: list[ModeSchedule]
+    air_when_shelf_life_below_days: int = Field(ge=0, description="Products that keep fewer days fly")
+
+    def aggregate_id(self) -> str:
+        return self.destination_city
 
 
 class OrderLine(Closed):

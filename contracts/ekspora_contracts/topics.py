@@ -109,6 +109,17 @@ SHIPPING_SHIPMENT = Stream(
     consumers=("notifications",),
     description="Export orders and the consolidated shipments they travel in, to delivery. Key: shipment id.",
 )
+SHIPPING_LANES = Stream(
+    name="shipping.lanes",
+    producer="shipping",
+    partitions=1,
+    scope="global",
+    visibility="internal",
+    compacted=True,
+    consumers=("matching",),
+    description="The destinations shipping serves, with each mode's cutoff and transit days (global reference"
+    " data, newest revision per destination). Key: destination city.",
+)
 IDENTITY_KEYS = Stream(
     name="identity.keys",
     producer="identity",
@@ -148,6 +159,7 @@ CATALOGUE: tuple[Stream, ...] = (
     MATCHING_PARTNERS,
     MATCHING_DEMAND,
     SHIPPING_SHIPMENT,
+    SHIPPING_LANES,
     NOTIFICATIONS_REPLIES,
     IDENTITY_KEYS,
     DEAD_LETTER,

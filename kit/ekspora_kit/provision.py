@@ -153,8 +153,11 @@ class BusAdmin:
                 raise RuntimeError(f"grant {grant} not revoked: {failed}")
 
     async def create_topics(self, regions: Sequence[str], replication_factor: int = 1) -> list[str]:
+        """The regions' topics, and the global ones every region shares (those alone for no region)."""
         existing = set(await self.admin.list_topics())
+        shared = [stream for stream in CATALOGUE if stream.scope == "global"]
         wanted = {stream.topic(region): stream for region in regions for stream in CATALOGUE}
+        wanted |= {stream.topic("global"): stream for stream in shared}
         missing = [
             NewTopic(
                 name,

@@ -294,6 +294,7 @@ class ChaosRun:
             body = {"url": outside.webhook_url(partner_id), "event_types": WEBHOOK_TYPES, "regions": [self.region]}
             endpoint = await self.until_known(notifications, "POST", "/webhooks/endpoints", body)
             self.partners[partner_id]["endpoint_created_at"] = endpoint["created_at"]
+            await self.until_served(matching)
             for _ in range(self.plan.demand_copies):
                 for rfq in item["demand"]:
                     await self.until_known(matching, "POST", "/demands", {"kind": "rfq", **rfq})
@@ -318,6 +319,14 @@ class ChaosRun:
                 raise ChaosFailed(f"{method} {path}: {response.status_code} {response.text[:300]}")
             await asyncio.sleep(0.2)
         raise ChaosFailed(f"{method} {path}: the partner never became known")
+
+    async def until_served(self, client: Failover) -> None:
+        """Requests name a destination shipping serves, which matching learns from the lanes topic."""
+        for _ in range(150):
+            if (await client.call("GET", "/lanes", None)).json():
+                return
+            await asyncio.sleep(0.2)
+        raise ChaosFailed("matching never learned the lanes shipping serves")
 
     async def register_all(self, clients: dict[str, Failover], producer: AIOKafkaProducer) -> None:
         """Registers UMKM from the seed's templates at the plan's rate, until enough are in and the faults are over."""

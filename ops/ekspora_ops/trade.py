@@ -88,6 +88,8 @@ class Trade:
         print(table(("partner", "kind", "where", "buys"), rows))
         for name in self.partners:
             wait_for(f"{name} in the partner views", answers(self.partner_client(name)))
+        first = self.partner_client(next(iter(self.partners)))
+        wait_for("the lanes shipping serves, in matching", lambda: first.get("/lanes").json())
 
     def post_demand(self) -> None:
         rows = []

@@ -17,12 +17,17 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from ekspora_contracts.topics import SHIPPING_LANES
 from ekspora_kit.bus import BusAccess
+from ekspora_kit.clock import Clock
+from ekspora_kit.events import envelopes
 from ekspora_kit.provision import provision_regions, retire_regions
 from ekspora_kit.topic_reader import delete_region_topics, read_from_beginning
 from ekspora_ops.partners import accepted_by as until_accepted
 from ekspora_ops.partners import sign_in
 from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
+from ekspora_shipping.domain import lane_announcements
+from ekspora_shipping.policy import load_lanes
 
 ROOT = Path(__file__).resolve().parents[2]
 load_local_bus_credentials()  # tests act as the bus administrator; each service signs in as itself
@@ -58,6 +63,7 @@ class Platform:
         regions beside it, which close() takes away too)."""
         self.regions = [*self.regions, *(more or [self.region])]
         await provision_regions(BUS, self.regions)
+        await announce_lanes()
 
     def database_name(self, service: str) -> str:
         return f"test_{self.region}_{service}"
@@ -124,6 +130,17 @@ class Platform:
             await delete_region_topics(BUS, region, with_global=True)
         await retire_regions(BUS, self.regions)
         assert not scans, "store queries read whole collections (see ekspora_kit.scans):\n" + "\n".join(scans)
+
+
+async def announce_lanes() -> None:
+    """The lanes shipping serves, on the global lanes topic (which each test's close deletes) as any
+    shipping instance announces them at its start: matching refuses requests for a destination no lane
+    reaches, and plans production to the lanes' schedules."""
+    lanes = envelopes(
+        lane_announcements(load_lanes(), {}), region="global", producer="shipping", time=Clock.from_environment().now()
+    )
+    for lane in lanes:
+        await publish(SHIPPING_LANES.topic("global"), lane.subject.encode(), lane.model_dump_json().encode())
 
 
 async def unexplained_scans(process: ServiceProcess) -> str:

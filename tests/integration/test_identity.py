@@ -18,7 +18,7 @@ from ekspora_ops.partners import accepted_by, access_token, issue_api_key
 from ekspora_ops.people import add_person, person_token
 from tests.factories import VALID_REGISTRATION
 from tests.integration.support import MONGO, OPERATOR, OPERATOR_TOKEN, eventually, read_topic
-from tests.integration.test_matching import RFQ
+from tests.integration.test_matching import RFQ, lanes_known
 
 PARTNER = {
     "kind": "diaspora_business",
@@ -69,6 +69,7 @@ async def test_keys_rotate_and_a_revoked_one_stops_working_everywhere_within_sec
         return all(answer.status_code == 200 for answer in answers)
 
     await eventually(taken_everywhere, what="the old key's token taken by matching and notifications")
+    await lanes_known(on["matching"][old])
     posted = await on["matching"][old].post("/demands", json=RFQ)
     assert posted.status_code == 201, posted.text
 
@@ -163,6 +164,7 @@ async def test_people_sign_in_with_role_and_regions_and_every_change_records_who
     shopper = await person_token(identity.url, "inkoop@toko.example", PASSWORD)
     await accepted_by(matching.url, "/matches", shopper)
     async with signed_in(matching.url, shopper) as partner_user:
+        await lanes_known(partner_user)
         posted = await partner_user.post("/demands", json=RFQ)
         assert posted.status_code == 201, posted.text
         assert (await partner_user.post("/partners", json=PARTNER)).status_code == 403, "operators only"

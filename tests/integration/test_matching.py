@@ -54,7 +54,18 @@ class Matching:
             return (await client.get("/demands")).status_code == 200
 
         await eventually(known, what="the partner in the view rebuilt from the compacted topic")
+        await lanes_known(client)
         return partner_id, client
+
+
+async def lanes_known(client: httpx.AsyncClient) -> list[dict]:
+    """Requests name a destination shipping serves; matching learns those from the lanes topic."""
+
+    async def served():
+        answer = await client.get("/lanes")
+        return answer.status_code == 200 and answer.json()
+
+    return await eventually(served, what="the lanes shipping serves, in matching's view")
 
 
 RFQ = {
@@ -269,6 +280,11 @@ BAD_DEMANDS = [
     ({**RFQ, "hs_prefix": "21A"}, "pattern"),
     ({**RFQ, "target_price_min": 900, "target_price_max": 100}, "must not exceed"),
     ({**RFQ, "needed_by": "2020-01-01"}, "in the future"),
+    (
+        {**RFQ, "destination_city": "Berlin"},
+        "no shipping lane reaches Berlin, NL; served: Amsterdam (port of Rotterdam)",
+    ),
+    ({**RFQ, "destination_city": "Sydney"}, "no shipping lane reaches Sydney, NL"),
 ]
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import MatchConfirmed, MatchTerms
-from ekspora_contracts.topics import MATCHING_MATCH, SHIPPING_SHIPMENT
+from ekspora_contracts.topics import MATCHING_MATCH, SHIPPING_LANES, SHIPPING_SHIPMENT
+from ekspora_shipping.policy import load_lanes
 from tests.factories import CLOCK
 from tests.integration.support import eventually, metric_of, periodic_rounds, publish, read_topic
 
@@ -293,3 +294,15 @@ async def test_partners_read_their_own_incoming_orders_with_their_api_key(platfo
     assert (await as_partner.get(invoice)).status_code == 200
     assert (await as_other.get(invoice)).status_code == 404
     assert (await as_partner.get("/shipments")).status_code == 403, "shipments are for operators"
+
+
+async def test_shipping_announces_the_lanes_it_serves_at_its_start(platform):
+    topic = SHIPPING_LANES.topic("global")
+    before = len(await read_topic(topic, at_least=1))  # what the test platform announced, as shipping would
+    start(platform)
+    announced = [json.loads(r.value) for r in (await read_topic(topic, at_least=before + 5))[before:]]
+    assert sorted(e["subject"] for e in announced) == sorted(load_lanes().destinations)
+    [sydney] = [e["data"] for e in announced if e["subject"] == "Sydney"]
+    assert (sydney["country"], sydney["port"], sydney["served"], sydney["version"]) == ("AU", "Sydney", True, 1)
+    assert {(m["mode"], m["transit_days"]) for m in sydney["modes"]} == {("sea_lcl", 14), ("air", 2)}
+    assert all(e["source"] == "/ekspora/shipping/global" and e["region"] == "global" for e in announced)

@@ -13,6 +13,7 @@ from ekspora_contracts.matching import (
     SalesReported,
 )
 from ekspora_contracts.registry import Certificate, ProductFacts
+from ekspora_contracts.shipping import ModeSchedule
 from ekspora_kit.domain import NotAllowed
 from ekspora_matching import domain
 from ekspora_matching.policy import load_rules, load_scoring
@@ -91,9 +92,22 @@ def demand(**overrides) -> domain.Demand:
 
 
 NO_HISTORY = domain.PartnerStats()
+AMSTERDAM = domain.Lane(
+    destination_city="Amsterdam",
+    version=1,
+    served=True,
+    country="NL",
+    port="Rotterdam",
+    airport="AMS",
+    modes=[
+        ModeSchedule(mode="sea_lcl", departures_every_days=7, cutoff_days_before=5, transit_days=32),
+        ModeSchedule(mode="air", departures_every_days=7, cutoff_days_before=2, transit_days=3),
+    ],
+    air_when_shelf_life_below_days=45,
+)
 
 
-def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, promised=0):
+def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, promised=0, lane=AMSTERDAM):
     return domain.evaluate(
         o or offer(),
         d or demand(),
@@ -105,6 +119,7 @@ def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, pr
         rates=RATES,
         today=TODAY,
         promised=promised,
+        lane=lane,
     )
 
 
@@ -191,6 +206,7 @@ def test_best_for_demand_keeps_the_best_few_above_the_minimum():
         rates=RATES,
         today=TODAY,
         promised={"prd-6": 4_000},
+        lane=AMSTERDAM,
     )
     assert [e.offer.product.product_id for e in best] == ["prd-7", "prd-5", "prd-4"], "prd-6 is booked"
     assert all(e.score >= SCORING.min_score for e in best)
@@ -202,8 +218,10 @@ def test_best_for_demand_keeps_the_best_few_above_the_minimum():
         (1_500, None, 0, 600, 4_500),  # no needed-by date: the 90-day planning window
         (1_500, None, 3_900, 600, 600),  # what open proposals and orders hold is not free
         (1_500, None, 4_000, 600, "500 of 4500 units it can make by 2027-02-26 are free (4000 promised)"),
-        (1_500, TODAY + timedelta(days=12), 0, 600, 600),  # 12 days of 1,500 a month
-        (1_500, TODAY + timedelta(days=11), 0, 600, "550 of 550 units it can make by 2026-12-09"),
+        # needed in 24 days: it flies (30 days' shelf life), 12 days of waiting, cutoff and transit, 12 to make it
+        (1_500, TODAY + timedelta(days=24), 0, 600, 600),
+        (1_500, TODAY + timedelta(days=23), 0, 600, "550 of 550 units it can make by 2026-12-09"),
+        (1_500, TODAY + timedelta(days=12), 0, 600, "0 of 0 units it can make by 2026-11-28"),
         (1_500, TODAY, 0, 600, "the request was needed by 2026-11-28"),
         (1_500, TODAY - timedelta(days=1), 0, 600, "needed by 2026-11-27"),
     ],
@@ -216,9 +234,34 @@ def test_proposals_fit_the_free_capacity_before_the_needed_by_date(
         assert isinstance(result, domain.Refusal) and free_or_refusal in result.reason, result
         return
     assert isinstance(result, domain.Evaluation), result
-    assert result.ready_by == (needed_by or TODAY + timedelta(days=90))
+    assert result.ready_by == (needed_by - timedelta(days=12) if needed_by else TODAY + timedelta(days=90))
     [part] = [p for p in result.parts if p.criterion == "capacity"]
     assert part.reason_en.endswith(f"{free_or_refusal} units free by {result.ready_by:%Y-%m-%d}")
+
+
+@pytest.mark.parametrize(
+    ("shelf_life_days", "mode", "lead_days"),
+    [(30, "air", 7 + 2 + 3), (44, "air", 12), (45, "sea_lcl", 7 + 5 + 32), (None, "sea_lcl", 44)],
+)
+def test_perishables_fly_and_the_rest_sail_so_production_ends_earlier(shelf_life_days, mode, lead_days):
+    product = offer().product.model_copy(update={"shelf_life_days": shelf_life_days})
+    assert AMSTERDAM.schedule_for(product).mode == mode and AMSTERDAM.lead_days(product) == lead_days
+
+
+def test_no_proposal_without_a_served_lane_and_a_request_for_an_unserved_city_names_the_served_ones():
+    assert evaluate(lane=None).reason == "no shipping lane reaches Amsterdam"
+    assert "no shipping lane" in evaluate(lane=AMSTERDAM.model_copy(update={"served": False})).reason
+    sydney = AMSTERDAM.model_copy(update={"destination_city": "Sydney", "country": "AU", "port": "Sydney"})
+    lanes = [AMSTERDAM, sydney]
+    assert domain.unserved("Amsterdam", "NL", lanes) is None
+    assert (
+        domain.unserved("Berlin", "NL", lanes)
+        == "no shipping lane reaches Berlin, NL; served: Amsterdam (port of Rotterdam)"
+    )
+    assert domain.unserved("Sydney", "NL", lanes).endswith("served: Amsterdam (port of Rotterdam)"), (
+        "a partner's own country"
+    )
+    assert domain.unserved("Perth", "AU", [sydney.model_copy(update={"served": False})]).endswith("served: none yet")
 
 
 def proposed() -> domain.Change:

@@ -327,3 +327,25 @@ def test_two_orders_that_find_no_room_plan_the_same_next_shipment_of_their_lane(
     }
     assert first not in others and len(others) == 5
     assert first.startswith("shp-") and len(first) == 14
+
+
+def test_lanes_are_announced_at_every_start_and_a_dropped_destination_once_as_no_longer_served():
+    first = domain.lane_announcements(LANES, {})
+    assert sorted(lane.destination_city for lane in first) == sorted(LANES.destinations)
+    amsterdam = next(lane for lane in first if lane.destination_city == "Amsterdam")
+    assert (amsterdam.country, amsterdam.port, amsterdam.served, amsterdam.version) == ("NL", "Rotterdam", True, 1)
+    assert {(m.mode, m.cutoff_days_before, m.transit_days) for m in amsterdam.modes} == {
+        ("sea_lcl", 5, 32),
+        ("air", 2, 3),
+    }
+    published = {lane.destination_city: lane for lane in first}
+    assert domain.lane_announcements(LANES, published) == first, "again at the next start, the same"
+
+    without_perth = {**published, "Perth": amsterdam.model_copy(update={"destination_city": "Perth"})}
+    revised = LANES.model_copy(update={"revision": 2})
+    again = {lane.destination_city: lane for lane in domain.lane_announcements(revised, without_perth)}
+    assert set(again) == {*LANES.destinations, "Perth"} and not again["Perth"].served
+    assert all(lane.version == 2 for lane in again.values())
+    assert all(lane.served for city, lane in again.items() if city != "Perth")
+    after = {**without_perth, **again}
+    assert "Perth" not in {lane.destination_city for lane in domain.lane_announcements(revised, after)}

@@ -1,5 +1,5 @@
-"""Events matching consumes: products on offer, partners and demand (global), sales feedback, and
-owners' own answers to proposals."""
+"""Events matching consumes: products on offer, partners and demand (global), sales feedback,
+owners' own answers to proposals, and the lanes shipping serves (global)."""
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported
@@ -11,21 +11,31 @@ from ekspora_contracts.registry import (
     ProductListed,
     ProductUpdated,
 )
+from ekspora_contracts.shipping import LaneChanged
 from ekspora_contracts.topics import (
     MATCHING_DEMAND,
     MATCHING_PARTNERS,
     MATCHING_SALES,
     NOTIFICATIONS_REPLIES,
     REGISTRY_PRODUCT,
+    SHIPPING_LANES,
 )
 from ekspora_kit.consumer import EventRoutes
+from ekspora_matching import domain
 from ekspora_matching.service import MatchingService
 
 
 def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
-    products, partners, demand, sales, replies = (
+    products, partners, demand, sales, replies, lanes = (
         EventRoutes(s)
-        for s in (REGISTRY_PRODUCT, MATCHING_PARTNERS, MATCHING_DEMAND, MATCHING_SALES, NOTIFICATIONS_REPLIES)
+        for s in (
+            REGISTRY_PRODUCT,
+            MATCHING_PARTNERS,
+            MATCHING_DEMAND,
+            MATCHING_SALES,
+            NOTIFICATIONS_REPLIES,
+            SHIPPING_LANES,
+        )
     )
 
     @products.on(ProductListed)
@@ -77,4 +87,8 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
     async def on_answered(event: CloudEvent[ProposalAnswered]) -> None:
         await service.owner_answered(event.data)
 
-    return [products, partners, demand, sales, replies]
+    @lanes.on(LaneChanged)
+    async def on_lane(event: CloudEvent[LaneChanged]) -> None:
+        await service.lane_changed(domain.Lane.of(event.data))
+
+    return [products, partners, demand, sales, replies, lanes]

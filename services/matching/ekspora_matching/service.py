@@ -118,6 +118,9 @@ class MatchingService:
             await self.close_demand(demand_id)
         return len(due)
 
+    async def lane_changed(self, lane: domain.Lane) -> None:
+        await self.store.keep_lane(lane)
+
     async def demand_changed(self, event: CloudEvent[DemandChanged], region: str) -> None:
         demand = domain.Demand.model_validate(event.data.model_dump())
         await self.store.keep_demand(demand)
@@ -210,6 +213,7 @@ class MatchingService:
             rates=self.rates,
             today=today,
             promised=await self.store.promised_units(region, [c.product.product_id for c in candidates], today),
+            lane=await self.store.lane(demand.destination_city),
         )
 
     async def match_offer(self, offer: domain.Offer, region: str, *, causation_id: str | None = None) -> int:
@@ -242,6 +246,7 @@ class MatchingService:
                 rates=self.rates,
                 today=today,
                 promised=promised,
+                lane=context.lanes.get(demand.destination_city),
             )
             if isinstance(result, domain.Evaluation) and result.score >= self.scoring.min_score:
                 made = await self._propose(result, region, causation_id)
@@ -255,7 +260,8 @@ class MatchingService:
         if partner is None:
             return None
         stats = await self.store.stats(partner_id)
-        return PartnerContext(partner, stats, await self.store.open_count("partner_id", partner_id))
+        lanes = {lane.destination_city: lane for lane in await self.store.lanes() if lane.country == partner.country}
+        return PartnerContext(partner, stats, await self.store.open_count("partner_id", partner_id), lanes)
 
     async def _propose(self, evaluation: domain.Evaluation, region: str, causation_id: str | None) -> int:
         key = domain.pair_id(region, evaluation.offer.product.product_id, evaluation.demand.demand_id)
@@ -348,3 +354,4 @@ class PartnerContext:
     partner: domain.Partner
     stats: domain.PartnerStats
     open_proposals: int
+    lanes: dict[str, domain.Lane]

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import keep_newest, to_document
-from ekspora_matching.domain import HOLDING, Demand, Offer, Pair, Partner, PartnerStats
+from ekspora_matching.domain import HOLDING, Demand, Lane, Offer, Pair, Partner, PartnerStats
 
 # Stored beside a pair's state for queries (its open proposal, its expiry, the capacity it holds), not part of it.
 PAIR_QUERY_FIELDS = {
@@ -60,6 +60,7 @@ class MatchingStore:
         self.offers = db["offers"]
         self.pairs = db["pairs"]
         self.partner_stats = db["partner_stats"]
+        self.lane_view = db["lane_view"]
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
         self.own_pairs = VersionedStore(self.pairs, Pair, hidden=PAIR_QUERY_FIELDS, derive=pair_query_fields)
@@ -108,6 +109,17 @@ class MatchingStore:
 
     async def keep_demand(self, demand: Demand) -> bool:
         return await keep_newest(self.demand_view, demand.demand_id, to_document(demand))
+
+    async def keep_lane(self, lane: Lane) -> bool:
+        return await keep_newest(self.lane_view, lane.destination_city, to_document(lane))
+
+    async def lane(self, city: str) -> Lane | None:
+        document = await self.lane_view.find_one({"_id": city})
+        return Lane.model_validate(_strip(document)) if document else None
+
+    async def lanes(self) -> list[Lane]:
+        cursor = self.lane_view.find(comment="scan: the destinations shipping serves (a handful)").sort("_id", 1)
+        return [Lane.model_validate(_strip(document)) async for document in cursor]
 
     async def partner(self, partner_id: str) -> Partner | None:
         document = await self.partner_view.find_one({"_id": partner_id})

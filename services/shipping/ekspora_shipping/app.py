@@ -18,12 +18,17 @@ async def partner_itself(partner_id: str) -> str:
     return partner_id
 
 
+async def starting(store: ShippingStore, service: ShippingService) -> None:
+    await store.ensure_indexes()
+    await service.announce_lanes()
+
+
 def create_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = ShippingStore(runtime.db)
     tracking = load_tracking()
     service = ShippingService(store, lanes=load_lanes(), tracking=tracking, clock=runtime.clock)
-    runtime.relay_outboxes_of([store.shipments])
+    runtime.relay_outboxes_of([store.shipments, store.lanes])
     runtime.count_states(
         store.shipments,
         name="ekspora_shipments",
@@ -42,5 +47,5 @@ def create_app(settings: ShippingSettings) -> FastAPI:
         description="Export orders, consolidated shipments, their documents, and tracking to delivery.",
         routers=ROUTERS,
         state={"operations": Operations(service, store, settings), "partner_by_id": partner_itself},
-        on_startup=store.ensure_indexes,
+        on_startup=lambda: starting(store, service),
     )

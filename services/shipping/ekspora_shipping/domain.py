@@ -14,7 +14,9 @@ from ekspora_contracts.envelope import EventData
 from ekspora_contracts.matching import MatchTerms
 from ekspora_contracts.shipping import (
     DocumentStatus,
+    LaneChanged,
     Mode,
+    ModeSchedule,
     OrderCreated,
     OrderDelivered,
     OrderLine,
@@ -400,3 +402,50 @@ def apply_carrier_update(
     except NotAllowed as refusal:  # not marked applied: the forwarder's retry can go through once it is fixed
         return Change(shipment, note=f"refused: {refusal}")
     return Change(change.shipment, change.events, note=f"applied: {shipment.status} -> {target}")
+
+
+class PublishedLane(Model):
+    """What shipping last announced of a destination on the lanes topic."""
+
+    destination_city: str
+    version: int = 0
+    announced: LaneChanged
+
+
+def lane_of(city: str, lanes: Lanes) -> LaneChanged:
+    destination = lanes.destinations[city]
+    return LaneChanged(
+        destination_city=city,
+        version=lanes.revision,
+        served=True,
+        country=destination.country,
+        port=destination.port,
+        airport=destination.airport,
+        modes=[
+            ModeSchedule(
+                mode=mode,
+                departures_every_days=7,  # one departure a week, on its weekday
+                cutoff_days_before=rules.cutoff_days_before,
+                transit_days=rules.transit_days[destination.country],
+            )
+            for mode, rules in lanes.modes.items()
+        ],
+        air_when_shelf_life_below_days=lanes.air_when_shelf_life_below_days,
+    )
+
+
+def lane_announcement(city: str, lanes: Lanes, published: LaneChanged | None) -> LaneChanged | None:
+    """What the lanes topic needs to say of `city` for this revision of the table: the lane, again at
+    each start (so a topic rebuilt from nothing fills up again; readers keep the newest revision, so a
+    repeat changes nothing), or, for a destination dropped from the table, that it is no longer served,
+    once."""
+    if city in lanes.destinations:
+        return lane_of(city, lanes)
+    if published is None or not (published.served or published.version < lanes.revision):
+        return None
+    return published.model_copy(update={"served": False, "version": lanes.revision})
+
+
+def lane_announcements(lanes: Lanes, published: dict[str, LaneChanged]) -> list[LaneChanged]:
+    cities = [*lanes.destinations, *(city for city in published if city not in lanes.destinations)]
+    return [lane for city in cities if (lane := lane_announcement(city, lanes, published.get(city)))]

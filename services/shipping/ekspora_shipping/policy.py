@@ -37,6 +37,7 @@ class Packing(Strict):
 
 
 class Lanes(Strict):
+    revision: int = Field(ge=1)
     origin: dict[str, str]
     air_when_shelf_life_below_days: int
     packing: Packing

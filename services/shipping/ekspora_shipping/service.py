@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import MatchConfirmed
+from ekspora_contracts.shipping import LaneChanged as ContractLane
 from ekspora_kit import aggregates
 from ekspora_kit.clock import Clock
 from ekspora_kit.domain import NotFound
@@ -28,6 +29,24 @@ class ShippingService:
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
         return envelopes(events, region=region, producer="shipping", time=self.clock.now(), causation_id=causation_id)
+
+    async def announce_lanes(self) -> int:
+        """Publishes the lane table's destinations (on start), so matching plans production to the lanes'
+        schedules and refuses requests for a destination no lane reaches."""
+        cities = {*self.lanes.destinations, *await self.store.announced_cities()}
+        return sum([await self._announce(city) for city in sorted(cities)])
+
+    async def _announce(self, city: str) -> bool:
+        async def save(before: domain.PublishedLane | None, lane: ContractLane) -> bool:
+            return await self.store.announce_lane(before, lane, self._envelopes([lane], "global", None))
+
+        _, saved = await aggregates.change(
+            lambda: self.store.published_lane(city),
+            lambda before: domain.lane_announcement(city, self.lanes, before.announced if before else None),
+            save,
+            what=f"the lane to {city}",
+        )
+        return bool(saved)
 
     async def match_confirmed(self, event: CloudEvent[MatchConfirmed]) -> domain.Shipment:
         """Exactly one order per confirmed match: a redelivery finds the order and does nothing."""

@@ -7,8 +7,9 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ekspora_contracts.envelope import CloudEvent
+from ekspora_contracts.shipping import LaneChanged
 from ekspora_kit.aggregates import VersionedStore
-from ekspora_shipping.domain import Shipment
+from ekspora_shipping.domain import PublishedLane, Shipment
 
 OPEN_BEFORE_CUTOFF = ("planned", "booked")
 
@@ -27,6 +28,8 @@ class ShippingStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.shipments = db["shipments"]
         self.aggregates = VersionedStore(self.shipments, Shipment, derive=query_fields)
+        self.lanes = db["lanes"]
+        self.published_lanes = VersionedStore(self.lanes, PublishedLane)
 
     async def ensure_indexes(self) -> None:
         await self.shipments.create_index("order_ids")
@@ -35,6 +38,20 @@ class ShippingStore:
         await self.shipments.create_index([("region", 1), ("status", 1), ("destination_port", 1), ("mode", 1)])
         await self.shipments.create_index([("status", 1), ("cutoff_on", 1)])
         await self.shipments.create_index([("region", 1), ("destination_port", 1), ("mode", 1), ("departure_on", 1)])
+
+    async def announced_cities(self) -> list[str]:
+        cursor = self.lanes.find({}, {"_id": 1}, comment="scan: the destinations shipping serves (a handful)")
+        return [document["_id"] async for document in cursor]
+
+    async def published_lane(self, city: str) -> PublishedLane | None:
+        return await self.published_lanes.get(city)
+
+    async def announce_lane(
+        self, before: PublishedLane | None, lane: LaneChanged, events: Sequence[CloudEvent]
+    ) -> bool:
+        published = PublishedLane(destination_city=lane.destination_city, announced=lane)
+        await self.published_lanes.save(lane.destination_city, published, before.version if before else None, events)
+        return True
 
     async def save(self, shipment: Shipment, expected_version: int | None, events: Sequence[CloudEvent]) -> Shipment:
         return await self.aggregates.save(shipment.shipment_id, shipment, expected_version, events)

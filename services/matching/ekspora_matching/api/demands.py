@@ -41,7 +41,14 @@ async def post_demand(body: NewDemand, who: Authenticated, matching: Matching) -
     me = who.the_partner()
     if body.needed_by and body.needed_by <= matching.service.clock.now().date():
         raise Unprocessable("needed_by must be in the future", field="needed_by")
+    if refusal := domain.unserved(body.destination_city, me.country, await matching.store.lanes()):
+        raise Unprocessable(refusal, field="destination_city")
     return await matching.service.post_demand(me, body.model_dump())
+
+
+@router.get("/lanes", response_model=list[domain.Lane], summary="The destinations shipping serves, and how")
+async def list_lanes(who: Authenticated, matching: Matching) -> list[domain.Lane]:
+    return [lane for lane in await matching.store.lanes() if lane.served]
 
 
 @router.get("/demands", response_model=list[domain.Demand])

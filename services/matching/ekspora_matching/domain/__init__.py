@@ -34,7 +34,7 @@ from ekspora_matching.domain.scoring import (
     ready_by,
     score_ceiling,
 )
-from ekspora_matching.domain.views import Demand, Offer, Partner, PartnerStats, Rates
+from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats, Rates, unserved
 
 __all__ = [
     "HOLDING",
@@ -42,6 +42,7 @@ __all__ = [
     "Change",
     "Demand",
     "Evaluation",
+    "Lane",
     "MatchStatus",
     "Offer",
     "Pair",
@@ -66,5 +67,6 @@ __all__ = [
     "ready_by",
     "report_sales",
     "score_ceiling",
+    "unserved",
     "withdraw",
 ]

@@ -9,7 +9,7 @@ from ekspora_contracts.matching import (
     ScorePart,
 )
 from ekspora_contracts.registry import CertificateKind, ProductFacts
-from ekspora_matching.domain.views import Demand, Offer, Partner, PartnerStats, Rates
+from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats, Rates
 from ekspora_matching.policy import DestinationRules, Scoring
 
 
@@ -43,9 +43,12 @@ class Capacity:
         return max(0, self.in_window - self.promised)
 
 
-def ready_by(demand: Demand, today: date, scoring: Scoring) -> date:
-    """The last day of production for a demand: its needed-by date, or a planning window for one without."""
-    return demand.needed_by or today + timedelta(days=scoring.default_window_days)
+def ready_by(demand: Demand, product: ProductFacts, lane: Lane, today: date, scoring: Scoring) -> date:
+    """The last day of production for a demand: early enough for the lane to deliver by its needed-by
+    date, or the end of a planning window for a demand without one."""
+    if demand.needed_by is None:
+        return today + timedelta(days=scoring.default_window_days)
+    return demand.needed_by - timedelta(days=lane.lead_days(product))
 
 
 def free_capacity(product: ProductFacts, window_end: date, today: date, promised: int) -> Capacity:
@@ -90,16 +93,20 @@ def evaluate(
     rates: Rates,
     today: date,
     promised: int,
+    lane: Lane | None,
 ) -> Evaluation | Refusal:
-    """`promised`: units of the product held by its open proposals and confirmed orders in production."""
+    """`promised`: units of the product held by its open proposals and confirmed orders in production;
+    `lane`: how shipping reaches the demand's destination."""
     if refusal := hard_filter(offer, demand, partner, rules, today):
         return refusal
     if open_for_partner >= scoring.max_open_per_partner:
         return Refusal(f"the partner already has {open_for_partner} open proposals")
     product, w = offer.product, scoring.weights
+    if lane is None or not lane.served:
+        return Refusal(f"no shipping lane reaches {demand.destination_city}")
     if demand.needed_by is not None and demand.needed_by <= today:
         return Refusal(f"the request was needed by {demand.needed_by:%Y-%m-%d}")
-    capacity = free_capacity(product, ready_by(demand, today, scoring), today, promised)
+    capacity = free_capacity(product, ready_by(demand, product, lane, today, scoring), today, promised)
     if demand.quantity > capacity.free:
         return Refusal(
             f"{capacity.free} of {capacity.in_window} units it can make by {capacity.ready_by:%Y-%m-%d} are free"
@@ -259,6 +266,7 @@ def best_for_demand(
     rates: Rates,
     today: date,
     promised: Mapping[str, int],
+    lane: Lane | None,
 ) -> list[Evaluation]:
     """The best proposals for one demand among candidates given in readiness order.
 
@@ -279,6 +287,7 @@ def best_for_demand(
             rates=rates,
             today=today,
             promised=promised.get(offer.product.product_id, 0),
+            lane=lane,
         )
         if isinstance(result, Evaluation):
             scored.append(result)

@@ -15,6 +15,7 @@ from ekspora_contracts.matching import (
     SalesReported,
 )
 from ekspora_contracts.registry import ProductFacts
+from ekspora_contracts.shipping import LaneChanged, ModeSchedule
 from ekspora_kit.domain import Model
 
 
@@ -82,6 +83,47 @@ class Demand(Model):
 
     def changed_event(self) -> DemandChanged:
         return DemandChanged(**self.model_dump())
+
+
+class Lane(Model):
+    """A destination shipping serves, as it announced it on the lanes topic."""
+
+    destination_city: str
+    version: int
+    served: bool
+    country: Country
+    port: str
+    airport: str
+    modes: list[ModeSchedule]
+    air_when_shelf_life_below_days: int
+
+    @classmethod
+    def of(cls, event: LaneChanged) -> "Lane":
+        return cls.model_validate(event.model_dump())
+
+    def schedule_for(self, product: ProductFacts) -> ModeSchedule:
+        """Perishables fly, the rest sail (as shipping decides it)."""
+        short_lived = (
+            product.shelf_life_days is not None and product.shelf_life_days < self.air_when_shelf_life_below_days
+        )
+        wanted = "air" if short_lived else "sea_lcl"
+        return next((m for m in self.modes if m.mode == wanted), self.modes[0])
+
+    def lead_days(self, product: ProductFacts) -> int:
+        """Days from the end of production to arrival, at worst: waiting for the week's departure, the
+        cutoff before it, and the transit."""
+        schedule = self.schedule_for(product)
+        return schedule.departures_every_days + schedule.cutoff_days_before + schedule.transit_days
+
+
+def unserved(city: str, country: str, lanes: list[Lane]) -> str | None:
+    """Why a request for `city` in `country` cannot be posted, naming the destinations that are served;
+    None when a lane reaches it."""
+    served = [lane for lane in lanes if lane.served]
+    if any(lane.destination_city == city and lane.country == country for lane in served):
+        return None
+    names = ", ".join(f"{lane.destination_city} (port of {lane.port})" for lane in served if lane.country == country)
+    return f"no shipping lane reaches {city}, {country}; served: {names or 'none yet'}"
 
 
 class Offer(Model):

@@ -9,7 +9,7 @@ by `MatchingService.best_for`, the code the service runs: the store's candidate 
 on top-level region, readiness and category or HS prefix; see ekspora_kit.scans), then the scorer
 on that bucket in readiness order. Baseline: on `--sample` demands, every offer of the region
 read from the same store and scored with the same scorer (brute force). Agreement: how often both
-propose the same best products.
+propose the same parts (products and quantities) to fill the request.
 """
 
 import argparse
@@ -124,7 +124,14 @@ def make_demands(count: int, rng: random.Random) -> list[tuple[domain.Demand, do
     return result
 
 
-def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: domain.Partner, today: date) -> list[str]:
+Parts = list[tuple[str, int]]
+
+
+def parts_of(allocations: list[domain.Allocation]) -> Parts:
+    return [(part.evaluation.offer.product.product_id, part.quantity) for part in allocations]
+
+
+def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: domain.Partner, today: date) -> Parts:
     scored = []
     for offer in products:
         result = scoring.evaluate(
@@ -139,11 +146,12 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
             today=today,
             promised=0,
             lane=LANES[demand.destination_city],
+            remaining=demand.quantity,
         )
         if isinstance(result, domain.Evaluation) and result.score >= SCORING.min_score:
             scored.append(result)
     scored.sort(key=domain.ranking)
-    return [e.offer.product.product_id for e in scored[: SCORING.proposals_per_demand]]
+    return parts_of(domain.allocate(scored, demand.quantity, SCORING.proposals_per_demand))
 
 
 async def seed(store: MatchingStore, products: list[domain.Offer]) -> float:
@@ -168,14 +176,15 @@ async def run(service: MatchingService, size: int, sample: int) -> dict:
     print(f"  {size:,} offers: storing them ...", flush=True)
     seeded = await seed(service.store, products)
     print(f"  {size:,} offers: stored in {seeded:.1f}s; matching {len(demands):,} demands ...", flush=True)
-    production: dict[str, list[str]] = {}
+    production: dict[str, Parts] = {}
     latencies = []
     tracemalloc.start()
     for demand, partner in demands:
         started = time.perf_counter()
-        best = await service.best_for(demand, partner, REGION)
+        ranked = await service.best_for(demand, partner, REGION, demand.quantity)
+        best = domain.allocate(ranked, demand.quantity, SCORING.proposals_per_demand)
         latencies.append(time.perf_counter() - started)
-        production[demand.demand_id] = [e.offer.product.product_id for e in best]
+        production[demand.demand_id] = parts_of(best)
     production_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
 

@@ -107,7 +107,7 @@ AMSTERDAM = domain.Lane(
 )
 
 
-def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, promised=0, lane=AMSTERDAM):
+def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, promised=0, lane=AMSTERDAM, left=None):
     return domain.evaluate(
         o or offer(),
         d or demand(),
@@ -120,6 +120,7 @@ def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, pr
         today=TODAY,
         promised=promised,
         lane=lane,
+        remaining=(d or demand()).quantity if left is None else left,
     )
 
 
@@ -165,7 +166,7 @@ def test_a_full_fit_scores_every_part_and_names_the_documents():
 @pytest.mark.parametrize(
     ("o", "d", "stats", "open_for_partner", "criterion", "points"),
     [
-        (offer(capacity=300), demand(), domain.PartnerStats(), 0, "capacity", 10.0),
+        (offer(capacity=100), demand(), domain.PartnerStats(), 0, "capacity", 10.0),  # 300 of the 600
         (offer(price=52_500), demand(), domain.PartnerStats(), 0, "price", 12.0),
         (offer(price=70_000), demand(), domain.PartnerStats(), 0, "price", 0.0),
         (offer(), demand(required_certificates=[]), domain.PartnerStats(), 0, "certificates", 15.0),
@@ -193,50 +194,84 @@ def test_a_flooded_partner_gets_no_more_proposals():
     assert "open proposals" in evaluate(open_for_partner=SCORING.max_open_per_partner).reason
 
 
-def test_best_for_demand_keeps_the_best_few_above_the_minimum():
-    candidates = [offer(f"prd-{n}", capacity=100 * n) for n in range(1, 8)]
-    best = domain.best_for_demand(
+def whole(evaluation: domain.Evaluation) -> domain.Allocation:
+    return domain.Allocation(evaluation, evaluation.quantity)
+
+
+MONTH = TODAY + timedelta(days=30 + 12)  # needed by then, a tahu maker has 30 days to make its part
+
+
+@pytest.mark.parametrize(
+    ("capacities", "promised", "quantity", "min_max", "parts"),
+    [
+        ([200, 200, 200], {}, 600, (50, 5_000), [200, 200, 200]),  # three makers of 200 fill 600
+        ([700, 200, 200], {}, 600, (50, 5_000), [600]),  # one can make it all: one supplier
+        ([500, 200, 200], {}, 600, (50, 5_000), [500, 100]),  # the best first, as much as each can
+        ([500, 200, 200], {"prd-1": 400}, 600, (50, 5_000), [200, 200, 100]),  # 400 promised elsewhere
+        ([1_000, 1_000, 1_000], {}, 600, (50, 250), [250, 250, 100]),  # the partner's maximum per supplier
+        ([500, 120, 200], {}, 600, (150, 5_000), [500]),  # the rest (100) is below its minimum per supplier
+        ([100, 100, 100, 100, 100], {}, 600, (50, 5_000), [100, 100, 100]),  # three parts at most
+    ],
+)
+def test_allocations_fill_a_request_from_the_best_products_first(capacities, promised, quantity, min_max, parts):
+    candidates = [offer(f"prd-{n}", capacity=c) for n, c in enumerate(capacities, start=1)]
+    partner = PARTNER.model_copy(update={"min_order_units": min_max[0], "max_order_units": min_max[1]})
+    request = demand(quantity=quantity, needed_by=MONTH)
+    ranked = domain.best_for_demand(
         candidates,
-        demand(),
-        PARTNER,
+        request,
+        partner,
         stats=domain.PartnerStats(),
         open_for_partner=0,
         rules=RULES,
         scoring=SCORING,
         rates=RATES,
         today=TODAY,
-        promised={"prd-6": 4_000},
+        promised=promised,
         lane=AMSTERDAM,
+        remaining=quantity,
     )
-    assert [e.offer.product.product_id for e in best] == ["prd-7", "prd-5", "prd-4"], "prd-6 is booked"
-    assert all(e.score >= SCORING.min_score for e in best)
+    allocated = domain.allocate(ranked, quantity, room=3)
+    assert [a.quantity for a in allocated] == parts
+    assert all(a.evaluation.score >= SCORING.min_score for a in allocated)
+    assert sum(a.quantity for a in allocated) <= quantity
+    [capacity] = [p for p in allocated[0].evaluation.parts if p.criterion == "capacity"]
+    assert capacity.reason_en.startswith(
+        f"Can supply {allocated[0].evaluation.quantity} of the {quantity} still needed"
+    )
 
 
 @pytest.mark.parametrize(
-    ("capacity", "needed_by", "promised", "quantity", "free_or_refusal"),
+    ("needed_by", "promised", "left", "free_and_supplied_or_refusal"),
     [
-        (1_500, None, 0, 600, 4_500),  # no needed-by date: the 90-day planning window
-        (1_500, None, 3_900, 600, 600),  # what open proposals and orders hold is not free
-        (1_500, None, 4_000, 600, "500 of 4500 units it can make by 2027-02-26 are free (4000 promised)"),
+        (None, 0, 600, (4_500, 600)),  # no needed-by date: 90 days of 1,500 a month
+        (None, 3_900, 600, (600, 600)),  # what open proposals and orders hold is not free
+        (None, 4_000, 600, (500, 500)),  # it can supply 500 of the 600
+        (None, 4_450, 600, "50 of 4500 units it can make by 2027-02-26 are free (4450 promised)"),  # below 100
+        (None, 0, 250, (4_500, 250)),  # only what is left of the request
+        (None, 0, 0, "covered by open proposals and confirmed orders"),
         # needed in 24 days: it flies (30 days' shelf life), 12 days of waiting, cutoff and transit, 12 to make it
-        (1_500, TODAY + timedelta(days=24), 0, 600, 600),
-        (1_500, TODAY + timedelta(days=23), 0, 600, "550 of 550 units it can make by 2026-12-09"),
-        (1_500, TODAY + timedelta(days=12), 0, 600, "0 of 0 units it can make by 2026-11-28"),
-        (1_500, TODAY, 0, 600, "the request was needed by 2026-11-28"),
-        (1_500, TODAY - timedelta(days=1), 0, 600, "needed by 2026-11-27"),
+        (TODAY + timedelta(days=24), 0, 600, (600, 600)),
+        (TODAY + timedelta(days=23), 0, 600, (550, 550)),
+        (TODAY + timedelta(days=13), 0, 600, "50 of 50 units it can make by 2026-11-29"),
+        (TODAY + timedelta(days=12), 0, 600, "0 of 0 units it can make by 2026-11-28"),
+        (TODAY, 0, 600, "the request was needed by 2026-11-28"),
+        (TODAY - timedelta(days=1), 0, 600, "needed by 2026-11-27"),
     ],
 )
 def test_proposals_fit_the_free_capacity_before_the_needed_by_date(
-    capacity, needed_by, promised, quantity, free_or_refusal
+    needed_by, promised, left, free_and_supplied_or_refusal
 ):
-    result = evaluate(offer(capacity=capacity), demand(needed_by=needed_by, quantity=quantity), promised=promised)
-    if isinstance(free_or_refusal, str):
-        assert isinstance(result, domain.Refusal) and free_or_refusal in result.reason, result
+    result = evaluate(offer(capacity=1_500), demand(needed_by=needed_by), promised=promised, left=left)
+    if isinstance(free_and_supplied_or_refusal, str):
+        assert isinstance(result, domain.Refusal) and free_and_supplied_or_refusal in result.reason, result
         return
+    free, supplied = free_and_supplied_or_refusal
     assert isinstance(result, domain.Evaluation), result
     assert result.ready_by == (needed_by - timedelta(days=12) if needed_by else TODAY + timedelta(days=90))
+    assert (result.quantity, result.smallest) == (supplied, 100)
     [part] = [p for p in result.parts if p.criterion == "capacity"]
-    assert part.reason_en.endswith(f"{free_or_refusal} units free by {result.ready_by:%Y-%m-%d}")
+    assert part.reason_en.endswith(f"{free} units free by {result.ready_by:%Y-%m-%d}")
 
 
 @pytest.mark.parametrize(
@@ -265,7 +300,7 @@ def test_no_proposal_without_a_served_lane_and_a_request_for_an_unserved_city_na
 
 
 def proposed() -> domain.Change:
-    change = domain.propose(None, evaluate(), "kota-kediri", NOW, timedelta(days=7))
+    change = domain.propose(None, whole(evaluate()), "kota-kediri", NOW, timedelta(days=7))
     assert change is not None, "a first proposal for a new pair"
     return change
 
@@ -274,34 +309,56 @@ def test_one_open_proposal_per_pair_and_confirmation_needs_both_sides_once():
     change = proposed()
     assert [type(e) for e in change.events] == [MatchProposed]
     pair, match = change.pair, change.pair.current.match_id
-    assert domain.propose(pair, evaluate(), "kota-kediri", NOW, timedelta(days=7)) is None
-    partner_side = domain.accept(pair, match, "partner", NOW)
+    assert domain.propose(pair, whole(evaluate()), "kota-kediri", NOW, timedelta(days=7)) is None
+    partner_side = domain.accept(pair, match, "partner", NOW, 600)
     assert partner_side.events == [] and partner_side.pair.current.accepted_by == ["partner"]
-    assert domain.accept(partner_side.pair, match, "partner", NOW).pair == partner_side.pair
-    confirmed = domain.accept(partner_side.pair, match, "msme", NOW)
+    assert domain.accept(partner_side.pair, match, "partner", NOW, 600).pair == partner_side.pair
+    confirmed = domain.accept(partner_side.pair, match, "msme", NOW, 600)
     assert [type(e) for e in confirmed.events] == [MatchConfirmed]
-    assert domain.accept(confirmed.pair, match, "msme", NOW).events == []
-    assert domain.propose(confirmed.pair, evaluate(), "kota-kediri", NOW, timedelta(days=7)) is None
+    assert domain.accept(confirmed.pair, match, "msme", NOW, 600).events == []
+    assert domain.propose(confirmed.pair, whole(evaluate()), "kota-kediri", NOW, timedelta(days=7)) is None
 
 
-def test_expiry_and_decline_close_a_proposal_and_allow_a_new_round():
+def test_expiry_allows_a_new_round_and_a_decline_ends_the_pair():
     pair = proposed().pair
     match = pair.current.match_id
     later = NOW + timedelta(days=7)
     with pytest.raises(NotAllowed, match="expired"):
-        domain.accept(pair, match, "partner", later)
+        domain.accept(pair, match, "partner", later, 600)
     expired = domain.expire(pair, later)
     assert [type(e) for e in expired.events] == [MatchExpired]
-    again = domain.propose(expired.pair, evaluate(), "kota-kediri", later, timedelta(days=7))
+    again = domain.propose(expired.pair, whole(evaluate()), "kota-kediri", later, timedelta(days=7))
     assert again.pair.current.match_id.endswith("-2") and len(again.pair.rounds) == 2
     declined = domain.decline(again.pair, again.pair.current.match_id, "msme", "capacity booked", later)
     assert isinstance(declined.events[0], MatchDeclined) and declined.events[0].declined_by == "msme"
+    assert domain.propose(declined.pair, whole(evaluate()), "kota-kediri", later, timedelta(days=7)) is None
+
+
+def test_a_confirmation_past_the_requested_quantity_is_refused():
+    pair = proposed().pair  # its part: all 600
+    match = pair.current.match_id
+    half = domain.accept(pair, match, "partner", NOW, 600).pair
+    with pytest.raises(NotAllowed, match="only 200 of it are not confirmed yet"):
+        domain.accept(half, match, "msme", NOW, unconfirmed=200)
+    assert domain.accept(half, match, "msme", NOW, unconfirmed=600).pair.current.status == "confirmed"
+
+
+def test_a_fill_counts_open_and_confirmed_parts_only():
+    def part_in(status, quantity):
+        change = domain.propose(None, domain.Allocation(evaluate(), quantity), "kota-kediri", NOW, timedelta(days=7))
+        current = change.pair.current.model_copy(update={"status": status})
+        return change.pair.model_copy(update={"rounds": [current]})
+
+    parts = [part_in("confirmed", 200), part_in("proposed", 150), part_in("declined", 100), part_in("expired", 50)]
+    fill = domain.fill_of(600, parts)
+    assert (fill.requested, fill.proposed, fill.confirmed, fill.parts, fill.remaining) == (600, 150, 200, 2, 250)
+    assert domain.fill_of(300, [part_in("confirmed", 400)]).remaining == 0
 
 
 def test_withdrawal_closes_only_an_open_proposal_and_it_cannot_be_confirmed_after():
     pair = proposed().pair
     match = pair.current.match_id
-    half = domain.accept(pair, match, "partner", NOW).pair
+    half = domain.accept(pair, match, "partner", NOW, 600).pair
     withdrawn = domain.withdraw(half, "product_not_ready", "no longer ready", "tidak lagi siap", NOW)
     [event] = withdrawn.events
     assert (
@@ -309,9 +366,9 @@ def test_withdrawal_closes_only_an_open_proposal_and_it_cannot_be_confirmed_afte
     )
     assert withdrawn.pair.current.status == "withdrawn" and withdrawn.pair.current.holds_until == TODAY + timedelta(90)
     with pytest.raises(NotAllowed, match="withdrawn"):
-        domain.accept(withdrawn.pair, match, "msme", NOW)
+        domain.accept(withdrawn.pair, match, "msme", NOW, 600)
     assert domain.withdraw(withdrawn.pair, "demand_closed", "closed", "ditutup", NOW) is None
-    confirmed = domain.accept(half, match, "msme", NOW).pair
+    confirmed = domain.accept(half, match, "msme", NOW, 600).pair
     assert domain.withdraw(confirmed, "product_not_ready", "no longer ready", "tidak lagi siap", NOW) is None
 
 
@@ -329,7 +386,7 @@ def test_sales_are_reported_only_on_confirmed_matches():
     )
     with pytest.raises(NotAllowed, match="confirmed"):
         domain.report_sales(pair, match, report, "rep-1", NOW)
-    confirmed = domain.accept(domain.accept(pair, match, "partner", NOW).pair, match, "msme", NOW).pair
+    confirmed = domain.accept(domain.accept(pair, match, "partner", NOW, 600).pair, match, "msme", NOW, 600).pair
     change = domain.report_sales(confirmed, match, report, "rep-1", NOW)
     [event] = change.events
     assert isinstance(event, SalesReported) and event.msme_id == "msme-1" and event.units_sold == 550
@@ -341,5 +398,5 @@ def test_sales_are_reported_only_on_confirmed_matches():
 
 def test_the_partner_chooses_the_incoterm_fob_by_default():
     assert proposed().pair.current.terms.incoterm == "FOB"
-    dap = domain.propose(None, evaluate(d=demand(incoterm="DAP")), "kota-kediri", NOW, timedelta(days=7))
+    dap = domain.propose(None, whole(evaluate(d=demand(incoterm="DAP"))), "kota-kediri", NOW, timedelta(days=7))
     assert dap.pair.current.terms.incoterm == "DAP"

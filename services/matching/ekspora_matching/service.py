@@ -153,11 +153,13 @@ class MatchingService:
         and its open ones are withdrawn; confirmed orders stand."""
         if known := await self.store.offer(product_id):
             await self.store.save_offer(known.product.region, known.model_copy(update={"ready": False}))
-        await self._withdraw_open("product_id", product_id, "product_not_ready", reason_en, reason_id)
+        for pair in await self._withdraw_open("product_id", product_id, "product_not_ready", reason_en, reason_id):
+            await self._refill(pair.demand_id, pair.region)  # the next best products take its part
 
     async def _withdraw_open(
         self, field: str, value: str, reason_code: domain.WithdrawalReason, reason_en: str, reason_id: str
-    ) -> None:
+    ) -> list[domain.Pair]:
+        withdrawn = []
         for key in await self.store.open_pairs(field, value):
             withdraw = partial(
                 domain.withdraw,
@@ -166,7 +168,8 @@ class MatchingService:
                 reason_id=reason_id,
                 now=self.clock.now(),
             )
-            await self._change_pair(partial(self.store.pair, key), withdraw, what=f"pair {key}")
+            withdrawn.append(await self._change_pair(partial(self.store.pair, key), withdraw, what=f"pair {key}"))
+        return withdrawn
 
     async def sales_reported(self, event: CloudEvent[SalesReported], region: str) -> None:
         """Feedback changes the partner's history, and with it the scores of its open demand."""
@@ -186,20 +189,28 @@ class MatchingService:
     # matching ------------------------------------------------------------------------------------
 
     async def match_demand(self, demand: domain.Demand, region: str, *, causation_id: str | None = None) -> int:
+        """Proposes parts that together fill what is left of a request, best products first."""
         partner = await self.store.partner(demand.partner_id)
         if partner is None or not partner.verified or demand.status != "open":
             return 0
-        room = self.scoring.proposals_per_demand - await self.store.open_count("demand_id", demand.demand_id)
-        best = await self.best_for(demand, partner, region)
+        fill = await self.fill(demand)
+        room = self.scoring.proposals_per_demand - fill.parts
+        if fill.remaining == 0 or room <= 0:
+            return 0
+        ranked = await self.best_for(demand, partner, region, fill.remaining)
         proposed = 0
-        for evaluation in best:
-            if proposed >= room:
-                break
-            proposed += await self._propose(evaluation, region, causation_id)
+        for part in domain.allocate(ranked, fill.remaining, room):
+            proposed += await self._propose(part, region, causation_id)
         return proposed
 
-    async def best_for(self, demand: domain.Demand, partner: domain.Partner, region: str) -> list[domain.Evaluation]:
-        """The region's best offers for a demand: its bucket from the store, in readiness order, scored."""
+    async def fill(self, demand: domain.Demand) -> domain.Fill:
+        return domain.fill_of(demand.quantity, await self.store.pairs_of_demand(demand.demand_id))
+
+    async def best_for(
+        self, demand: domain.Demand, partner: domain.Partner, region: str, remaining: int
+    ) -> list[domain.Evaluation]:
+        """The region's offers that may fill what is left of a demand, best first: its bucket from the
+        store, in readiness order, scored."""
         candidates = await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
         today = self.clock.now().date()
         return domain.best_for_demand(
@@ -214,6 +225,7 @@ class MatchingService:
             today=today,
             promised=await self.store.promised_units(region, [c.product.product_id for c in candidates], today),
             lane=await self.store.lane(demand.destination_city),
+            remaining=remaining,
         )
 
     async def match_offer(self, offer: domain.Offer, region: str, *, causation_id: str | None = None) -> int:
@@ -228,7 +240,8 @@ class MatchingService:
         product_id = offer.product.product_id
         promised = (await self.store.promised_units(region, [product_id], today)).get(product_id, 0)
         for demand in demands:
-            if await self.store.open_count("demand_id", demand.demand_id) >= self.scoring.proposals_per_demand:
+            fill = await self.fill(demand)
+            if fill.remaining == 0 or fill.parts >= self.scoring.proposals_per_demand:
                 continue
             if demand.partner_id not in partners:
                 partners[demand.partner_id] = await self._partner_context(demand.partner_id)
@@ -247,12 +260,13 @@ class MatchingService:
                 today=today,
                 promised=promised,
                 lane=context.lanes.get(demand.destination_city),
+                remaining=fill.remaining,
             )
             if isinstance(result, domain.Evaluation) and result.score >= self.scoring.min_score:
-                made = await self._propose(result, region, causation_id)
+                made = await self._propose(domain.Allocation(result, result.quantity), region, causation_id)
                 context.open_proposals += made
                 proposed += made
-                promised += made * demand.quantity
+                promised += made * result.quantity
         return proposed
 
     async def _partner_context(self, partner_id: str) -> "PartnerContext | None":
@@ -263,7 +277,8 @@ class MatchingService:
         lanes = {lane.destination_city: lane for lane in await self.store.lanes() if lane.country == partner.country}
         return PartnerContext(partner, stats, await self.store.open_count("partner_id", partner_id), lanes)
 
-    async def _propose(self, evaluation: domain.Evaluation, region: str, causation_id: str | None) -> int:
+    async def _propose(self, part: domain.Allocation, region: str, causation_id: str | None) -> int:
+        evaluation = part.evaluation
         key = domain.pair_id(region, evaluation.offer.product.product_id, evaluation.demand.demand_id)
 
         async def save(pair: domain.Pair | None, change: domain.Change) -> domain.Pair:
@@ -272,7 +287,7 @@ class MatchingService:
 
         _, saved = await aggregates.change(
             lambda: self.store.pair(key),
-            lambda pair: domain.propose(pair, evaluation, region, self.clock.now(), self.expiry),
+            lambda pair: domain.propose(pair, part, region, self.clock.now(), self.expiry),
             save,
             what=f"pair {key}",
         )
@@ -308,9 +323,28 @@ class MatchingService:
         return await self.store.save_pair(change.pair, pair.version, self._envelopes(change.events, pair.region))
 
     async def accept(self, match_id: str, side: Side) -> domain.Pair:
-        """An acceptance after the proposal's expiry expires it instead (and is then refused)."""
-        await self.change_match(match_id, lambda pair: domain.expire(pair, self.clock.now()))
-        return await self.change_match(match_id, lambda p: domain.accept(p, match_id, side, self.clock.now()))
+        """An acceptance after the proposal's expiry expires it instead (and is then refused); one that
+        would confirm more than the request asks for is refused."""
+        pair = await self.change_match(match_id, lambda pair: domain.expire(pair, self.clock.now()))
+        demand = await self.store.demand(pair.demand_id)
+        unconfirmed = (
+            demand.quantity - (await self.fill(demand)).confirmed if demand else pair.rounds[-1].terms.quantity
+        )
+        return await self.change_match(
+            match_id, lambda p: domain.accept(p, match_id, side, self.clock.now(), unconfirmed)
+        )
+
+    async def decline(self, match_id: str, side: Side, reason: str) -> domain.Pair:
+        """A declined part leaves room in its request, which the next best products fill."""
+        now = self.clock.now()
+        declined = await self.change_match(match_id, lambda p: domain.decline(p, match_id, side, reason, now))
+        await self._refill(declined.demand_id, declined.region)
+        return declined
+
+    async def _refill(self, demand_id: str, region: str) -> None:
+        demand = await self.store.demand(demand_id)
+        if demand is not None and demand.status == "open":
+            await self.match_demand(demand, region)
 
     async def owner_answered(self, answer: ProposalAnswered) -> None:
         """An owner's own answer on WhatsApp, applied as an operator's answer for the owner is (and
@@ -327,10 +361,7 @@ class MatchingService:
             if answer.answer == "accept":
                 await self.accept(answer.match_id, "msme")
             else:
-                reason, now = f"declined by the owner on {answer.channel}", self.clock.now()
-                await self.change_match(
-                    answer.match_id, lambda p: domain.decline(p, answer.match_id, "msme", reason, now)
-                )
+                await self.decline(answer.match_id, "msme", f"declined by the owner on {answer.channel}")
         except NotAllowed as closed:
             logger.info("owner's answer %s to %s came too late: %s", answer.message_id, answer.match_id, closed)
         finally:

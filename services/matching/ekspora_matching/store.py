@@ -183,6 +183,11 @@ class MatchingStore:
     async def save_pair(self, pair: Pair, expected_version: int | None, events: Sequence[CloudEvent]) -> Pair:
         return await self.own_pairs.save(pair.pair_id, pair, expected_version, events)
 
+    async def pairs_of_demand(self, demand_id: str) -> list[Pair]:
+        """Every pair proposed for a request (a few suppliers, not a collection)."""
+        cursor = self.pairs.find({"demand_id": demand_id}, self.own_pairs.hidden)
+        return [self.own_pairs.parse(document) async for document in cursor]
+
     async def open_count(self, field: str, value: str) -> int:
         return (
             await self.pairs.count_documents({field: value, "current_status": {"$in": ["proposed", "confirmed"]}})

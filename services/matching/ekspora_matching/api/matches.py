@@ -94,11 +94,7 @@ async def accept(match_id: str, who: Authenticated, matching: Matching) -> Match
 @router.post("/matches/{match_id}/decline", response_model=MatchView)
 async def decline(match_id: str, body: Decline, who: Authenticated, matching: Matching) -> MatchView:
     await matching.visible_match(match_id, who)
-    side, now = side_of(who), matching.service.clock.now
-    declined = await matching.service.change_match(
-        match_id, lambda pair: domain.decline(pair, match_id, side, body.reason, now())
-    )
-    return view(declined)
+    return view(await matching.service.decline(match_id, side_of(who), body.reason))
 
 
 @router.post(

@@ -22,7 +22,7 @@ from ekspora_contracts.matching import (
 )
 from ekspora_kit.domain import Model, NotAllowed, NotFound
 from ekspora_kit.inputs import Count, Money, Prose
-from ekspora_matching.domain.scoring import Evaluation
+from ekspora_matching.domain.scoring import Allocation
 
 MatchStatus = Literal["proposed", "confirmed", "declined", "expired", "withdrawn"]
 HOLDING = ("proposed", "confirmed")  # a round in these states holds its quantity of the product's capacity
@@ -69,6 +69,30 @@ class Change:
     events: list[EventData] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Fill:
+    """How much of a request its proposals cover: requested, proposed (open parts), confirmed."""
+
+    requested: int
+    proposed: int
+    confirmed: int
+    parts: int  # open and confirmed
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.requested - self.proposed - self.confirmed)
+
+
+def fill_of(requested: int, pairs: list[Pair]) -> Fill:
+    rounds = [pair.current for pair in pairs if pair.current and pair.current.status in ("proposed", "confirmed")]
+    return Fill(
+        requested=requested,
+        proposed=sum(r.terms.quantity for r in rounds if r.status == "proposed"),
+        confirmed=sum(r.terms.quantity for r in rounds if r.status == "confirmed"),
+        parts=len(rounds),
+    )
+
+
 def pair_id(region: str, product_id: str, demand_id: str) -> str:
     return f"{region}:{product_id}:{demand_id}"
 
@@ -77,8 +101,10 @@ def match_id(pair: str, round_number: int) -> str:
     return f"mt-{hashlib.sha1(pair.encode()).hexdigest()[:12]}-{round_number}"
 
 
-def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetime, expiry: timedelta) -> Change | None:
-    """A new round for the pair, unless a proposal for it is open or confirmed (None: nothing to do)."""
+def propose(pair: Pair | None, part: Allocation, region: str, now: datetime, expiry: timedelta) -> Change | None:
+    """A new round for the pair, for its part of the request, unless a proposal for it is open or
+    confirmed, or one was declined (None: nothing to do)."""
+    evaluation = part.evaluation
     product, demand, partner = evaluation.offer.product, evaluation.demand, evaluation.partner
     key = pair_id(region, product.product_id, demand.demand_id)
     pair = pair or Pair(
@@ -89,7 +115,7 @@ def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetim
         partner_id=partner.partner_id,
         msme_id=product.msme_id,
     )
-    if pair.current and pair.current.status in ("proposed", "confirmed"):
+    if pair.current and pair.current.status in ("proposed", "confirmed", "declined"):
         return None
     terms = MatchTerms(
         match_id=match_id(key, len(pair.rounds) + 1),
@@ -106,7 +132,7 @@ def propose(pair: Pair | None, evaluation: Evaluation, region: str, now: datetim
         demand_id=demand.demand_id,
         destination_country=demand.destination_country,
         destination_city=demand.destination_city,
-        quantity=demand.quantity,
+        quantity=part.quantity,
         unit_price_idr=product.unit_price_idr,
         unit_price=evaluation.unit_price,
         currency=demand.currency,
@@ -145,8 +171,9 @@ def _open_round(pair: Pair, match: str, now: datetime) -> Round:
     return current
 
 
-def accept(pair: Pair, match: str, side: Side, now: datetime) -> Change:
-    """One side accepts; when both have, the match is confirmed. Accepting twice changes nothing."""
+def accept(pair: Pair, match: str, side: Side, now: datetime, unconfirmed: int) -> Change:
+    """One side accepts; when both have, the match is confirmed, unless its quantity is more than the
+    `unconfirmed` rest of the request. Accepting twice changes nothing."""
     if pair.current and pair.current.match_id == match and pair.current.status == "confirmed":
         return Change(pair)
     current = _open_round(pair, match, now)
@@ -154,6 +181,11 @@ def accept(pair: Pair, match: str, side: Side, now: datetime) -> Change:
         return Change(pair)
     accepted = [*current.accepted_by, side]
     if set(accepted) == {"partner", "msme"}:
+        if current.terms.quantity > unconfirmed:
+            raise NotAllowed(
+                f"confirming {current.terms.quantity} more would go past the request: only {max(0, unconfirmed)}"
+                " of it are not confirmed yet"
+            )
         confirmed = current.model_copy(update={"accepted_by": accepted, "status": "confirmed", "closed_at": now})
         return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=current.terms, confirmed_at=now)])
     return Change(_with_current(pair, current.model_copy(update={"accepted_by": accepted})))

@@ -28,6 +28,8 @@ class Evaluation:
     documents: list[DocumentCode]
     unit_price: int
     ready_by: date
+    quantity: int  # the most it can supply of what is left of the request
+    smallest: int  # the smallest part it may supply (the partner's minimum per supplier, its minimum order)
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,11 @@ def evaluate(
     today: date,
     promised: int,
     lane: Lane | None,
+    remaining: int,
 ) -> Evaluation | Refusal:
     """`promised`: units of the product held by its open proposals and confirmed orders in production;
-    `lane`: how shipping reaches the demand's destination."""
+    `lane`: how shipping reaches the demand's destination; `remaining`: what is left of the request
+    to propose (its quantity less what open proposals and confirmed orders already cover)."""
     if refusal := hard_filter(offer, demand, partner, rules, today):
         return refusal
     if open_for_partner >= scoring.max_open_per_partner:
@@ -106,17 +110,22 @@ def evaluate(
         return Refusal(f"no shipping lane reaches {demand.destination_city}")
     if demand.needed_by is not None and demand.needed_by <= today:
         return Refusal(f"the request was needed by {demand.needed_by:%Y-%m-%d}")
+    if remaining <= 0:
+        return Refusal(f"the request for {demand.quantity} is covered by open proposals and confirmed orders")
     capacity = free_capacity(product, ready_by(demand, product, lane, today, scoring), today, promised)
-    if demand.quantity > capacity.free:
+    quantity = min(remaining, capacity.free, partner.max_order_units)
+    smallest = max(partner.min_order_units, product.minimum_order_quantity, 1)
+    if quantity < smallest:
         return Refusal(
             f"{capacity.free} of {capacity.in_window} units it can make by {capacity.ready_by:%Y-%m-%d} are free"
-            f" ({capacity.promised} promised), fewer than the {demand.quantity} asked for"
+            f" ({capacity.promised} promised): {quantity} of the {remaining} still asked for is less than the"
+            f" smallest part of {smallest}"
         )
     unit_price = rates.to_minor_units(product.unit_price_idr, demand.currency)
     held = {c.kind for c in product.certificates if c.expires_on > today}
     parts = [
         _category_fit(product, demand, w.category_fit),
-        _capacity(product, demand, capacity, w.capacity),
+        _capacity(quantity, remaining, capacity, w.capacity),
         _price(unit_price, demand, w.price, scoring.price_tolerance),
         _certificates(held, demand, scoring.favoured_certificates.get(product.category, []), w.certificates),
         _partner_history(stats, w.partner_history),
@@ -132,6 +141,8 @@ def evaluate(
         verdict.documents,
         unit_price,
         capacity.ready_by,
+        quantity,
+        smallest,
     )
 
 
@@ -161,18 +172,14 @@ def _category_fit(product: ProductFacts, demand: Demand, weight: int) -> ScorePa
     )
 
 
-def _capacity(product: ProductFacts, demand: Demand, capacity: Capacity, weight: int) -> ScorePart:
-    months = demand.quantity / product.monthly_capacity if product.monthly_capacity else float("inf")
-    share = 1.0 if months <= 1 else max(0.0, 1 / months)
+def _capacity(quantity: int, remaining: int, capacity: Capacity, weight: int) -> ScorePart:
     by = f"{capacity.ready_by:%Y-%m-%d}"
     return _part(
         "capacity",
-        weight * share,
+        weight * quantity / remaining,
         weight,
-        f"Kapasitas {product.monthly_capacity}/bulan untuk pesanan {demand.quantity}; "
-        f"{capacity.free} unit bebas sampai {by}",
-        f"Capacity {product.monthly_capacity}/month for an order of {demand.quantity}; "
-        f"{capacity.free} units free by {by}",
+        f"Dapat memasok {quantity} dari {remaining} yang masih dibutuhkan; {capacity.free} unit bebas sampai {by}",
+        f"Can supply {quantity} of the {remaining} still needed; {capacity.free} units free by {by}",
     )
 
 
@@ -267,14 +274,15 @@ def best_for_demand(
     today: date,
     promised: Mapping[str, int],
     lane: Lane | None,
+    remaining: int,
 ) -> list[Evaluation]:
-    """The best proposals for one demand among candidates given in readiness order.
+    """The products that may fill what is left of a demand, best first, among candidates given in
+    readiness order.
 
-    Scores candidates that pass the hard filters, at most `candidate_limit` of them, and stops as
-    soon as `proposals_per_demand` reach the highest score this demand allows: later candidates
-    are no more ready, so they could at best tie, and ties go to the more export-ready product."""
+    Scores candidates that pass the hard filters, at most `candidate_limit` of them, and stops at the
+    first that reaches the highest score this demand allows: it can supply all that is left, later
+    candidates are no more ready, so they could at best tie, and ties go to the more export-ready."""
     scored: list[Evaluation] = []
-    at_ceiling = 0
     for offer in candidates:
         result = evaluate(
             offer,
@@ -288,14 +296,35 @@ def best_for_demand(
             today=today,
             promised=promised.get(offer.product.product_id, 0),
             lane=lane,
+            remaining=remaining,
         )
         if isinstance(result, Evaluation):
             scored.append(result)
-            at_ceiling += result.score >= score_ceiling(result, scoring)
-            if at_ceiling >= scoring.proposals_per_demand or len(scored) >= scoring.candidate_limit:
+            if result.score >= score_ceiling(result, scoring) or len(scored) >= scoring.candidate_limit:
                 break
     scored.sort(key=ranking)
-    return [e for e in scored if e.score >= scoring.min_score][: scoring.proposals_per_demand]
+    return [e for e in scored if e.score >= scoring.min_score]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    evaluation: Evaluation
+    quantity: int
+
+
+def allocate(ranked: Iterable[Evaluation], remaining: int, room: int) -> list[Allocation]:
+    """Fills what is left of a request from the best-ranked products first: each takes as much as it
+    can supply of what is still open, one that could supply less than its smallest part is passed
+    over, and at most `room` parts are proposed."""
+    parts: list[Allocation] = []
+    for evaluation in ranked:
+        if remaining <= 0 or len(parts) >= room:
+            break
+        quantity = min(remaining, evaluation.quantity)
+        if quantity >= evaluation.smallest:
+            parts.append(Allocation(evaluation, quantity))
+            remaining -= quantity
+    return parts
 
 
 def ranking(evaluation: Evaluation) -> tuple[float, int, str]:

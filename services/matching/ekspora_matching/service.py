@@ -82,6 +82,29 @@ class MatchingService:
             demand.demand_id, demand, self._envelopes([demand.changed_event()], "global", None)
         )
 
+    async def change_quantity(self, demand_id: str, quantity: int) -> domain.Demand:
+        """A partner changes how much it asks for; parts already confirmed stand, and what is left is
+        proposed again (a lower quantity leaves open parts that can no longer all be confirmed)."""
+
+        async def load() -> domain.Demand:
+            if (demand := await self.store.own_demand(demand_id)) is None:
+                raise NotFound(f"no demand {demand_id} was posted through this instance")
+            if demand.status != "open":
+                raise NotAllowed(f"demand {demand_id} is closed")
+            return demand
+
+        def change(demand: domain.Demand) -> domain.Demand | None:
+            if demand.quantity == quantity:
+                return None
+            return demand.model_copy(update={"quantity": quantity, "version": demand.version + 1})
+
+        async def save(demand: domain.Demand, changed: domain.Demand) -> domain.Demand:
+            events = self._envelopes([changed.changed_event()])
+            return await self.store.own_demands.replace(demand_id, changed, demand.version, events)
+
+        current, saved = await aggregates.change(load, change, save, what=f"demand {demand_id}")
+        return saved or current
+
     async def close_demand(self, demand_id: str) -> domain.Demand:
         async def load() -> domain.Demand:
             if (demand := await self.store.own_demand(demand_id)) is None:

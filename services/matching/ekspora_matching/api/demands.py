@@ -56,6 +56,21 @@ async def list_demands(who: Authenticated, matching: Matching) -> list[domain.De
     return await matching.store.demands_of(who.partner.partner_id if who.partner else None)
 
 
+class QuantityChange(Model):
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
+@router.patch("/demands/{demand_id}", response_model=domain.Demand, summary="Change how much a request asks for")
+async def change_quantity(
+    demand_id: str, body: QuantityChange, who: Authenticated, matching: Matching
+) -> domain.Demand:
+    me = who.the_partner()
+    demand = await matching.store.demand(demand_id)
+    if demand is None or demand.partner_id != me.partner_id:
+        raise NotFound(f"no demand {demand_id}")
+    return await matching.service.change_quantity(demand_id, body.quantity)
+
+
 @router.post("/demands/{demand_id}/closure", response_model=domain.Demand)
 async def close_demand(demand_id: str, who: Authenticated, matching: Matching) -> domain.Demand:
     me = who.the_partner()

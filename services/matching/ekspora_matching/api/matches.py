@@ -12,6 +12,7 @@ from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.matching import MatchTerms, ScorePart, Side
 from ekspora_kit.auth import region_asked
 from ekspora_kit.domain import Model, NotFound
+from ekspora_kit.http import Unprocessable
 from ekspora_matching import domain
 from ekspora_matching.api.deps import Authenticated, Caller, Matching
 
@@ -136,3 +137,62 @@ def report_id_for(partner_id: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return f"rep-{uuid4().hex[:12]}"
     return "rep-" + hashlib.sha256(f"{partner_id}:{idempotency_key}".encode()).hexdigest()[:16]
+
+
+class Offer(BaseModel):
+    """A request and the parts proposed to fill it: how much is proposed, confirmed and still open."""
+
+    demand_id: str
+    status: str
+    requested: int
+    proposed: int
+    confirmed: int
+    remaining: int
+    parts: list[MatchView]
+
+
+class PartsAccepted(Model):
+    match_ids: list[str] | None = Field(
+        default=None, max_length=50, description="The parts the partner accepts; all open ones when left out"
+    )
+
+
+async def offer_of(demand_id: str, who: Caller, matching: Matching) -> Offer:
+    demand = await matching.store.demand(demand_id)
+    if demand is None or not ((who.partner and demand.partner_id == who.partner.partner_id) or who.access):
+        raise NotFound(f"no demand {demand_id}")
+    pairs = [pair for pair in await matching.store.pairs_of_demand(demand_id) if pair.current]
+    if not who.partner:
+        pairs = [pair for pair in pairs if who.covers(pair.region)]
+    fill = domain.fill_of(demand.quantity, pairs)
+    return Offer(
+        demand_id=demand_id,
+        status=demand.status,
+        requested=fill.requested,
+        proposed=fill.proposed,
+        confirmed=fill.confirmed,
+        remaining=fill.remaining,
+        parts=[view(pair) for pair in sorted(pairs, key=lambda pair: pair.rounds[-1].proposed_at)],
+    )
+
+
+@router.get("/demands/{demand_id}/offer", response_model=Offer, summary="One offer for a request: its parts")
+async def get_offer(demand_id: str, who: Authenticated, matching: Matching) -> Offer:
+    return await offer_of(demand_id, who, matching)
+
+
+@router.post(
+    "/demands/{demand_id}/offer/acceptance",
+    response_model=Offer,
+    summary="The partner accepts all the open parts of its offer, or the ones it names",
+)
+async def accept_offer(demand_id: str, body: PartsAccepted, who: Authenticated, matching: Matching) -> Offer:
+    who.the_partner()
+    offer = await offer_of(demand_id, who, matching)
+    open_parts = {part.match_id for part in offer.parts if part.status == "proposed"}
+    chosen = open_parts if body.match_ids is None else set(body.match_ids)
+    if unknown := chosen - open_parts:
+        raise Unprocessable(f"not open parts of this offer: {', '.join(sorted(unknown))}", field="match_ids")
+    for match_id in sorted(chosen):
+        await matching.service.accept(match_id, "partner")
+    return await offer_of(demand_id, who, matching)

@@ -24,11 +24,16 @@ def month_of_production() -> str:
 
 
 async def offer_of(client, demand_id: str, **expected) -> dict:
-    async def reached():
-        offer = (await client.get(f"/demands/{demand_id}/offer")).json()
-        return offer if all(offer.get(k) == v for k, v in expected.items()) else None
+    seen: list[dict] = [{}]
 
-    return await eventually(reached, what=f"the offer for {demand_id} with {expected}")
+    async def reached():
+        seen[0] = (await client.get(f"/demands/{demand_id}/offer")).json()
+        return seen[0] if all(seen[0].get(k) == v for k, v in expected.items()) else None
+
+    try:
+        return await eventually(reached, what=f"the offer for {demand_id} with {expected}")
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; the offer was {seen[0]}") from None
 
 
 async def makers(registry: Registry, count: int) -> list[str]:

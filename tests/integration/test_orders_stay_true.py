@@ -49,22 +49,23 @@ async def test_capacity_is_held_so_the_next_request_goes_to_someone_else_until_a
     assert confirmed["terms"]["product_id"] == small and confirmed["ready_by"] == needed_in(45)
     for side in (partner, matching.operator):
         assert (await side.post(f"/matches/{confirmed['match_id']}/acceptance")).status_code == 200
-    second = await post(partner, quantity=700, needed_by=window)
+    second = await post(partner, quantity=800, needed_by=window)
     [held] = await proposed_products(partner, second, 1)
     assert held == small, "800 of its 1,800 are still free"
 
-    _, large = await registry.umkm(product={**TAHU, "monthly_capacity": 5_000}, certificates=("pirt", "halal"))
+    # 400 a month makes 600 in the window: the next request takes all of it
+    _, large = await registry.umkm(product={**TAHU, "monthly_capacity": 400}, certificates=("pirt", "halal"))
     third = await post(partner, quantity=600, needed_by=window)
-    assert await proposed_products(partner, third, 1) == [large], "100 free: the small maker is not proposed again"
+    assert await proposed_products(partner, third, 1) == [large], "nothing free: the small maker is not proposed again"
     match = (await partner.get(f"/matches?demand_id={third}")).json()[0]
     capacity = next(p for p in match["breakdown"] if p["criterion"] == "capacity")
-    assert "units free by" in capacity["reason_en"] and "unit bebas sampai" in capacity["reason_id"]
+    assert "600 units free by" in capacity["reason_en"] and "600 unit bebas sampai" in capacity["reason_id"]
 
-    [second_proposal] = [p for p in await proposals(partner, demand_id=second) if p["terms"]["product_id"] == small]
+    [second_proposal] = await proposals(partner, demand_id=second)
     declined = await matching.operator.post(f"/matches/{second_proposal['match_id']}/decline", json={"reason": "-"})
     assert declined.json()["status"] == "declined"
     fourth = await post(partner, quantity=600, needed_by=window)
-    assert await proposed_products(partner, fourth, 2) == sorted([small, large]), "the decline freed 700"
+    assert await proposed_products(partner, fourth, 1) == [small], "the decline freed 800; the other maker is full"
 
 
 async def test_open_proposals_are_withdrawn_when_the_umkm_withdraws_and_cannot_be_accepted(platform):

@@ -353,6 +353,8 @@ def test_a_fill_counts_open_and_confirmed_parts_only():
     fill = domain.fill_of(600, parts)
     assert (fill.requested, fill.proposed, fill.confirmed, fill.parts, fill.remaining) == (600, 150, 200, 2, 250)
     assert domain.fill_of(300, [part_in("confirmed", 400)]).remaining == 0
+    named = [part.model_copy(update={"product_id": part.current.status}) for part in parts]
+    assert domain.with_a_part(named) == {"confirmed", "proposed", "declined"}, "an expired part may be offered again"
 
 
 def test_withdrawal_closes_only_an_open_proposal_and_it_cannot_be_confirmed_after():

@@ -216,11 +216,12 @@ class MatchingService:
         partner = await self.store.partner(demand.partner_id)
         if partner is None or not partner.verified or demand.status != "open":
             return 0
-        fill = await self.fill(demand)
+        pairs = await self.store.pairs_of_demand(demand.demand_id)
+        fill = domain.fill_of(demand.quantity, pairs)
         room = self.scoring.proposals_per_demand - fill.parts
         if fill.remaining == 0 or room <= 0:
             return 0
-        ranked = await self.best_for(demand, partner, region, fill.remaining)
+        ranked = await self.best_for(demand, partner, region, fill.remaining, excluded=domain.with_a_part(pairs))
         proposed = 0
         for part in domain.allocate(ranked, fill.remaining, room):
             proposed += await self._propose(part, region, causation_id)
@@ -230,11 +231,21 @@ class MatchingService:
         return domain.fill_of(demand.quantity, await self.store.pairs_of_demand(demand.demand_id))
 
     async def best_for(
-        self, demand: domain.Demand, partner: domain.Partner, region: str, remaining: int
+        self,
+        demand: domain.Demand,
+        partner: domain.Partner,
+        region: str,
+        remaining: int,
+        *,
+        excluded: set[str] | frozenset[str] = frozenset(),
     ) -> list[domain.Evaluation]:
         """The region's offers that may fill what is left of a demand, best first: its bucket from the
-        store, in readiness order, scored."""
-        candidates = await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
+        store, in readiness order, scored; `excluded` products already have their part."""
+        candidates = [
+            offer
+            for offer in await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
+            if offer.product.product_id not in excluded
+        ]
         today = self.clock.now().date()
         return domain.best_for_demand(
             candidates,

@@ -22,6 +22,7 @@ from ekspora_matching.domain.proposals import (
     pair_id,
     propose,
     report_sales,
+    with_a_part,
     withdraw,
 )
 from ekspora_matching.domain.scoring import (
@@ -76,5 +77,6 @@ __all__ = [
     "report_sales",
     "score_ceiling",
     "unserved",
+    "with_a_part",
     "withdraw",
 ]

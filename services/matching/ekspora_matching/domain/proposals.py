@@ -93,6 +93,15 @@ def fill_of(requested: int, pairs: list[Pair]) -> Fill:
     )
 
 
+HAS_ITS_PART = ("proposed", "confirmed", "declined")
+
+
+def with_a_part(pairs: list[Pair]) -> set[str]:
+    """The products a request must not be offered again: their part is open or confirmed, or was
+    declined."""
+    return {pair.product_id for pair in pairs if pair.current and pair.current.status in HAS_ITS_PART}
+
+
 def pair_id(region: str, product_id: str, demand_id: str) -> str:
     return f"{region}:{product_id}:{demand_id}"
 
@@ -115,7 +124,7 @@ def propose(pair: Pair | None, part: Allocation, region: str, now: datetime, exp
         partner_id=partner.partner_id,
         msme_id=product.msme_id,
     )
-    if pair.current and pair.current.status in ("proposed", "confirmed", "declined"):
+    if pair.current and pair.current.status in HAS_ITS_PART:
         return None
     terms = MatchTerms(
         match_id=match_id(key, len(pair.rounds) + 1),

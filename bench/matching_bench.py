@@ -30,7 +30,7 @@ from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
 from ekspora_matching import domain
 from ekspora_matching.domain import scoring
-from ekspora_matching.policy import load_rules, load_scoring
+from ekspora_matching.policy import load_exchange_rates, load_rules, load_scoring
 from ekspora_matching.service import MatchingService
 from ekspora_matching.store import MatchingStore, offer_document, offer_from_document
 from ekspora_ops.measure import percentile
@@ -51,7 +51,7 @@ CATEGORIES = {  # category: HS codes seen in it
 }
 RULES, SCORING = load_rules(), load_scoring()
 COUNTRIES: list[Country] = ["NL", "AU"]
-RATES = domain.Rates({"EUR": 17_500, "AUD": 10_400})
+RATES = load_exchange_rates()
 # the lanes as shipping announces them on the lanes topic
 LANES = {city: domain.Lane.of(lane_of(city, load_lanes())) for city in ("Amsterdam", "Sydney")}
 
@@ -142,7 +142,7 @@ def brute_force(products: list[domain.Offer], demand: domain.Demand, partner: do
             open_for_partner=0,
             rules=RULES,
             scoring=SCORING,
-            rates=RATES,
+            rate=RATES.on(today),
             today=today,
             promised=0,
             lane=LANES[demand.destination_city],
@@ -224,7 +224,7 @@ async def main() -> None:
         MatchingStore(client[DATABASE]),
         rules=lambda: RULES,
         scoring=SCORING,
-        rates=RATES,
+        exchange_rates=RATES,
         clock=clock,
         expiry=timedelta(days=14),
     )

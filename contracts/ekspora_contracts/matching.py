@@ -42,7 +42,7 @@ PartnerKind = Literal["diaspora_business", "community_association", "trade_offic
 DemandKind = Literal["rfq", "standing_interest"]
 DemandStatus = Literal["open", "closed"]
 Side = Literal["partner", "msme"]
-Incoterm = Literal["FOB", "CIF", "DAP"]
+Incoterm = Literal["FOB", "CFR", "CIF", "DAP"]
 DocumentCode = Literal[
     "commercial_invoice",
     "packing_list",
@@ -125,7 +125,7 @@ class DemandChanged(EventData):
     destination_city: str
     destination_country: Country
     status: DemandStatus
-    incoterm: Incoterm = Field(default="FOB", description="FOB Tanjung Perak by default; CIF or DAP on request")
+    incoterm: Incoterm = Field(default="FOB", description="FOB Tanjung Perak by default; CFR, CIF or DAP on request")
 
     def aggregate_id(self) -> str:
         return self.demand_id
@@ -137,6 +137,21 @@ class ScorePart(Closed):
     max_points: float
     reason_id: str
     reason_en: str
+
+
+class PriceQuote(Closed):
+    """How a unit's price under the Incoterm is made up, in rupiah, and the exchange rate it was
+    converted at (the rate of the day proposed; of the day confirmed once confirmed)."""
+
+    named_place: str = Field(description="Tanjung Perak or Juanda for FOB; the destination port for CFR and CIF")
+    mode: Literal["sea_lcl", "air"]
+    product_idr: float = Field(gt=0)
+    freight_idr: float = Field(ge=0)
+    insurance_idr: float = Field(ge=0)
+    delivery_idr: float = Field(ge=0)
+    rate_on: date
+    rate_source: str
+    idr_per_currency_unit: float = Field(gt=0)
 
 
 class MatchTerms(Closed):
@@ -161,6 +176,7 @@ class MatchTerms(Closed):
     incoterm: Incoterm
     documents: list[DocumentCode]
     shelf_life_days: int | None = Field(default=None, ge=1, description="Perishables travel by air")
+    quote: PriceQuote | None = Field(default=None, description="How unit_price is made up; absent before quotes")
 
 
 class MatchProposed(EventData):

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ekspora_contracts.envelope import EventData, Region
+from ekspora_contracts.matching import Incoterm
 from ekspora_contracts.registry import Closed
 from ekspora_contracts.topics import SHIPPING_LANES, SHIPPING_SHIPMENT, Stream
 
@@ -18,6 +19,20 @@ class ModeSchedule(Closed):
     departures_every_days: int = Field(ge=1)
     cutoff_days_before: int = Field(ge=0, description="Goods at the port or airport this many days before departure")
     transit_days: int = Field(ge=0)
+    rate_idr_per_chargeable_unit: int | None = Field(
+        default=None, gt=0, description="Freight per chargeable kg by air, per W/M ton (a tonne or a CBM) at sea"
+    )
+
+
+class LaneCosts(Closed):
+    """What a unit costs to carry and cover on a lane, for landed prices."""
+
+    gross_factor: float = Field(ge=1, description="Net weight to gross (cartons, pallets)")
+    kg_per_cbm: dict[str, float] = Field(description="Packed density per category")
+    default_kg_per_cbm: float = Field(gt=0)
+    insurance_rate: float = Field(ge=0, lt=0.1, description="Cargo insurance premium, a share of the insured value")
+    insured_share: float = Field(ge=1, description="Insured value as a multiple of the CFR value (1.1: 110%)")
+    delivery_idr_per_gross_kg: int = Field(ge=0, description="From the destination port to the door, for DAP")
 
 
 class LaneChanged(EventData):
@@ -35,6 +50,7 @@ class LaneChanged(EventData):
     airport: str
     modes: list[ModeSchedule]
     air_when_shelf_life_below_days: int = Field(ge=0, description="Products that keep fewer days fly")
+    costs: LaneCosts | None = Field(default=None, description="Absent in lanes announced before revision 2")
 
     def aggregate_id(self) -> str:
         return self.destination_city
@@ -51,7 +67,7 @@ class OrderLine(Closed):
     unit_price: int = Field(description="Minor units of currency")
     currency: Literal["EUR", "AUD"]
     unit_price_idr: int
-    incoterm: Literal["FOB", "CIF", "DAP"]
+    incoterm: Incoterm
     gross_kg: float
     cbm: float
 

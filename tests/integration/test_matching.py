@@ -94,7 +94,7 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
     [proposal] = await eventually(lambda: proposals(partner), what="a proposal for the partner")
     terms = proposal["terms"]
     assert (terms["product_id"], terms["msme_id"], terms["partner_id"]) == (product_id, msme_id, partner_id)
-    assert terms["unit_price"] == 143 and terms["currency"] == "EUR" and terms["incoterm"] == "FOB"
+    assert terms["unit_price"] == 139 and terms["currency"] == "EUR" and terms["incoterm"] == "FOB"
     assert terms["documents"] == [
         "commercial_invoice",
         "packing_list",
@@ -107,7 +107,7 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
     assert round(sum(p["points"] for p in parts.values()), 1) == proposal["score"]
     assert parts["certificates"]["reason_en"] == "Holds the certificates asked for: halal"
     assert parts["certificates"]["reason_id"] == "Memiliki sertifikat yang diminta: halal"
-    assert parts["price"]["reason_en"].startswith("Price 1.43 EUR per unit is within")
+    assert parts["price"]["reason_en"].startswith("Price 1.39 EUR FOB Juanda (SUB) per unit is within")
 
     match_id = proposal["match_id"]
     for _ in range(2):

@@ -14,9 +14,8 @@ from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import MATCHING_SALES
 from ekspora_kit.consumer import Dispatcher
 from ekspora_kit.metrics import KitMetrics
-from ekspora_matching.domain import Rates
 from ekspora_matching.handlers import build_routes
-from ekspora_matching.policy import RulesHolder, load_scoring
+from ekspora_matching.policy import RulesHolder, load_exchange_rates, load_scoring
 from ekspora_matching.service import MatchingService
 from ekspora_matching.store import MatchingStore
 from tests.factories import CLOCK
@@ -78,7 +77,7 @@ async def test_two_instances_count_every_sales_report_of_a_partner_once():
             MatchingStore(client[database]),
             rules=RulesHolder().get,
             scoring=load_scoring(),
-            rates=Rates({"EUR": 17_000, "AUD": 10_000}),
+            exchange_rates=load_exchange_rates(),
             clock=CLOCK,
             expiry=timedelta(days=7),
         )

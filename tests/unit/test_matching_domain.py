@@ -13,13 +13,13 @@ from ekspora_contracts.matching import (
     SalesReported,
 )
 from ekspora_contracts.registry import Certificate, ProductFacts
-from ekspora_contracts.shipping import ModeSchedule
+from ekspora_contracts.shipping import LaneCosts, ModeSchedule
 from ekspora_kit.domain import NotAllowed
 from ekspora_matching import domain
-from ekspora_matching.policy import load_rules, load_scoring
+from ekspora_matching.policy import DatedRate, load_rules, load_scoring
 
 RULES, SCORING = load_rules(), load_scoring()
-RATES = domain.Rates({"EUR": 17_500, "AUD": 10_400})
+RATE = DatedRate(since=date(2026, 11, 2), source="planning rate", idr_per={"EUR": 17_500, "AUD": 10_400})
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
@@ -100,10 +100,30 @@ AMSTERDAM = domain.Lane(
     port="Rotterdam",
     airport="AMS",
     modes=[
-        ModeSchedule(mode="sea_lcl", departures_every_days=7, cutoff_days_before=5, transit_days=32),
-        ModeSchedule(mode="air", departures_every_days=7, cutoff_days_before=2, transit_days=3),
+        ModeSchedule(
+            mode="sea_lcl",
+            departures_every_days=7,
+            cutoff_days_before=5,
+            transit_days=32,
+            rate_idr_per_chargeable_unit=2_900_000,
+        ),
+        ModeSchedule(
+            mode="air",
+            departures_every_days=7,
+            cutoff_days_before=2,
+            transit_days=3,
+            rate_idr_per_chargeable_unit=78_000,
+        ),
     ],
     air_when_shelf_life_below_days=45,
+    costs=LaneCosts(
+        gross_factor=1.15,
+        kg_per_cbm={"processed_food": 350, "coffee": 400},
+        default_kg_per_cbm=250,
+        insurance_rate=0.003,
+        insured_share=1.1,
+        delivery_idr_per_gross_kg=9_000,
+    ),
 )
 
 
@@ -116,7 +136,7 @@ def evaluate(o=None, d=None, p=PARTNER, stats=NO_HISTORY, open_for_partner=0, pr
         open_for_partner=open_for_partner,
         rules=RULES,
         scoring=SCORING,
-        rates=RATES,
+        rate=RATE,
         today=TODAY,
         promised=promised,
         lane=lane,
@@ -153,7 +173,7 @@ def test_a_full_fit_scores_every_part_and_names_the_documents():
         "partner_history": 5.0,
         "load_balance": 10.0,
     }
-    assert result.score == 90.0 and result.unit_price == 160
+    assert result.score == 90.0 and result.quote.unit_price == 160
     assert result.documents == [
         "commercial_invoice",
         "packing_list",
@@ -225,7 +245,7 @@ def test_allocations_fill_a_request_from_the_best_products_first(capacities, pro
         open_for_partner=0,
         rules=RULES,
         scoring=SCORING,
-        rates=RATES,
+        rate=RATE,
         today=TODAY,
         promised=promised,
         lane=AMSTERDAM,
@@ -310,12 +330,12 @@ def test_one_open_proposal_per_pair_and_confirmation_needs_both_sides_once():
     assert [type(e) for e in change.events] == [MatchProposed]
     pair, match = change.pair, change.pair.current.match_id
     assert domain.propose(pair, whole(evaluate()), "kota-kediri", NOW, timedelta(days=7)) is None
-    partner_side = domain.accept(pair, match, "partner", NOW, 600)
+    partner_side = domain.accept(pair, match, "partner", NOW, 600, RATE)
     assert partner_side.events == [] and partner_side.pair.current.accepted_by == ["partner"]
-    assert domain.accept(partner_side.pair, match, "partner", NOW, 600).pair == partner_side.pair
-    confirmed = domain.accept(partner_side.pair, match, "msme", NOW, 600)
+    assert domain.accept(partner_side.pair, match, "partner", NOW, 600, RATE).pair == partner_side.pair
+    confirmed = domain.accept(partner_side.pair, match, "msme", NOW, 600, RATE)
     assert [type(e) for e in confirmed.events] == [MatchConfirmed]
-    assert domain.accept(confirmed.pair, match, "msme", NOW, 600).events == []
+    assert domain.accept(confirmed.pair, match, "msme", NOW, 600, RATE).events == []
     assert domain.propose(confirmed.pair, whole(evaluate()), "kota-kediri", NOW, timedelta(days=7)) is None
 
 
@@ -324,7 +344,7 @@ def test_expiry_allows_a_new_round_and_a_decline_ends_the_pair():
     match = pair.current.match_id
     later = NOW + timedelta(days=7)
     with pytest.raises(NotAllowed, match="expired"):
-        domain.accept(pair, match, "partner", later, 600)
+        domain.accept(pair, match, "partner", later, 600, RATE)
     expired = domain.expire(pair, later)
     assert [type(e) for e in expired.events] == [MatchExpired]
     again = domain.propose(expired.pair, whole(evaluate()), "kota-kediri", later, timedelta(days=7))
@@ -337,10 +357,10 @@ def test_expiry_allows_a_new_round_and_a_decline_ends_the_pair():
 def test_a_confirmation_past_the_requested_quantity_is_refused():
     pair = proposed().pair  # its part: all 600
     match = pair.current.match_id
-    half = domain.accept(pair, match, "partner", NOW, 600).pair
+    half = domain.accept(pair, match, "partner", NOW, 600, RATE).pair
     with pytest.raises(NotAllowed, match="only 200 of it are not confirmed yet"):
-        domain.accept(half, match, "msme", NOW, unconfirmed=200)
-    assert domain.accept(half, match, "msme", NOW, unconfirmed=600).pair.current.status == "confirmed"
+        domain.accept(half, match, "msme", NOW, unconfirmed=200, rate=RATE)
+    assert domain.accept(half, match, "msme", NOW, unconfirmed=600, rate=RATE).pair.current.status == "confirmed"
 
 
 def test_a_fill_counts_open_and_confirmed_parts_only():
@@ -360,7 +380,7 @@ def test_a_fill_counts_open_and_confirmed_parts_only():
 def test_withdrawal_closes_only_an_open_proposal_and_it_cannot_be_confirmed_after():
     pair = proposed().pair
     match = pair.current.match_id
-    half = domain.accept(pair, match, "partner", NOW, 600).pair
+    half = domain.accept(pair, match, "partner", NOW, 600, RATE).pair
     withdrawn = domain.withdraw(half, "product_not_ready", "no longer ready", "tidak lagi siap", NOW)
     [event] = withdrawn.events
     assert (
@@ -368,9 +388,9 @@ def test_withdrawal_closes_only_an_open_proposal_and_it_cannot_be_confirmed_afte
     )
     assert withdrawn.pair.current.status == "withdrawn" and withdrawn.pair.current.holds_until == TODAY + timedelta(90)
     with pytest.raises(NotAllowed, match="withdrawn"):
-        domain.accept(withdrawn.pair, match, "msme", NOW, 600)
+        domain.accept(withdrawn.pair, match, "msme", NOW, 600, RATE)
     assert domain.withdraw(withdrawn.pair, "demand_closed", "closed", "ditutup", NOW) is None
-    confirmed = domain.accept(half, match, "msme", NOW, 600).pair
+    confirmed = domain.accept(half, match, "msme", NOW, 600, RATE).pair
     assert domain.withdraw(confirmed, "product_not_ready", "no longer ready", "tidak lagi siap", NOW) is None
 
 
@@ -388,7 +408,9 @@ def test_sales_are_reported_only_on_confirmed_matches():
     )
     with pytest.raises(NotAllowed, match="confirmed"):
         domain.report_sales(pair, match, report, "rep-1", NOW)
-    confirmed = domain.accept(domain.accept(pair, match, "partner", NOW, 600).pair, match, "msme", NOW, 600).pair
+    confirmed = domain.accept(
+        domain.accept(pair, match, "partner", NOW, 600, RATE).pair, match, "msme", NOW, 600, RATE
+    ).pair
     change = domain.report_sales(confirmed, match, report, "rep-1", NOW)
     [event] = change.events
     assert isinstance(event, SalesReported) and event.msme_id == "msme-1" and event.units_sold == 550

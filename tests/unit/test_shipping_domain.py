@@ -333,19 +333,31 @@ def test_lanes_are_announced_at_every_start_and_a_dropped_destination_once_as_no
     first = domain.lane_announcements(LANES, {})
     assert sorted(lane.destination_city for lane in first) == sorted(LANES.destinations)
     amsterdam = next(lane for lane in first if lane.destination_city == "Amsterdam")
-    assert (amsterdam.country, amsterdam.port, amsterdam.served, amsterdam.version) == ("NL", "Rotterdam", True, 1)
-    assert {(m.mode, m.cutoff_days_before, m.transit_days) for m in amsterdam.modes} == {
-        ("sea_lcl", 5, 32),
-        ("air", 2, 3),
+    assert (amsterdam.country, amsterdam.port, amsterdam.served, amsterdam.version) == ("NL", "Rotterdam", True, 2)
+    assert {
+        (m.mode, m.cutoff_days_before, m.transit_days, m.rate_idr_per_chargeable_unit) for m in amsterdam.modes
+    } == {
+        ("sea_lcl", 5, 32, 2_900_000),
+        ("air", 2, 3, 78_000),
     }
+    assert amsterdam.costs is not None
+    assert (
+        amsterdam.costs.insurance_rate,
+        amsterdam.costs.insured_share,
+        amsterdam.costs.delivery_idr_per_gross_kg,
+    ) == (
+        0.003,
+        1.1,
+        9_000,
+    )
     published = {lane.destination_city: lane for lane in first}
     assert domain.lane_announcements(LANES, published) == first, "again at the next start, the same"
 
     without_perth = {**published, "Perth": amsterdam.model_copy(update={"destination_city": "Perth"})}
-    revised = LANES.model_copy(update={"revision": 2})
+    revised = LANES.model_copy(update={"revision": 3})
     again = {lane.destination_city: lane for lane in domain.lane_announcements(revised, without_perth)}
     assert set(again) == {*LANES.destinations, "Perth"} and not again["Perth"].served
-    assert all(lane.version == 2 for lane in again.values())
+    assert all(lane.version == 3 for lane in again.values())
     assert all(lane.served for city, lane in again.items() if city != "Perth")
     after = {**without_perth, **again}
     assert "Perth" not in {lane.destination_city for lane in domain.lane_announcements(revised, after)}

@@ -9,10 +9,9 @@ from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
 from ekspora_matching.api import ROUTERS
 from ekspora_matching.api.deps import Operations
-from ekspora_matching.domain import Rates
 from ekspora_matching.domain.proposals import MatchStatus
 from ekspora_matching.handlers import build_routes
-from ekspora_matching.policy import RulesHolder, load_scoring
+from ekspora_matching.policy import RulesHolder, load_exchange_rates, load_scoring
 from ekspora_matching.service import MatchingService
 from ekspora_matching.settings import MatchingSettings
 from ekspora_matching.store import MatchingStore
@@ -26,7 +25,7 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         store,
         rules=rules.get,
         scoring=load_scoring(),
-        rates=Rates({"EUR": settings.idr_per_eur, "AUD": settings.idr_per_aud}),
+        exchange_rates=load_exchange_rates(),
         clock=runtime.clock,
         expiry=timedelta(days=settings.proposal_expiry_days),
     )

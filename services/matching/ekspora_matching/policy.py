@@ -1,5 +1,6 @@
-"""Destination import rules and scoring settings, loaded from data/ and checked."""
+"""Destination import rules, scoring settings and exchange rates, loaded from data/ and checked."""
 
+from datetime import date
 from pathlib import Path
 from typing import Literal, Self
 
@@ -106,6 +107,32 @@ class Scoring(Strict):
         return self
 
 
+class DatedRate(Strict):
+    since: date
+    source: str = Field(min_length=3)
+    idr_per: dict[Literal["EUR", "AUD"], float]
+
+
+class RateTable(Strict):
+    """Rupiah per unit of a partner's currency, by the day it was set, with where it comes from."""
+
+    rates: list[DatedRate] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def one_per_day(self) -> Self:
+        days = [rate.since for rate in self.rates]
+        if len(set(days)) != len(days):
+            raise ValueError("two rates for one day")
+        return self
+
+    def on(self, day: date) -> DatedRate:
+        """The newest rate set on or before `day`."""
+        known = [rate for rate in self.rates if rate.since <= day]
+        if not known:
+            raise LookupError(f"no exchange rate was set on or before {day:%Y-%m-%d}")
+        return max(known, key=lambda rate: rate.since)
+
+
 def load_rules(path: Path = DATA / "destination_rules.yaml") -> DestinationRules:
     return DestinationRules.model_validate(yaml.safe_load(path.read_text()))
 
@@ -126,3 +153,7 @@ class RulesHolder:
     def reload(self) -> DestinationRules:
         self.rules = load_rules()
         return self.rules
+
+
+def load_exchange_rates(path: Path = DATA / "exchange_rates.yaml") -> RateTable:
+    return RateTable.model_validate(yaml.safe_load(path.read_text()))

@@ -17,7 +17,7 @@ from ekspora_kit.domain import NotAllowed, NotFound
 from ekspora_kit.events import envelopes
 from ekspora_kit.logs import acting
 from ekspora_matching import domain
-from ekspora_matching.policy import DestinationRules, Scoring
+from ekspora_matching.policy import DestinationRules, RateTable, Scoring
 from ekspora_matching.store import MatchingStore
 
 logger = logging.getLogger(__name__)
@@ -30,14 +30,14 @@ class MatchingService:
         *,
         rules: Callable[[], DestinationRules],
         scoring: Scoring,
-        rates: domain.Rates,
+        exchange_rates: RateTable,
         clock: Clock,
         expiry: timedelta,
     ) -> None:
         self.store = store
         self.rules = rules
         self.scoring = scoring
-        self.rates = rates
+        self.exchange_rates = exchange_rates
         self.clock = clock
         self.expiry = expiry
 
@@ -255,7 +255,7 @@ class MatchingService:
             open_for_partner=await self.store.open_count("partner_id", partner.partner_id),
             rules=self.rules(),
             scoring=self.scoring,
-            rates=self.rates,
+            rate=self.exchange_rates.on(today),
             today=today,
             promised=await self.store.promised_units(region, [c.product.product_id for c in candidates], today),
             lane=await self.store.lane(demand.destination_city),
@@ -271,6 +271,7 @@ class MatchingService:
         )
         partners: dict[str, PartnerContext | None] = {}
         proposed, today = 0, self.clock.now().date()
+        rate = self.exchange_rates.on(today)
         product_id = offer.product.product_id
         promised = (await self.store.promised_units(region, [product_id], today)).get(product_id, 0)
         for demand in demands:
@@ -290,7 +291,7 @@ class MatchingService:
                 open_for_partner=context.open_proposals,
                 rules=rules,
                 scoring=self.scoring,
-                rates=self.rates,
+                rate=rate,
                 today=today,
                 promised=promised,
                 lane=context.lanes.get(demand.destination_city),
@@ -364,8 +365,10 @@ class MatchingService:
         unconfirmed = (
             demand.quantity - (await self.fill(demand)).confirmed if demand else pair.rounds[-1].terms.quantity
         )
+        today = self.clock.now().date()
         return await self.change_match(
-            match_id, lambda p: domain.accept(p, match_id, side, self.clock.now(), unconfirmed)
+            match_id,
+            lambda p: domain.accept(p, match_id, side, self.clock.now(), unconfirmed, self.exchange_rates.on(today)),
         )
 
     async def decline(self, match_id: str, side: Side, reason: str) -> domain.Pair:

@@ -15,6 +15,7 @@ from ekspora_contracts.matching import MatchTerms
 from ekspora_contracts.shipping import (
     DocumentStatus,
     LaneChanged,
+    LaneCosts,
     Mode,
     ModeSchedule,
     OrderCreated,
@@ -427,10 +428,19 @@ def lane_of(city: str, lanes: Lanes) -> LaneChanged:
                 departures_every_days=7,  # one departure a week, on its weekday
                 cutoff_days_before=rules.cutoff_days_before,
                 transit_days=rules.transit_days[destination.country],
+                rate_idr_per_chargeable_unit=rules.rate_idr_per_chargeable_unit[destination.country],
             )
             for mode, rules in lanes.modes.items()
         ],
         air_when_shelf_life_below_days=lanes.air_when_shelf_life_below_days,
+        costs=LaneCosts(
+            gross_factor=lanes.packing.gross_factor,
+            kg_per_cbm=lanes.packing.kg_per_cbm,
+            default_kg_per_cbm=lanes.packing.default_kg_per_cbm,
+            insurance_rate=lanes.insurance.rate,
+            insured_share=lanes.insurance.insured_share,
+            delivery_idr_per_gross_kg=lanes.delivery_idr_per_gross_kg[destination.country],
+        ),
     )
 
 

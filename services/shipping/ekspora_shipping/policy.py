@@ -36,11 +36,18 @@ class Packing(Strict):
     default_kg_per_cbm: float = Field(gt=0)
 
 
+class Insurance(Strict):
+    rate: float = Field(ge=0, lt=0.1)
+    insured_share: float = Field(ge=1)
+
+
 class Lanes(Strict):
     revision: int = Field(ge=1)
     origin: dict[str, str]
     air_when_shelf_life_below_days: int
     packing: Packing
+    insurance: Insurance
+    delivery_idr_per_gross_kg: dict[Literal["NL", "AU"], int]
     destinations: dict[str, Destination]
     modes: dict[Mode, ModeRules]
     reminder_days_before_cutoff: int = Field(ge=0)

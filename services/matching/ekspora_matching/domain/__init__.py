@@ -39,7 +39,7 @@ from ekspora_matching.domain.scoring import (
     ready_by,
     score_ceiling,
 )
-from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats, Rates, unserved
+from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats, unserved
 
 __all__ = [
     "HOLDING",
@@ -55,7 +55,6 @@ __all__ = [
     "Pair",
     "Partner",
     "PartnerStats",
-    "Rates",
     "Refusal",
     "Round",
     "SalesReport",

@@ -22,6 +22,7 @@ from ekspora_contracts.matching import (
 )
 from ekspora_kit.domain import Model, NotAllowed, NotFound
 from ekspora_kit.inputs import Count, Money, Prose
+from ekspora_matching.domain.pricing import DatedRate, locked_at
 from ekspora_matching.domain.scoring import Allocation
 
 MatchStatus = Literal["proposed", "confirmed", "declined", "expired", "withdrawn"]
@@ -143,11 +144,12 @@ def propose(pair: Pair | None, part: Allocation, region: str, now: datetime, exp
         destination_city=demand.destination_city,
         quantity=part.quantity,
         unit_price_idr=product.unit_price_idr,
-        unit_price=evaluation.unit_price,
+        unit_price=evaluation.quote.unit_price,
         currency=demand.currency,
         incoterm=demand.incoterm,
         documents=evaluation.documents,
         shelf_life_days=product.shelf_life_days,
+        quote=evaluation.quote.terms(),
     )
     current = Round(
         match_id=terms.match_id,
@@ -180,9 +182,10 @@ def _open_round(pair: Pair, match: str, now: datetime) -> Round:
     return current
 
 
-def accept(pair: Pair, match: str, side: Side, now: datetime, unconfirmed: int) -> Change:
-    """One side accepts; when both have, the match is confirmed, unless its quantity is more than the
-    `unconfirmed` rest of the request. Accepting twice changes nothing."""
+def accept(pair: Pair, match: str, side: Side, now: datetime, unconfirmed: int, rate: DatedRate | None) -> Change:
+    """One side accepts; when both have, the match is confirmed at the exchange `rate` of the day (the
+    rate is locked into its terms), unless its quantity is more than the `unconfirmed` rest of the
+    request. Accepting twice changes nothing."""
     if pair.current and pair.current.match_id == match and pair.current.status == "confirmed":
         return Change(pair)
     current = _open_round(pair, match, now)
@@ -195,8 +198,11 @@ def accept(pair: Pair, match: str, side: Side, now: datetime, unconfirmed: int) 
                 f"confirming {current.terms.quantity} more would go past the request: only {max(0, unconfirmed)}"
                 " of it are not confirmed yet"
             )
-        confirmed = current.model_copy(update={"accepted_by": accepted, "status": "confirmed", "closed_at": now})
-        return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=current.terms, confirmed_at=now)])
+        terms = locked_at(current.terms, rate) if rate else current.terms
+        confirmed = current.model_copy(
+            update={"accepted_by": accepted, "status": "confirmed", "closed_at": now, "terms": terms}
+        )
+        return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=terms, confirmed_at=now)])
     return Change(_with_current(pair, current.model_copy(update={"accepted_by": accepted})))
 
 

@@ -9,7 +9,8 @@ from ekspora_contracts.matching import (
     ScorePart,
 )
 from ekspora_contracts.registry import CertificateKind, ProductFacts
-from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats, Rates
+from ekspora_matching.domain.pricing import DatedRate, Quote, quote
+from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats
 from ekspora_matching.policy import DestinationRules, Scoring
 
 
@@ -26,7 +27,7 @@ class Evaluation:
     score: float
     parts: list[ScorePart]
     documents: list[DocumentCode]
-    unit_price: int
+    quote: Quote
     ready_by: date
     quantity: int  # the most it can supply of what is left of the request
     smallest: int  # the smallest part it may supply (the partner's minimum per supplier, its minimum order)
@@ -92,7 +93,7 @@ def evaluate(
     open_for_partner: int,
     rules: DestinationRules,
     scoring: Scoring,
-    rates: Rates,
+    rate: DatedRate,
     today: date,
     promised: int,
     lane: Lane | None,
@@ -121,12 +122,15 @@ def evaluate(
             f" ({capacity.promised} promised): {quantity} of the {remaining} still asked for is less than the"
             f" smallest part of {smallest}"
         )
-    unit_price = rates.to_minor_units(product.unit_price_idr, demand.currency)
+    try:
+        priced = quote(product, demand.incoterm, lane, rate, demand.currency)
+    except LookupError as unknown:
+        return Refusal(str(unknown))
     held = {c.kind for c in product.certificates if c.expires_on > today}
     parts = [
         _category_fit(product, demand, w.category_fit),
         _capacity(quantity, remaining, capacity, w.capacity),
-        _price(unit_price, demand, w.price, scoring.price_tolerance),
+        _price(priced, demand, w.price, scoring.price_tolerance),
         _certificates(held, demand, scoring.favoured_certificates.get(product.category, []), w.certificates),
         _partner_history(stats, w.partner_history),
         _load_balance(open_for_partner, scoring.max_open_per_partner, w.load_balance),
@@ -139,7 +143,7 @@ def evaluate(
         round(sum(p.points for p in parts), 1),
         parts,
         verdict.documents,
-        unit_price,
+        priced,
         capacity.ready_by,
         quantity,
         smallest,
@@ -183,8 +187,9 @@ def _capacity(quantity: int, remaining: int, capacity: Capacity, weight: int) ->
     )
 
 
-def _price(unit_price: int, demand: Demand, weight: int, tolerance: float) -> ScorePart:
-    price = f"{unit_price / 100:.2f} {demand.currency}"
+def _price(priced: Quote, demand: Demand, weight: int, tolerance: float) -> ScorePart:
+    unit_price = priced.unit_price
+    price = f"{unit_price / 100:.2f} {demand.currency} {priced.incoterm} {priced.named_place}"
     if demand.target_price_max is None or unit_price <= demand.target_price_max:
         return _part(
             "price",
@@ -270,7 +275,7 @@ def best_for_demand(
     open_for_partner: int,
     rules: DestinationRules,
     scoring: Scoring,
-    rates: Rates,
+    rate: DatedRate,
     today: date,
     promised: Mapping[str, int],
     lane: Lane | None,
@@ -292,7 +297,7 @@ def best_for_demand(
             open_for_partner=open_for_partner,
             rules=rules,
             scoring=scoring,
-            rates=rates,
+            rate=rate,
             today=today,
             promised=promised.get(offer.product.product_id, 0),
             lane=lane,

@@ -1,6 +1,5 @@
 """What matching knows of the world: partners and their demand, products on offer, exchange rates."""
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -15,7 +14,7 @@ from ekspora_contracts.matching import (
     SalesReported,
 )
 from ekspora_contracts.registry import ProductFacts
-from ekspora_contracts.shipping import LaneChanged, ModeSchedule
+from ekspora_contracts.shipping import LaneChanged, LaneCosts, ModeSchedule
 from ekspora_kit.domain import Model
 
 
@@ -96,6 +95,7 @@ class Lane(Model):
     airport: str
     modes: list[ModeSchedule]
     air_when_shelf_life_below_days: int
+    costs: LaneCosts | None = None
 
     @classmethod
     def of(cls, event: LaneChanged) -> "Lane":
@@ -137,13 +137,3 @@ class Offer(Model):
     def hs_prefixes(self) -> list[str]:
         code = self.product.hs_code
         return [code[:2], code[:4], code]
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Rupiah per unit of the partner's currency, from configuration."""
-
-    idr_per: dict[str, float]
-
-    def to_minor_units(self, idr: int, currency: str) -> int:
-        return max(1, round(idr / self.idr_per[currency] * 100))

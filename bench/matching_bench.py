@@ -179,12 +179,14 @@ async def run(service: MatchingService, size: int, sample: int) -> dict:
     production: dict[str, Parts] = {}
     latencies = []
     tracemalloc.start()
-    for demand, partner in demands:
+    for done, (demand, partner) in enumerate(demands, start=1):
         started = time.perf_counter()
         ranked = await service.best_for(demand, partner, REGION, demand.quantity)
         best = domain.allocate(ranked, demand.quantity, SCORING.proposals_per_demand)
         latencies.append(time.perf_counter() - started)
         production[demand.demand_id] = parts_of(best)
+        if done % 100 == 0:
+            print(f"    {done:,} of {len(demands):,} demands matched", flush=True)
     production_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
 

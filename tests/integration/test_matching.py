@@ -94,6 +94,7 @@ async def test_export_ready_product_and_rfq_become_one_confirmed_match(platform)
     [proposal] = await eventually(lambda: proposals(partner), what="a proposal for the partner")
     terms = proposal["terms"]
     assert (terms["product_id"], terms["msme_id"], terms["partner_id"]) == (product_id, msme_id, partner_id)
+    # 25,000 rupiah FOB at 18,000 a euro (the rate of 1 December 2026): 1.39
     assert terms["unit_price"] == 139 and terms["currency"] == "EUR" and terms["incoterm"] == "FOB"
     assert terms["documents"] == [
         "commercial_invoice",
@@ -188,7 +189,9 @@ async def test_a_demand_posted_and_a_partner_verified_later_trigger_matching(pla
         "ia_cepa_origin_declaration",
         "ske_health_certificate",
     ]
-    assert proposal["terms"]["unit_price"] == 240 and proposal["terms"]["currency"] == "AUD"
+    # CIF Melbourne by air: 25,000 + 0.575 kg x 52,000 = 54,900 CFR, x 1.0033 insured = 55,081.17 rupiah,
+    # at 10,600 a dollar: 5.20
+    assert proposal["terms"]["unit_price"] == 520 and proposal["terms"]["currency"] == "AUD"
     assert proposal["terms"]["incoterm"] == "CIF", "the partner asked for CIF instead of the FOB default"
 
 

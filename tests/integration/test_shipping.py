@@ -303,6 +303,6 @@ async def test_shipping_announces_the_lanes_it_serves_at_its_start(platform):
     announced = [json.loads(r.value) for r in (await read_topic(topic, at_least=before + 5))[before:]]
     assert sorted(e["subject"] for e in announced) == sorted(load_lanes().destinations)
     [sydney] = [e["data"] for e in announced if e["subject"] == "Sydney"]
-    assert (sydney["country"], sydney["port"], sydney["served"], sydney["version"]) == ("AU", "Sydney", True, 1)
+    assert (sydney["country"], sydney["port"], sydney["served"], sydney["version"]) == ("AU", "Sydney", True, 2)
     assert {(m["mode"], m["transit_days"]) for m in sydney["modes"]} == {("sea_lcl", 14), ("air", 2)}
     assert all(e["source"] == "/ekspora/shipping/global" and e["region"] == "global" for e in announced)

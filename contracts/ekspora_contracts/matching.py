@@ -41,6 +41,8 @@ Country = Literal["NL", "AU"]
 PartnerKind = Literal["diaspora_business", "community_association", "trade_office", "importer"]
 DemandKind = Literal["rfq", "standing_interest"]
 DemandStatus = Literal["open", "closed"]
+Schedule = Literal["monthly", "quarterly"]
+DemandOrigin = Literal["posted", "recurring", "reorder"]
 Side = Literal["partner", "msme"]
 Incoterm = Literal["FOB", "CFR", "CIF", "DAP"]
 DocumentCode = Literal[
@@ -126,6 +128,13 @@ class DemandChanged(EventData):
     destination_country: Country
     status: DemandStatus
     incoterm: Incoterm = Field(default="FOB", description="FOB Tanjung Perak by default; CFR, CIF or DAP on request")
+    schedule: Schedule | None = Field(default=None, description="A standing interest's recurring orders")
+    needed_within_days: int | None = Field(default=None, ge=14, description="Each recurring order is needed by then")
+    next_order_on: date | None = Field(default=None, description="The day the next recurring order is placed")
+    orders_placed: int = Field(default=0, ge=0, description="Recurring orders placed so far")
+    origin: DemandOrigin = Field(default="posted", description="Posted, placed on a schedule, or a reorder")
+    repeats: str | None = Field(default=None, description="The standing interest or the match this order repeats")
+    preferred_products: list[str] = Field(default=[], description="The same suppliers, offered their part first")
 
     def aggregate_id(self) -> str:
         return self.demand_id

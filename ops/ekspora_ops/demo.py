@@ -220,11 +220,11 @@ def trade_to_feedback(trade: Trade, registry: "Registry", cloud: LocalCloudApi) 
     """Steps 6 to 9: demand, explained matches, shipments to delivery, and the sales feedback."""
     step("6/9 Partners post requests for quotation")
     trade.post_demand()
-    step("7/9 Matching proposes export-ready products (explained); both sides accept, one owner on WhatsApp")
+    step("7/9 Matching fills each request from one or several UMKM (explained); both sides accept, one on WhatsApp")
     trade.confirm_matches(owner_taps_accept(registry, cloud, str(trade.matching.base_url)))
     step("8/9 Shipping consolidates the orders, checks documents, and tracks them to delivery")
     shipments = trade.ship_to_delivery()
-    step("9/9 Partners report sales; the feedback flows back into the UMKM's track record")
+    step("9/9 Partners report sales; the feedback flows back into the track record, and a partner reorders")
     trade.report_sales()
     print(f"  {trade.close_demand()} requests for quotation closed as fulfilled")
     sellers = {m["terms"]["msme_id"] for m in trade.confirmed}
@@ -244,6 +244,8 @@ def trade_to_feedback(trade: Trade, registry: "Registry", cloud: LocalCloudApi) 
         for m in (registry.call("GET", f"/msmes/{s}") for s in sorted(sellers))
     ]
     print(table(("UMKM", "reports", "units sold abroad", "score now", "tier"), rows))
+    print("  Sold well: the first partner orders its first order again, in one call")
+    trade.reorder()
     return shipments
 
 

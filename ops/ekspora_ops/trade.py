@@ -10,6 +10,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class Trade:
         self.matching = httpx.Client(base_url=matching_url, headers=auth, timeout=15)
         self.shipping = httpx.Client(base_url=shipping_url, headers=auth, timeout=15)
         self.partners: dict[str, dict[str, Any]] = {}
+        self.demands: list[dict[str, Any]] = []
         self.confirmed: list[dict[str, Any]] = []
 
     def partner_client(self, name: str) -> httpx.Client:
@@ -95,62 +97,71 @@ class Trade:
         rows = []
         for name, partner in self.partners.items():
             client = self.partner_client(name)
-            for rfq in partner["demand"]:
-                call(client, "POST", "/demands", {"kind": "rfq", **rfq}, 201)
+            for seeded in partner["demand"]:
+                rfq = {k: v for k, v in seeded.items() if k != "needed_in_days"}
+                if "needed_in_days" in seeded:
+                    rfq["needed_by"] = (CLOCK.now().date() + timedelta(days=seeded["needed_in_days"])).isoformat()
+                self.demands.append(call(client, "POST", "/demands", {"kind": "rfq", **rfq}, 201))
                 price = f"{rfq['target_price_max'] / 100:.2f} {rfq['currency']}"
                 rows.append(
                     (
                         name,
                         rfq["category"],
                         rfq["quantity"],
-                        f"up to {price}",
+                        f"up to {price} {rfq.get('incoterm', 'FOB')}",
                         ", ".join(rfq.get("required_certificates", [])) or "-",
+                        rfq.get("needed_by", "-"),
                     )
                 )
-        print(table(("partner", "category", "quantity", "target price", "must hold"), rows))
+        print(table(("partner", "category", "quantity", "target price", "must hold", "needed by"), rows))
 
     def confirm_matches(self, owner_taps: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-        """Each partner accepts its best proposal per demand; the operator accepts for the UMKM, except
-        for the first, which its owner accepts on WhatsApp (`owner_taps`) when given."""
-        expected_demands = sum(len(p["demand"]) for p in self.partners.values())
-        ours = {p["partner_id"] for p in self.partners.values()}
-
-        def proposals() -> list[dict[str, Any]]:
-            # Demand is global: the region's products may also be proposed to other partners' open RFQs.
-            found = [m for m in call(self.matching, "GET", "/matches") if m["terms"]["partner_id"] in ours]
-            return found if len({m["terms"]["demand_id"] for m in found}) >= expected_demands else []
-
-        proposed = wait_for("a proposal for every request for quotation", proposals)
-        best: dict[str, dict[str, Any]] = {}
-        for match in sorted(proposed, key=lambda m: -m["score"]):
-            best.setdefault(match["terms"]["demand_id"], match)
-        rows = []
+        """Each partner accepts the whole offer for each of its requests, one part per UMKM that fills
+        it; the operator accepts for the UMKM, except for the first part, which its owner accepts on
+        WhatsApp (`owner_taps`) when given."""
         names = {p["partner_id"]: name for name, p in self.partners.items()}
-        for n, match in enumerate(best.values()):
-            terms = match["terms"]
-            partner = self.partner_client(names[terms["partner_id"]])
-            call(partner, "POST", f"/matches/{match['match_id']}/acceptance")
-            if n == 0 and owner_taps is not None:
-                owner_taps(match)
-                confirmed = call(self.matching, "GET", f"/matches/{match['match_id']}")
-            else:
-                confirmed = call(self.matching, "POST", f"/matches/{match['match_id']}/acceptance")
-            if confirmed["status"] != "confirmed":
-                raise TradeFailed(f"{match['match_id']} is {confirmed['status']} after both accepted")
-            self.confirmed.append(confirmed)
-            why = next(p["reason_en"] for p in match["breakdown"] if p["criterion"] == "price")
-            rows.append(
-                (
-                    terms["partner_name"][:26],
-                    terms["product_name"][:24],
-                    terms["quantity"],
-                    f"{match['score']:.0f}",
-                    len(terms["documents"]),
-                    why[:48],
+
+        def offers() -> list[dict[str, Any]]:
+            found = [
+                call(self.partner_client(names[d["partner_id"]]), "GET", f"/demands/{d['demand_id']}/offer")
+                for d in self.demands
+            ]
+            return found if all(o["parts"] and o["remaining"] == 0 for o in found) else []
+
+        rows = []
+        for offer in wait_for("an offer filling every request for quotation", offers):
+            demand = next(d for d in self.demands if d["demand_id"] == offer["demand_id"])
+            partner = self.partner_client(names[demand["partner_id"]])
+            call(partner, "POST", f"/demands/{offer['demand_id']}/offer/acceptance", {})
+            for part in offer["parts"]:
+                if not self.confirmed and owner_taps is not None:
+                    owner_taps(part)
+                    confirmed = call(self.matching, "GET", f"/matches/{part['match_id']}")
+                else:
+                    confirmed = call(self.matching, "POST", f"/matches/{part['match_id']}/acceptance")
+                if confirmed["status"] != "confirmed":
+                    raise TradeFailed(f"{part['match_id']} is {confirmed['status']} after both accepted")
+                self.confirmed.append(confirmed)
+                terms = part["terms"]
+                why = next(p["reason_en"] for p in part["breakdown"] if p["criterion"] == "capacity")
+                rows.append(
+                    (
+                        terms["partner_name"][:26],
+                        terms["product_name"][:24],
+                        f"{terms['quantity']} of {offer['requested']}",
+                        f"{terms['unit_price'] / 100:.2f} {terms['currency']} {terms['incoterm']}",
+                        f"{part['score']:.0f}",
+                        why[:52],
+                    )
                 )
-            )
-        print(table(("partner", "product", "qty", "score", "docs", "one of the reasons"), rows))
-        print(f"  {len(proposed)} proposals made, {len(self.confirmed)} confirmed by both sides")
+        print(table(("partner", "product", "qty", "price", "score", "one of the reasons"), rows))
+        shared = [o for o in self.demands if sum(m["terms"]["demand_id"] == o["demand_id"] for m in self.confirmed) > 1]
+        for demand in shared:
+            makers = [m for m in self.confirmed if m["terms"]["demand_id"] == demand["demand_id"]]
+            print(f"  {demand['quantity']} {demand['category']} filled together by {len(makers)} UMKM")
+        if not shared:
+            raise TradeFailed("no request was filled by several UMKM")
+        print(f"  {len(self.confirmed)} parts confirmed by both sides")
         return self.confirmed
 
     def ship_to_delivery(self) -> list[dict[str, Any]]:
@@ -273,6 +284,40 @@ class Trade:
             )
             rows.append((terms["partner_name"][:26], terms["product_name"][:24], sold, report["rating"], "yes"))
         print(table(("partner", "product", "units sold", "rating", "reorder"), rows))
+
+    def reorder(self) -> dict[str, Any]:
+        """The first partner, pleased with what sold, orders its first order again in one call; the
+        same maker is offered it first."""
+        first = self.confirmed[0]
+        terms = first["terms"]
+        name = next(n for n, p in self.partners.items() if p["partner_id"] == terms["partner_id"])
+        client = self.partner_client(name)
+        needed_by = (CLOCK.now().date() + timedelta(days=60)).isoformat()
+        again = call(client, "POST", f"/matches/{first['match_id']}/reorder", {"needed_by": needed_by}, 201)
+
+        def proposed() -> list[dict[str, Any]]:
+            return call(client, "GET", f"/matches?demand_id={again['demand_id']}")
+
+        [proposal] = wait_for("a proposal for the reorder", proposed)
+        same = proposal["terms"]["product_id"] == terms["product_id"]
+        print(
+            table(
+                ("partner", "reorders", "qty", "needed by", "proposed to", "same maker"),
+                [
+                    (
+                        name[:26],
+                        terms["product_name"],
+                        again["quantity"],
+                        needed_by,
+                        proposal["terms"]["product_name"],
+                        "yes" if same else "no",
+                    )
+                ],
+            )
+        )
+        if not same:
+            raise TradeFailed(f"the reorder of {first['match_id']} went to another maker")
+        return again
 
 
 def summaries(trade: Trade, shipments: list[dict[str, Any]]) -> str:

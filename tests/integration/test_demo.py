@@ -53,6 +53,8 @@ def test_the_kota_kediri_story_reaches_its_expected_end_state():
         "7/9 Matching",
         "8/9 Shipping",
         "9/9 Partners report",
+        "filled together by",
+        "same maker",
         "export value (IDR)",
         "dead letters",
         "each verified with `standardwebhooks`",

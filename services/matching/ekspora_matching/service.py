@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from uuid import uuid4
 
@@ -72,15 +72,61 @@ class MatchingService:
         return saved
 
     async def post_demand(self, partner: domain.Partner, fields: dict) -> domain.Demand:
+        """A request, or a standing interest; one with a schedule places its first order at once."""
         demand = domain.Demand(
             demand_id=f"dmd-{uuid4().hex[:10]}",
             partner_id=partner.partner_id,
             destination_country=partner.country,
+            next_order_on=self.clock.now().date() if fields.get("schedule") else None,
             **fields,
         )
+        saved = await self._insert_demand(demand)
+        if saved.schedule:
+            await self._place_recurring_order(saved.demand_id)
+        return await self.store.own_demand(saved.demand_id) or saved
+
+    async def _insert_demand(self, demand: domain.Demand) -> domain.Demand:
         return await self.store.own_demands.insert(
             demand.demand_id, demand, self._envelopes([demand.changed_event()], "global", None)
         )
+
+    async def place_recurring_orders(self) -> None:
+        """Standing interests whose day has come place their next order (a periodic job)."""
+        for interest_id in await self.store.standing_interests_due(self.clock.now().date()):
+            await self._place_recurring_order(interest_id)
+
+    async def _place_recurring_order(self, interest_id: str) -> None:
+        """The order first, under an id of its own number, then the interest moved on: after a crash
+        between the two, the next run finds the order placed and only moves the interest on."""
+        interest = await self.store.own_demand(interest_id)
+        if interest is None:
+            return
+        previous = domain.previous_order_id(interest)
+        suppliers = [
+            pair.product_id
+            for pair in (await self.store.pairs_of_demand(previous) if previous else [])
+            if pair.current and pair.current.status == "confirmed"
+        ]
+        placed = domain.recurring_order(interest, self.clock.now().date(), suppliers)
+        if placed is None:
+            return
+        order, moved = placed
+        if await self.store.own_demand(order.demand_id) is None:
+            await self._insert_demand(order)
+        events = self._envelopes([moved.changed_event()])
+        await self.store.own_demands.replace(interest_id, moved, interest.version, events)
+
+    async def reorder(self, match_id: str, partner_id: str, needed_by: date, quantity: int | None) -> domain.Demand:
+        """A new request repeating a confirmed order of the partner's, offered to the same product first."""
+        pair = await self.store.pair_of_match(match_id)
+        if pair is None or pair.partner_id != partner_id:
+            raise NotFound(f"no match {match_id}")
+        round_ = next(r for r in pair.rounds if r.match_id == match_id)
+        original = await self.store.demand(pair.demand_id)
+        if original is None:
+            raise NotFound(f"the request of match {match_id} is not known here")
+        demand = domain.reorder(original, round_.terms, round_.status, f"dmd-{uuid4().hex[:10]}", needed_by, quantity)
+        return await self._insert_demand(demand)
 
     async def change_quantity(self, demand_id: str, quantity: int) -> domain.Demand:
         """A partner changes how much it asks for; parts already confirmed stand, and what is left is
@@ -222,6 +268,7 @@ class MatchingService:
         if fill.remaining == 0 or room <= 0:
             return 0
         ranked = await self.best_for(demand, partner, region, fill.remaining, excluded=domain.with_a_part(pairs))
+        ranked = domain.preferred_first(ranked, demand.preferred_products)
         proposed = 0
         for part in domain.allocate(ranked, fill.remaining, room):
             proposed += await self._propose(part, region, causation_id)
@@ -241,9 +288,11 @@ class MatchingService:
     ) -> list[domain.Evaluation]:
         """The region's offers that may fill what is left of a demand, best first: its bucket from the
         store, in readiness order, scored; `excluded` products already have their part."""
+        preferred = await self.store.offers_of(region, demand.preferred_products)  # read first: scored first
+        bucket = await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
         candidates = [
             offer
-            for offer in await self.store.candidate_offers(region, demand, limit=self.scoring.candidate_limit * 2)
+            for offer in {o.product.product_id: o for o in [*preferred, *bucket]}.values()
             if offer.product.product_id not in excluded
         ]
         today = self.clock.now().date()

@@ -155,6 +155,18 @@ class MatchingStore:
         document = await self.offers.find_one({"_id": product_id})
         return offer_from_document(document) if document else None
 
+    async def offers_of(self, region: str, product_ids: list[str]) -> list[Offer]:
+        """The region's offers of these products (by _id), whatever their bucket."""
+        if not product_ids:
+            return []
+        cursor = self.offers.find({"_id": {"$in": product_ids}, "region": region})
+        return [offer_from_document(document) async for document in cursor]
+
+    async def standing_interests_due(self, today: date) -> list[str]:
+        """Ids of open standing interests posted here whose next recurring order is due."""
+        query = {"status": "open", "next_order_on": {"$lte": today.isoformat()}}
+        return [document["_id"] async for document in self.demands.find(query, {"_id": 1}).limit(200)]
+
     async def candidate_offers(self, region: str, demand: Demand, limit: int) -> list[Offer]:
         """Export-ready offers of the region in the demand's bucket, in readiness order (indexed)."""
         query: dict[str, Any] = {"region": region, "ready": True}

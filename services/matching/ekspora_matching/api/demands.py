@@ -25,7 +25,13 @@ class NewDemand(Model):
     required_certificates: list[Literal["pirt", "bpom_md", "halal", "sni", "organic", "svlk"]] = []
     needed_by: Day | None = None
     destination_city: Line = Field(min_length=2, max_length=80)
-    incoterm: Literal["FOB", "CIF", "DAP"] = Field(default="FOB", description="FOB Tanjung Perak (Surabaya) by default")
+    incoterm: Literal["FOB", "CFR", "CIF", "DAP"] = Field(
+        default="FOB", description="FOB Tanjung Perak (Surabaya) by default"
+    )
+    schedule: Literal["monthly", "quarterly"] | None = Field(
+        default=None, description="A standing interest that places an order on this schedule, the first today"
+    )
+    needed_within_days: int | None = Field(default=None, ge=14, le=365, description="Each order is needed by then")
 
     @model_validator(mode="after")
     def consistent(self) -> "NewDemand":
@@ -33,6 +39,12 @@ class NewDemand(Model):
             raise ValueError("give a category or an HS prefix")
         if self.target_price_min and self.target_price_max and self.target_price_min > self.target_price_max:
             raise ValueError("target_price_min must not exceed target_price_max")
+        if self.schedule and self.kind != "standing_interest":
+            raise ValueError("only a standing interest has a schedule")
+        if self.needed_within_days and not self.schedule:
+            raise ValueError("needed_within_days is for a standing interest with a schedule")
+        if self.schedule and self.needed_by:
+            raise ValueError("a standing interest with a schedule has no needed_by: each order has its own")
         return self
 
 

@@ -13,6 +13,7 @@ from ekspora_contracts.matching import MatchTerms, ScorePart, Side
 from ekspora_kit.auth import region_asked
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import Unprocessable
+from ekspora_kit.inputs import Day
 from ekspora_matching import domain
 from ekspora_matching.api.deps import Authenticated, Caller, Matching
 
@@ -90,6 +91,24 @@ async def get_match(match_id: str, who: Authenticated, matching: Matching) -> Ma
 async def accept(match_id: str, who: Authenticated, matching: Matching) -> MatchView:
     await matching.visible_match(match_id, who)
     return view(await matching.service.accept(match_id, side_of(who)))
+
+
+class Reorder(Model):
+    needed_by: Day
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000, description="The same quantity when left out")
+
+
+@router.post(
+    "/matches/{match_id}/reorder",
+    status_code=201,
+    response_model=domain.Demand,
+    summary="Order a confirmed order again: a new request, offered to the same product first",
+)
+async def reorder(match_id: str, body: Reorder, who: Authenticated, matching: Matching) -> domain.Demand:
+    me = who.the_partner()
+    if body.needed_by <= matching.service.clock.now().date():
+        raise Unprocessable("needed_by must be in the future", field="needed_by")
+    return await matching.service.reorder(match_id, me.partner_id, body.needed_by, body.quantity)
 
 
 @router.post("/matches/{match_id}/decline", response_model=MatchView)

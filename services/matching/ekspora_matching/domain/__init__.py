@@ -6,6 +6,7 @@ the events call a pair's proposal round a "match".
 """
 
 from ekspora_contracts.matching import WithdrawalReason
+from ekspora_matching.domain.continuity import preferred_first, previous_order_id, recurring_order, reorder
 from ekspora_matching.domain.proposals import (
     HOLDING,
     Change,
@@ -70,9 +71,13 @@ __all__ = [
     "hard_filter",
     "match_id",
     "pair_id",
+    "preferred_first",
+    "previous_order_id",
     "propose",
     "ranking",
     "ready_by",
+    "recurring_order",
+    "reorder",
     "report_sales",
     "score_ceiling",
     "unserved",

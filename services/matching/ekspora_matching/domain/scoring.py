@@ -69,6 +69,8 @@ def hard_filter(offer: Offer, demand: Demand, partner: Partner, rules: Destinati
         return Refusal("the partner is not verified")
     if demand.status != "open":
         return Refusal("the demand is closed")
+    if demand.schedule:
+        return Refusal("a standing interest on a schedule is served by the orders it places")
     if demand.category and demand.category != product.category:
         return Refusal(f"the demand is for {demand.category}, not {product.category}")
     if demand.hs_prefix and not product.hs_code.startswith(demand.hs_prefix):

@@ -7,11 +7,13 @@ from ekspora_contracts.matching import (
     Country,
     DemandChanged,
     DemandKind,
+    DemandOrigin,
     DemandStatus,
     Incoterm,
     PartnerChanged,
     PartnerKind,
     SalesReported,
+    Schedule,
 )
 from ekspora_contracts.registry import ProductFacts
 from ekspora_contracts.shipping import LaneChanged, LaneCosts, ModeSchedule
@@ -79,6 +81,13 @@ class Demand(Model):
     destination_country: Country
     status: DemandStatus = "open"
     incoterm: Incoterm = "FOB"
+    schedule: Schedule | None = None
+    needed_within_days: int | None = None
+    next_order_on: date | None = None
+    orders_placed: int = 0
+    origin: DemandOrigin = "posted"
+    repeats: str | None = None
+    preferred_products: list[str] = []
 
     def changed_event(self) -> DemandChanged:
         return DemandChanged(**self.model_dump())

@@ -250,7 +250,7 @@ async def main() -> None:
                 "brute force p50 ms",
                 "peak MiB",
                 "speed-up",
-                "same top-3",
+                "same parts",
             ),
             [
                 (

@@ -32,6 +32,7 @@ class SalesReported(EventData):
     comment: str = Field(default="", max_length=2000)
     will_reorder: bool
     reported_at: datetime
+    repeat_order: bool = Field(default=False, description="The sales of an order the partner placed again")
 
     def aggregate_id(self) -> str:
         return self.msme_id
@@ -186,6 +187,7 @@ class MatchTerms(Closed):
     documents: list[DocumentCode]
     shelf_life_days: int | None = Field(default=None, ge=1, description="Perishables travel by air")
     quote: PriceQuote | None = Field(default=None, description="How unit_price is made up; absent before quotes")
+    repeat: bool = Field(default=False, description="A partner's order again: recurring, or reordered")
 
 
 class MatchProposed(EventData):
@@ -207,6 +209,22 @@ class MatchConfirmed(EventData):
 
     terms: MatchTerms
     confirmed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.terms.match_id
+
+
+class MatchRequoted(EventData):
+    """A new price for an open proposal: the UMKM quoted its own (through an operator), or the partner
+    countered, once. The side that moved has accepted it; the other has yet to."""
+
+    event_type: ClassVar[str] = "ekspora.matching.match.requoted.v1"
+    stream: ClassVar[Stream] = MATCHING_MATCH
+
+    terms: MatchTerms
+    by: Side
+    previous_unit_price: int = Field(gt=0, description="Minor units of currency per unit, before")
+    accepted_by: list[Side]
 
     def aggregate_id(self) -> str:
         return self.terms.match_id

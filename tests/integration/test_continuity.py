@@ -15,6 +15,14 @@ from tests.integration.test_registry import Registry
 pytestmark = pytest.mark.clock  # a month later is a date: CI runs it at shifted hours
 
 CLOCK = Clock.from_environment()
+SOLD = {
+    "units_sold": 0,
+    "revenue_amount": 90_000,
+    "revenue_currency": "EUR",
+    "returns": 0,
+    "rating": 5,
+    "will_reorder": True,
+}
 MONTHLY = {**RFQ, "kind": "standing_interest", "schedule": "monthly", "needed_within_days": 45, "quantity": 300}
 
 
@@ -86,3 +94,17 @@ async def test_a_confirmed_order_is_reordered_in_one_call_and_goes_to_the_same_m
         lambda: proposals(partner, demand_id=reorder["demand_id"]), what="the reorder's proposal"
     )
     assert proposal["terms"]["product_id"] == first["terms"]["product_id"], "the same maker first"
+    assert proposal["terms"]["repeat"] and not first["terms"]["repeat"]
+
+    for side in (partner, matching.operator):
+        assert (await side.post(f"/matches/{proposal['match_id']}/acceptance")).status_code == 200
+    sold = {**SOLD, "units_sold": 280}
+    assert (await partner.post(f"/matches/{proposal['match_id']}/sales-reports", json=sold)).status_code == 201
+    msme_id = proposal["terms"]["msme_id"]
+
+    async def counted():
+        record = (await registry.client.get(f"/msmes/{msme_id}")).json()["track_record"]
+        return record if record["repeat_orders"] == 1 else None
+
+    record = await eventually(counted, what="the repeat order in the UMKM's track record")
+    assert record["reports"] == 1 and record["units_sold"] == 280

@@ -48,3 +48,43 @@ async def test_a_cif_price_is_the_hand_calculation_and_shipping_invoices_it(plat
 
         invoiced = await eventually(order, what="the order in shipping")
     assert (invoiced["unit_price"], invoiced["currency"], invoiced["incoterm"]) == (CIF_CENTS, "EUR", "CIF")
+
+
+async def test_the_umkm_quotes_its_own_price_the_partner_counters_once_and_shipping_invoices_the_agreed_price(
+    platform,
+):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
+    shipping = platform.start("shipping")
+    partner_id, partner = await matching.verified_partner()
+    await registry.umkm(certificates=("pirt", "halal"))
+    posted = await partner.post("/demands", json={**RFQ, "incoterm": "CIF", "target_price_max": 450, "quantity": 300})
+    [proposal] = await eventually(
+        lambda: proposals(partner, demand_id=posted.json()["demand_id"]), what="a CIF proposal"
+    )
+    match_id = proposal["match_id"]
+
+    assert (await partner.post(f"/matches/{match_id}/price", json={"unit_price_idr": 27_000})).status_code == 403
+    own = await matching.operator.post(f"/matches/{match_id}/price", json={"unit_price_idr": 27_000})
+    assert own.status_code == 200, own.text
+    # 2,000 rupiah more for the tofu, and 0.33% insurance on it: 72,087.105 rupiah, 4.00 EUR at 18,000
+    assert (own.json()["terms"]["unit_price_idr"], own.json()["terms"]["unit_price"]) == (27_000, 400)
+    assert own.json()["accepted_by"] == ["msme"]
+
+    too_low = await partner.post(f"/matches/{match_id}/counter", json={"unit_price": 150})
+    assert too_low.status_code == 422 and too_low.json()["errors"][0]["field"] == "unit_price"
+    countered = await partner.post(f"/matches/{match_id}/counter", json={"unit_price": 380})
+    assert countered.status_code == 200 and countered.json()["accepted_by"] == ["partner"]
+    again = await partner.post(f"/matches/{match_id}/counter", json={"unit_price": 370})
+    assert again.status_code == 409 and "countered" in again.json()["message"]
+
+    accepted = await matching.operator.post(f"/matches/{match_id}/acceptance")
+    assert accepted.json()["status"] == "confirmed" and accepted.json()["terms"]["unit_price"] == 380
+    async with httpx.AsyncClient(base_url=shipping.url, headers=OPERATOR) as operator:
+
+        async def order():
+            found = (await operator.get("/orders", params={"partner_id": partner_id})).json()
+            return found[0]["order"] if found else None
+
+        invoiced = await eventually(order, what="the order in shipping")
+    assert (invoiced["unit_price"], invoiced["incoterm"]) == (380, "CIF")

@@ -134,8 +134,12 @@ def test_an_umkm_is_reordered_from_when_one_partner_confirms_it_for_a_second_req
 def test_export_value_is_confirmed_orders_per_destination_largest_first():
     matches = [match("confirmed", "a", "NL", 100, 150), match("confirmed", "b", "AU", 600, 143)]
     matches += [match("proposed", "c", "NL", 9_999, 999), match("confirmed", "d", "NL", 10, 100)]
+    matches[-1]["terms"]["repeat"] = True
     values = funnel.export_values(matches)
-    assert [(v.country, v.orders, v.minor_units) for v in values] == [("AU", 1, 85_800), ("NL", 2, 16_000)]
+    assert [(v.country, v.orders, v.minor_units, v.repeats) for v in values] == [
+        ("AU", 1, 85_800, 0),
+        ("NL", 2, 16_000, 1),
+    ]
 
 
 @pytest.mark.parametrize(

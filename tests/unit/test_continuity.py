@@ -91,3 +91,21 @@ def test_the_same_suppliers_come_first_each_in_its_rank():
     ranked = [evaluate(o=offer(product_id=f"prd-{name}")) for name in "abc"]
     ordered = domain.preferred_first(ranked, ["prd-c", "prd-b"])
     assert [e.offer.product.product_id for e in ordered] == ["prd-b", "prd-c", "prd-a"]
+
+
+def test_an_order_placed_again_is_marked_and_its_sales_count_as_a_repeat_order():
+    def confirmed_for(d):
+        pair = domain.propose(None, whole(evaluate(d=d)), "kota-kediri", NOW, timedelta(days=7)).pair
+        match = pair.current.match_id
+        for side in ("partner", "msme"):
+            pair = domain.accept(pair, match, side, NOW, 600, None).pair
+        return pair, match
+
+    sold = domain.SalesReport(
+        units_sold=500, revenue_amount=90_000, revenue_currency="EUR", returns=0, rating=5, will_reorder=True
+    )
+    for origin, repeat in (("posted", False), ("recurring", True), ("reorder", True)):
+        pair, match = confirmed_for(demand(origin=origin))
+        assert pair.current.terms.repeat is repeat
+        [event] = domain.report_sales(pair, match, sold, "rep-1", NOW).events
+        assert event.repeat_order is repeat

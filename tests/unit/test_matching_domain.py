@@ -418,6 +418,7 @@ def test_sales_are_reported_only_on_confirmed_matches():
     assert stats.reports == 1 and stats.with_report(event) is None
     again = domain.report_sales(change.pair, match, report, "rep-1", NOW)
     assert again.events == [] and again.pair.current.reports == ["rep-1"]
+    assert confirmed.current.holds_until is not None and change.pair.current.holds_until is None, "sold: made"
 
 
 def test_the_partner_chooses_the_incoterm_fob_by_default():

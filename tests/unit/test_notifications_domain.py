@@ -254,7 +254,7 @@ def every_message_event():
     """One realistic event of every type a rule in data/messages.yaml tells someone about."""
     from datetime import date
 
-    from ekspora_contracts.matching import MatchConfirmed, MatchWithdrawn, SalesReported
+    from ekspora_contracts.matching import MatchConfirmed, MatchRequoted, MatchWithdrawn, SalesReported
     from ekspora_contracts.registry import IncubationGraduated
     from ekspora_contracts.shipping import SalesFeedbackRequested, ShipmentDocumentsMissing
 
@@ -268,6 +268,8 @@ def every_message_event():
             reason_id="produk tidak lagi siap ekspor",
             withdrawn_at=datetime(2026, 11, 28, tzinfo=UTC),
         ),
+        MatchRequoted(terms=terms, by="partner", previous_unit_price=terms.unit_price + 20, accepted_by=["partner"]),
+        MatchRequoted(terms=terms, by="msme", previous_unit_price=terms.unit_price - 20, accepted_by=["msme"]),
         IncubationGraduated(msme_id="msme-1", region="kota-kediri", cohort_id="c-1", score=82, days_in_incubation=40),
         SalesReported(
             report_id="r-1",
@@ -311,7 +313,9 @@ def test_every_rule_renders_every_template_with_real_events_and_no_placeholder_l
     from ekspora_notifications.domain import Labels, MessageRules, Recipient, compose
 
     rules, labels, templates = MessageRules(), Labels(), Templates()
-    events = {event.type: event for event in every_message_event()}
+    events: dict[str, list] = {}
+    for event in every_message_event():
+        events.setdefault(event.type, []).append(event)
     assert set(events) == set(rules.events), "a sample event for every rule"
     for event_type, roles in rules.events.items():
         for role in roles:
@@ -324,8 +328,31 @@ def test_every_rule_renders_every_template_with_real_events_and_no_placeholder_l
                 chain=("email",),
             )
             context = {"business": "Keripik Sri", "partner_name": "Toko Nusantara Amsterdam"}
-            message = compose(
-                events[event_type], role, recipient, templates=templates, labels=labels, rules=rules, context=context
-            )
+            told = [
+                compose(event, role, recipient, templates=templates, labels=labels, rules=rules, context=context)
+                for event in events[event_type]
+            ]
+            message = next((m for m in told if m is not None), None)
             assert message is not None, (event_type, role)
             assert "$" not in message.subject + message.text, (event_type, role, message)
+
+
+def test_a_new_price_is_told_only_to_the_side_that_did_not_set_it():
+    from ekspora_contracts.matching import MatchRequoted
+    from ekspora_notifications.domain import Labels, MessageRules, Recipient, compose
+
+    terms = proposed().data.terms
+    rules, labels, templates = MessageRules(), Labels(), Templates()
+    owner = Recipient(
+        recipient="umkm:x", region="kota-kediri", name="Sri", language="id", timezone="Asia/Jakarta", chain=("email",)
+    )
+    for by, told in (("partner", True), ("msme", False)):
+        data = MatchRequoted(terms=terms, by=by, previous_unit_price=180, accepted_by=[by])
+        event = new_event(data, region="kota-kediri", producer="test", correlation_id="c", time=CLOCK.now())
+        message = compose(event, "owner", owner, templates=templates, labels=labels, rules=rules, context={})
+        assert (message is not None) is told
+    assert message is None
+    countered = MatchRequoted(terms=terms, by="partner", previous_unit_price=180, accepted_by=["partner"])
+    event = new_event(countered, region="kota-kediri", producer="test", correlation_id="c", time=CLOCK.now())
+    message = compose(event, "owner", owner, templates=templates, labels=labels, rules=rules, context={})
+    assert "menawar" in message.subject and "1.80 EUR" in message.text and "balas 1 untuk MENERIMA" in message.text

@@ -4,10 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from ekspora_kit.domain import Invalid, NotAllowed
 from ekspora_matching import domain
 from ekspora_matching.domain.pricing import locked_at, quote
 from ekspora_matching.policy import DatedRate, RateTable, load_exchange_rates
-from tests.unit.test_matching_domain import AMSTERDAM, NOW, evaluate, offer, whole
+from tests.unit.test_matching_domain import AMSTERDAM, NOW, demand, evaluate, offer, whole
 
 NOVEMBER = DatedRate(since=date(2026, 11, 2), source="operator's planning rate", idr_per={"EUR": 17_500, "AUD": 10_400})
 DECEMBER = DatedRate(since=date(2026, 12, 1), source="operator's planning rate", idr_per={"EUR": 18_000, "AUD": 10_600})
@@ -86,3 +87,49 @@ def test_the_operators_rate_table_is_dated_and_sourced():
 def proposed_terms(priced):
     change = domain.propose(None, whole(evaluate()), "kota-kediri", NOW, timedelta(days=7))
     return change.pair.current.terms.model_copy(update={"unit_price": priced.unit_price, "quote": priced.terms()})
+
+
+def cif_proposal():
+    cif = evaluate(o=offer(price=25_000), d=demand(incoterm="CIF", target_price_max=450))
+    return domain.propose(None, whole(cif), "kota-kediri", NOW, timedelta(days=7)).pair
+
+
+def test_the_partner_counters_once_and_the_umkm_takes_that_price_whatever_the_rate_then():
+    pair = cif_proposal()
+    match, quoted = pair.current.match_id, pair.current.terms
+    change = domain.requote(pair, match, "partner", domain.countered(quoted, 350), NOW)
+    [event] = change.events
+    assert (event.by, event.previous_unit_price, event.accepted_by) == ("partner", quoted.unit_price, ["partner"])
+    q = event.terms.quote
+    # 3.50 EUR at 17,500 = 61,250 rupiah landed; the carriage stands, the product's price is what is left
+    assert q.product_idr == pytest.approx(61_250 - quoted.quote.freight_idr - quoted.quote.insurance_idr)
+    assert event.terms.unit_price_idr == round(q.product_idr)
+    with pytest.raises(NotAllowed, match="the partner has countered"):
+        domain.requote(change.pair, match, "partner", domain.countered(quoted, 360), NOW)
+    with pytest.raises(NotAllowed, match="the partner has countered"):
+        domain.requote(change.pair, match, "msme", quoted, NOW)
+    confirmed = domain.accept(change.pair, match, "msme", NOW, 600, DECEMBER)
+    assert confirmed.pair.current.status == "confirmed"
+    assert confirmed.events[0].terms.unit_price == 350, "agreed in euro: the December rate does not move it"
+
+
+def test_a_counter_that_does_not_cover_the_carriage_is_refused_on_its_field():
+    quoted = cif_proposal().current.terms
+    with pytest.raises(Invalid, match="does not cover the freight, insurance and delivery") as refused:
+        domain.countered(quoted, 200)  # 2.00 EUR is 35,000 rupiah; flying it costs more than that
+    assert refused.value.field == "unit_price"
+    with pytest.raises(NotAllowed, match="before prices had a make-up"):
+        domain.countered(quoted.model_copy(update={"quote": None}), 350)
+
+
+def test_the_umkm_quotes_its_own_price_until_the_partner_counters():
+    pair = cif_proposal()
+    match = pair.current.match_id
+    own = quote(tahu(), "CIF", AMSTERDAM, NOVEMBER, "EUR", price_idr=30_000)
+    change = domain.requote(pair, match, "msme", domain.requoted(pair.current.terms, own), NOW)
+    [event] = change.events
+    assert (event.by, event.terms.unit_price_idr, event.terms.unit_price) == ("msme", 30_000, own.unit_price)
+    assert change.pair.current.accepted_by == ["msme"], "the partner has yet to accept the new price"
+    assert domain.requote(change.pair, match, "msme", event.terms, NOW).events == [], "the same price again"
+    confirmed = domain.accept(change.pair, match, "partner", NOW, 600, DECEMBER).events[0].terms
+    assert confirmed.unit_price == round(own.landed_idr / 18_000 * 100), "a rupiah price follows the day's rate"

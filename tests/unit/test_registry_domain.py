@@ -153,6 +153,9 @@ def test_sales_feedback_builds_the_track_record_once_per_report():
     assert domain.record_sales(change.msme, report("r1"), NOW, RUBRIC) is None
     second = domain.record_sales(change.msme, report("r2", rating=4, reorder=False), NOW, RUBRIC)
     assert second.msme.track_record.reports == 2 and second.msme.track_record.reorder_rate == 0.5
+    again = report("r3").model_copy(update={"repeat_order": True})
+    repeated = domain.record_sales(second.msme, again, NOW, RUBRIC).msme.track_record
+    assert (repeated.reports, repeated.repeat_orders, change.msme.track_record.repeat_orders) == (3, 1, 0)
 
 
 def test_profile_changes_keep_contact_data_on_the_private_stream():

@@ -34,6 +34,7 @@ class Value:
     currency: str
     orders: int
     minor_units: int
+    repeats: int
 
 
 def steps(registry: dict[str, Any], matches: list[dict], shipments: list[dict]) -> list[Step]:
@@ -69,8 +70,9 @@ def ordered_again(matches: list[dict]) -> set[str]:
 
 
 def export_values(matches: list[dict]) -> list[Value]:
-    """Confirmed orders' value per destination country and currency, largest first."""
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    """Confirmed orders' value per destination country and currency, largest first, and how many of
+    the orders a partner placed again (recurring or reordered)."""
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for match in matches:
         if match["status"] != "confirmed":
             continue
@@ -78,5 +80,6 @@ def export_values(matches: list[dict]) -> list[Value]:
         total = totals[(terms["destination_country"], terms["currency"])]
         total[0] += 1
         total[1] += terms["quantity"] * terms["unit_price"]
-    values = [Value(country, currency, n, units) for (country, currency), (n, units) in totals.items()]
+        total[2] += int(terms.get("repeat", False))
+    values = [Value(country, currency, n, units, again) for (country, currency), (n, units, again) in totals.items()]
     return sorted(values, key=lambda value: -value.minor_units)

@@ -420,6 +420,38 @@ class MatchingService:
             lambda p: domain.accept(p, match_id, side, self.clock.now(), unconfirmed, self.exchange_rates.on(today)),
         )
 
+    async def quote_own_price(self, match_id: str, price_idr: int) -> domain.Pair:
+        """The UMKM's own price for an open proposal (through an operator), priced as proposals are."""
+        pair = await self.store.pair_of_match(match_id)
+        if pair is None or pair.current is None:
+            raise NotFound(f"no proposal {match_id}")
+        terms = pair.current.terms
+        offer, lane = await self.store.offer(pair.product_id), await self.store.lane(terms.destination_city)
+        if offer is None or lane is None:
+            raise NotAllowed(f"the product or the lane of {match_id} is no longer on offer")
+        today = self.clock.now().date()
+        try:
+            priced = domain.quote(
+                offer.product, terms.incoterm, lane, self.exchange_rates.on(today), terms.currency, price_idr
+            )
+        except LookupError as unknown:
+            raise NotAllowed(str(unknown)) from unknown
+        return await self.change_match(
+            match_id,
+            lambda p: domain.requote(
+                p, match_id, "msme", domain.requoted(p.rounds[-1].terms, priced), self.clock.now()
+            ),
+        )
+
+    async def counter(self, match_id: str, unit_price: int) -> domain.Pair:
+        """The partner's counter-price, once, in minor units of its currency, landed under the Incoterm."""
+        return await self.change_match(
+            match_id,
+            lambda p: domain.requote(
+                p, match_id, "partner", domain.countered(p.rounds[-1].terms, unit_price), self.clock.now()
+            ),
+        )
+
     async def decline(self, match_id: str, side: Side, reason: str) -> domain.Pair:
         """A declined part leaves room in its request, which the next best products fill."""
         now = self.clock.now()

@@ -39,7 +39,7 @@ def pair_query_fields(pair: Pair) -> dict[str, Any]:
         "expires_at": current.expires_at if current and current.status == "proposed" else None,
         # true while its round holds capacity; `release_finished_holds` clears it once production is over,
         # so the holds of a region are found by equality on top-level fields, which the store narrows
-        "holding": bool(current and current.status in HOLDING),
+        "holding": bool(current and current.status in HOLDING and current.holds_until),
         "holds_units": current.terms.quantity if current and current.status in HOLDING else 0,
         # an ISO date, which orders as the date does (BSON has no date without a time)
         "holds_until": current.holds_until.isoformat() if current and current.holds_until else None,

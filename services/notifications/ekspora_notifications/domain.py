@@ -256,6 +256,8 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
             }
         case "ekspora.matching.match.withdrawn.v1":
             values |= {"reason": data.reason_id if language == "id" else data.reason_en}
+        case "ekspora.matching.match.requoted.v1":
+            values |= {"previous": f"{_money(data.previous_unit_price, data.terms.currency)}"}
         case "ekspora.registry.incubation.graduated.v1":
             values |= {"days": data.days_in_incubation, "score": data.score}
         case "ekspora.matching.match.proposed.v1":
@@ -310,6 +312,8 @@ def compose(
     if rule.get("when") == "tier_changed" and event.data.previous_tier == event.data.tier:
         return None
     if "statuses" in rule and status not in rule["statuses"]:
+        return None
+    if "by" in rule and getattr(event.data, "by", None) != rule["by"]:
         return None
     critical = bool(rule.get("critical")) or status in rules.critical_statuses
     values = _values(event, recipient.language, labels, {"owner": recipient.name} | context)

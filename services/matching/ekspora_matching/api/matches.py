@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.matching import MatchTerms, ScorePart, Side
 from ekspora_kit.auth import region_asked
-from ekspora_kit.domain import Model, NotFound
+from ekspora_kit.domain import Model, NotFound, NotPermitted
 from ekspora_kit.http import Unprocessable
-from ekspora_kit.inputs import Day
+from ekspora_kit.inputs import Day, Money
 from ekspora_matching import domain
 from ekspora_matching.api.deps import Authenticated, Caller, Matching
 
@@ -91,6 +91,38 @@ async def get_match(match_id: str, who: Authenticated, matching: Matching) -> Ma
 async def accept(match_id: str, who: Authenticated, matching: Matching) -> MatchView:
     await matching.visible_match(match_id, who)
     return view(await matching.service.accept(match_id, side_of(who)))
+
+
+class OwnPrice(Model):
+    unit_price_idr: int = Field(ge=1, le=1_000_000_000, description="The UMKM's price per unit, in rupiah")
+
+
+class CounterPrice(Model):
+    unit_price: Money = Field(ge=1, description="Cents of the partner's currency per unit, under the Incoterm")
+
+
+@router.post(
+    "/matches/{match_id}/price",
+    response_model=MatchView,
+    summary="An operator quotes the UMKM's own price; the partner has yet to accept it",
+)
+async def quote_own_price(match_id: str, body: OwnPrice, who: Authenticated, matching: Matching) -> MatchView:
+    await matching.visible_match(match_id, who)
+    if side_of(who) != "msme":
+        raise NotPermitted("an UMKM's price is quoted by an operator for it; a partner counters")
+    return view(await matching.service.quote_own_price(match_id, body.unit_price_idr))
+
+
+@router.post(
+    "/matches/{match_id}/counter",
+    response_model=MatchView,
+    summary="The partner counters the price, once; the UMKM accepts it or declines",
+)
+async def counter(match_id: str, body: CounterPrice, who: Authenticated, matching: Matching) -> MatchView:
+    await matching.visible_match(match_id, who)
+    if side_of(who) != "partner":
+        raise NotPermitted("a counter-price is the partner's; an operator quotes the UMKM's own price")
+    return view(await matching.service.counter(match_id, body.unit_price))
 
 
 class Reorder(Model):

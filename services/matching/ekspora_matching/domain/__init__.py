@@ -7,6 +7,7 @@ the events call a pair's proposal round a "match".
 
 from ekspora_contracts.matching import WithdrawalReason
 from ekspora_matching.domain.continuity import preferred_first, previous_order_id, recurring_order, reorder
+from ekspora_matching.domain.pricing import countered, quote, requoted
 from ekspora_matching.domain.proposals import (
     HOLDING,
     Change,
@@ -23,6 +24,7 @@ from ekspora_matching.domain.proposals import (
     pair_id,
     propose,
     report_sales,
+    requote,
     with_a_part,
     withdraw,
 )
@@ -63,6 +65,7 @@ __all__ = [
     "accept",
     "allocate",
     "best_for_demand",
+    "countered",
     "decline",
     "evaluate",
     "expire",
@@ -74,11 +77,14 @@ __all__ = [
     "preferred_first",
     "previous_order_id",
     "propose",
+    "quote",
     "ranking",
     "ready_by",
     "recurring_order",
     "reorder",
     "report_sales",
+    "requote",
+    "requoted",
     "score_ceiling",
     "unserved",
     "with_a_part",

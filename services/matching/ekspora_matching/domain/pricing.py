@@ -12,6 +12,7 @@ from typing import Literal
 from ekspora_contracts.matching import Incoterm, MatchTerms, PriceQuote
 from ekspora_contracts.registry import ProductFacts
 from ekspora_contracts.shipping import LaneCosts, Mode, ModeSchedule
+from ekspora_kit.domain import Invalid, NotAllowed
 from ekspora_matching.domain.views import Lane
 from ekspora_matching.policy import DatedRate
 
@@ -103,3 +104,30 @@ def locked_at(terms: MatchTerms, rate: DatedRate) -> MatchTerms:
     landed = q.product_idr + q.freight_idr + q.insurance_idr + q.delivery_idr
     locked = q.model_copy(update={"rate_on": rate.since, "rate_source": rate.source, "idr_per_currency_unit": idr_per})
     return terms.model_copy(update={"unit_price": minor_units(landed, idr_per), "quote": locked})
+
+
+def countered(terms: MatchTerms, unit_price: int) -> MatchTerms:
+    """The terms at the partner's counter-price (minor units of its currency, landed under the
+    Incoterm): the freight, insurance and delivery stand as quoted, the product's price is what is left."""
+    q = terms.quote
+    if q is None:
+        raise NotAllowed(f"proposal {terms.match_id} was made before prices had a make-up: it cannot be countered")
+    landed_idr = unit_price / 100 * q.idr_per_currency_unit
+    product_idr = landed_idr - q.freight_idr - q.insurance_idr - q.delivery_idr
+    if product_idr < 1:
+        price = f"{unit_price / 100:.2f} {terms.currency}"
+        raise Invalid(f"{price} per unit does not cover the freight, insurance and delivery", field="unit_price")
+    return terms.model_copy(
+        update={
+            "unit_price": unit_price,
+            "unit_price_idr": round(product_idr),
+            "quote": q.model_copy(update={"product_idr": product_idr}),
+        }
+    )
+
+
+def requoted(terms: MatchTerms, priced: Quote) -> MatchTerms:
+    """The terms at the UMKM's own price, priced as a proposal is."""
+    return terms.model_copy(
+        update={"unit_price_idr": round(priced.product_idr), "unit_price": priced.unit_price, "quote": priced.terms()}
+    )

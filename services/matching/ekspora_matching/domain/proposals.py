@@ -13,6 +13,7 @@ from ekspora_contracts.matching import (
     MatchDeclined,
     MatchExpired,
     MatchProposed,
+    MatchRequoted,
     MatchTerms,
     MatchWithdrawn,
     SalesReported,
@@ -41,6 +42,7 @@ class Round(Model):
     closed_at: datetime | None = None
     reports: list[str] = []
     holds_until: date | None = None  # the last day of the production window its quantity is held for
+    moves: list[Side] = []  # who set a new price, in order
 
 
 class Pair(Model):
@@ -150,6 +152,7 @@ def propose(pair: Pair | None, part: Allocation, region: str, now: datetime, exp
         documents=evaluation.documents,
         shelf_life_days=product.shelf_life_days,
         quote=evaluation.quote.terms(),
+        repeat=demand.origin != "posted",
     )
     current = Round(
         match_id=terms.match_id,
@@ -198,12 +201,27 @@ def accept(pair: Pair, match: str, side: Side, now: datetime, unconfirmed: int, 
                 f"confirming {current.terms.quantity} more would go past the request: only {max(0, unconfirmed)}"
                 " of it are not confirmed yet"
             )
-        terms = locked_at(current.terms, rate) if rate else current.terms
+        countered = bool(current.moves) and current.moves[-1] == "partner"  # agreed in the partner's currency
+        terms = locked_at(current.terms, rate) if rate and not countered else current.terms
         confirmed = current.model_copy(
             update={"accepted_by": accepted, "status": "confirmed", "closed_at": now, "terms": terms}
         )
         return Change(_with_current(pair, confirmed), [MatchConfirmed(terms=terms, confirmed_at=now)])
     return Change(_with_current(pair, current.model_copy(update={"accepted_by": accepted})))
+
+
+def requote(pair: Pair, match: str, side: Side, terms: MatchTerms, now: datetime) -> Change:
+    """A new price for an open proposal: the UMKM may quote its own until the partner counters, and
+    the partner counters once; then the UMKM takes that price or leaves it. The side that moved has
+    accepted its price; the other has yet to."""
+    current = _open_round(pair, match, now)
+    if "partner" in current.moves:
+        raise NotAllowed(f"the partner has countered on {match}: the UMKM accepts that price or declines")
+    if terms.unit_price == current.terms.unit_price and terms.unit_price_idr == current.terms.unit_price_idr:
+        return Change(pair)
+    moved = current.model_copy(update={"terms": terms, "accepted_by": [side], "moves": [*current.moves, side]})
+    event = MatchRequoted(terms=terms, by=side, previous_unit_price=current.terms.unit_price, accepted_by=[side])
+    return Change(_with_current(pair, moved), [event])
 
 
 def decline(pair: Pair, match: str, side: Side, reason: str, now: datetime) -> Change:
@@ -273,7 +291,9 @@ def report_sales(pair: Pair, match: str, report: SalesReport, report_id: str, no
         partner_id=pair.partner_id,
         region=pair.region,
         reported_at=now,
+        repeat_order=current.terms.repeat,
         **report.model_dump(),
     )
-    updated = current.model_copy(update={"reports": [*current.reports, report_id]})
+    # sold abroad, so made and delivered: the capacity it held is free again
+    updated = current.model_copy(update={"reports": [*current.reports, report_id], "holds_until": None})
     return Change(_with_current(pair, updated), [event])

@@ -57,6 +57,7 @@ class TrackRecord(Model):
     returns: int = 0
     rating_sum: int = 0
     reorder_intents: int = 0
+    repeat_orders: int = 0  # reports on orders a partner placed again
     revenue_minor_units: dict[str, int] = {}
 
     @property

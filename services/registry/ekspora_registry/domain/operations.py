@@ -174,6 +174,7 @@ def record_sales(msme: Msme, report: SalesReported, now: datetime, rubric: Rubri
         returns=record.returns + report.returns,
         rating_sum=record.rating_sum + report.rating,
         reorder_intents=record.reorder_intents + int(report.will_reorder),
+        repeat_orders=record.repeat_orders + int(report.repeat_order),
         revenue_minor_units=revenue,
     )
     applied = [*msme.applied_report_ids, report.report_id][-500:]

@@ -9,7 +9,8 @@ import pytest
 
 from ekspora_kit.clock import Clock
 from tests.integration.support import OPERATOR, eventually
-from tests.integration.test_matching import RFQ, Matching, matching_env
+from tests.integration.test_matching import Matching, matching_env
+from tests.integration.test_orders_stay_true import post
 from tests.integration.test_registry import TAHU, Registry
 
 pytestmark = pytest.mark.clock  # needed-by dates and production windows are dates: CI runs it at shifted hours
@@ -38,12 +39,6 @@ async def offer_of(client, demand_id: str, **expected) -> dict:
 
 async def makers(registry: Registry, count: int) -> list[str]:
     return [(await registry.umkm(product=SMALL_MAKER, certificates=("pirt", "halal")))[1] for _ in range(count)]
-
-
-async def post(partner, **changes) -> str:
-    response = await partner.post("/demands", json={**RFQ, "required_certificates": [], **changes})
-    assert response.status_code == 201, response.text
-    return response.json()["demand_id"]
 
 
 async def test_three_makers_of_200_fill_an_rfq_of_600_and_ship_together(platform):

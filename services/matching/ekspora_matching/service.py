@@ -2,10 +2,13 @@
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from uuid import uuid4
+
+from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported, Side
@@ -97,24 +100,32 @@ class MatchingService:
 
     async def _place_recurring_order(self, interest_id: str) -> None:
         """The order first, under an id of its own number, then the interest moved on: after a crash
-        between the two, the next run finds the order placed and only moves the interest on."""
-        interest = await self.store.own_demand(interest_id)
-        if interest is None:
-            return
-        previous = domain.previous_order_id(interest)
-        suppliers = [
-            pair.product_id
-            for pair in (await self.store.pairs_of_demand(previous) if previous else [])
-            if pair.current and pair.current.status == "confirmed"
-        ]
-        placed = domain.recurring_order(interest, self.clock.now().date(), suppliers)
-        if placed is None:
-            return
-        order, moved = placed
-        if await self.store.own_demand(order.demand_id) is None:
-            await self._insert_demand(order)
-        events = self._envelopes([moved.changed_event()])
-        await self.store.own_demands.replace(interest_id, moved, interest.version, events)
+        between the two, or beside a concurrent run, the next attempt finds the order placed and only
+        moves the interest on (or finds it moved, and does nothing)."""
+        today = self.clock.now().date()
+
+        async def load() -> tuple[domain.Demand, list[str]]:
+            if (interest := await self.store.own_demand(interest_id)) is None:
+                raise NotFound(f"no standing interest {interest_id} was posted through this instance")
+            previous = domain.previous_order_id(interest)
+            pairs = await self.store.pairs_of_demand(previous) if previous else []
+            return interest, [p.product_id for p in pairs if p.current and p.current.status == "confirmed"]
+
+        def place(loaded: tuple[domain.Demand, list[str]]) -> tuple[domain.Demand, domain.Demand] | None:
+            interest, suppliers = loaded
+            return domain.recurring_order(interest, today, suppliers)
+
+        async def save(
+            loaded: tuple[domain.Demand, list[str]], placed: tuple[domain.Demand, domain.Demand]
+        ) -> domain.Demand:
+            (interest, _), (order, moved) = loaded, placed
+            if await self.store.own_demand(order.demand_id) is None:
+                with suppress(DuplicateKeyError):  # placed by a concurrent run an instant ago
+                    await self._insert_demand(order)
+            events = self._envelopes([moved.changed_event()])
+            return await self.store.own_demands.replace(interest_id, moved, interest.version, events)
+
+        await aggregates.change(load, place, save, what=f"standing interest {interest_id}")
 
     async def reorder(self, match_id: str, partner_id: str, needed_by: date, quantity: int | None) -> domain.Demand:
         """A new request repeating a confirmed order of the partner's, offered to the same product first."""

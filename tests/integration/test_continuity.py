@@ -108,3 +108,20 @@ async def test_a_confirmed_order_is_reordered_in_one_call_and_goes_to_the_same_m
 
     record = await eventually(counted, what="the repeat order in the UMKM's track record")
     assert record["reports"] == 1 and record["units_sold"] == 280
+
+
+async def test_the_partner_names_the_suppliers_of_its_standing_interest(platform):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
+    _, partner = await matching.verified_partner()
+    _, product_id = await registry.umkm(certificates=("pirt", "halal"))
+    interest = (await partner.post("/demands", json=MONTHLY)).json()
+    [order] = await orders_of(partner, interest["demand_id"], 1)
+
+    changed = await partner.patch(f"/demands/{interest['demand_id']}", json={"preferred_products": [product_id]})
+    assert changed.status_code == 200 and changed.json()["preferred_products"] == [product_id]
+    not_kept = await partner.patch(f"/demands/{order['demand_id']}", json={"preferred_products": [product_id]})
+    assert not_kept.status_code == 422 and not_kept.json()["errors"][0]["field"] == "preferred_products"
+    assert (await partner.patch(f"/demands/{interest['demand_id']}", json={})).status_code == 422
+    wrong = await partner.post("/demands", json={**MONTHLY, "kind": "rfq"})
+    assert wrong.status_code == 422 and "only a standing interest has a schedule" in wrong.text

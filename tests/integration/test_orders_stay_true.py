@@ -93,6 +93,28 @@ async def test_open_proposals_are_withdrawn_when_the_umkm_withdraws_and_cannot_b
     assert "usaha tutup" in event["data"]["reason_en"] and event["data"]["terms"]["product_id"] == product_id
 
 
+async def test_an_open_proposal_is_withdrawn_when_its_product_loses_export_readiness(platform):
+    registry = Registry(platform.start("registry").url, platform.region)
+    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
+    _, partner = await matching.verified_partner()
+    msme_id, product_id = await registry.umkm(certificates=("pirt", "halal"))
+    demand_id = await post(partner, quantity=300)
+    [proposal] = await eventually(lambda: proposals(partner, demand_id=demand_id), what="a proposal")
+
+    # without its halal certificate the UMKM is no longer siap, so the product is no longer export-ready
+    removed = await registry.client.delete(f"/msmes/{msme_id}/products/{product_id}/certificates/halal")
+    assert removed.status_code == 200, removed.text
+    match = await eventually(
+        lambda: _with_status(partner, proposal["match_id"], "withdrawn"), what="the proposal withdrawn"
+    )
+    assert match["terms"]["product_id"] == product_id
+    refused = await partner.post(f"/matches/{proposal['match_id']}/acceptance")
+    assert refused.status_code == 409 and "withdrawn" in refused.json()["message"]
+    events = [json.loads(r.value) for r in await read_topic(platform.topic(MATCHING_MATCH), at_least=2)]
+    [event] = [e for e in events if e["subject"] == proposal["match_id"] and e["type"].endswith("withdrawn.v1")]
+    assert event["data"]["reason_code"] == "product_not_ready"
+
+
 async def test_a_request_closes_at_its_needed_by_date_and_its_open_proposals_are_withdrawn(platform):
     registry = Registry(platform.start("registry").url, platform.region)
     env = matching_env(platform.region, EKSPORA_PROPOSAL_EXPIRY_DAYS="60")

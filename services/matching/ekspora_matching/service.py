@@ -139,9 +139,10 @@ class MatchingService:
         demand = domain.reorder(original, round_.terms, round_.status, f"dmd-{uuid4().hex[:10]}", needed_by, quantity)
         return await self._insert_demand(demand)
 
-    async def change_quantity(self, demand_id: str, quantity: int) -> domain.Demand:
-        """A partner changes how much it asks for; parts already confirmed stand, and what is left is
-        proposed again (a lower quantity leaves open parts that can no longer all be confirmed)."""
+    async def change_demand(self, demand_id: str, changes: dict) -> domain.Demand:
+        """A partner changes how much it asks for (parts already confirmed stand, and what is left is
+        proposed again; a lower quantity leaves open parts that can no longer all be confirmed), or
+        the suppliers a standing interest's orders are offered to first."""
 
         async def load() -> domain.Demand:
             if (demand := await self.store.own_demand(demand_id)) is None:
@@ -151,9 +152,9 @@ class MatchingService:
             return demand
 
         def change(demand: domain.Demand) -> domain.Demand | None:
-            if demand.quantity == quantity:
+            if all(getattr(demand, name) == value for name, value in changes.items()):
                 return None
-            return demand.model_copy(update={"quantity": quantity, "version": demand.version + 1})
+            return demand.model_copy(update={**changes, "version": demand.version + 1})
 
         async def save(demand: domain.Demand, changed: domain.Demand) -> domain.Demand:
             events = self._envelopes([changed.changed_event()])

@@ -1,6 +1,6 @@
 """Demand: partners' requests for quotation and standing interest."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import Field, model_validator
@@ -68,19 +68,32 @@ async def list_demands(who: Authenticated, matching: Matching) -> list[domain.De
     return await matching.store.demands_of(who.partner.partner_id if who.partner else None)
 
 
-class QuantityChange(Model):
-    quantity: int = Field(ge=1, le=1_000_000)
+class DemandChange(Model):
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    preferred_products: list[Annotated[str, Field(pattern=r"^prd-[0-9a-f]{6,32}$")]] | None = Field(
+        default=None, max_length=10, description="A standing interest's suppliers, offered their part first"
+    )
+
+    @model_validator(mode="after")
+    def one_change_at_least(self) -> "DemandChange":
+        if self.quantity is None and self.preferred_products is None:
+            raise ValueError("give a quantity or preferred_products")
+        return self
 
 
-@router.patch("/demands/{demand_id}", response_model=domain.Demand, summary="Change how much a request asks for")
-async def change_quantity(
-    demand_id: str, body: QuantityChange, who: Authenticated, matching: Matching
-) -> domain.Demand:
+@router.patch(
+    "/demands/{demand_id}",
+    response_model=domain.Demand,
+    summary="Change how much a request asks for, or a standing interest's suppliers",
+)
+async def change_demand(demand_id: str, body: DemandChange, who: Authenticated, matching: Matching) -> domain.Demand:
     me = who.the_partner()
     demand = await matching.store.demand(demand_id)
     if demand is None or demand.partner_id != me.partner_id:
         raise NotFound(f"no demand {demand_id}")
-    return await matching.service.change_quantity(demand_id, body.quantity)
+    if body.preferred_products is not None and demand.kind != "standing_interest":
+        raise Unprocessable("only a standing interest keeps its suppliers", field="preferred_products")
+    return await matching.service.change_demand(demand_id, body.model_dump(exclude_none=True))
 
 
 @router.post("/demands/{demand_id}/closure", response_model=domain.Demand)

@@ -17,6 +17,7 @@ import json
 import subprocess
 import time
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from ekspora_ops.chaos_audit import (
     region_groups,
 )
 from ekspora_ops.messaging import LocalMessaging
-from ekspora_ops.partners import sign_in
+from ekspora_ops.partners import request_body, sign_in
 from ekspora_ops.processes import SERVICES, ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,6 +223,7 @@ class ChaosRun:
         self.poison_numbers = itertools.count()
         self.faults: list[FaultOutcome] = []
         self.partners: dict[str, dict[str, Any]] = {}  # partner id -> name, key, endpoint creation time
+        self.requests: list[tuple[str, str]] = []  # (partner id, demand id) posted by the run
         self.flowing = asyncio.Event()  # the first UMKM are in: faults may start
         self.faults_done = asyncio.Event()
 
@@ -264,12 +266,23 @@ class ChaosRun:
                 return await self.audit(outside)
             finally:
                 await producer.stop()
+                await self.close_requests(fleet.urls("matching"))
                 for client in clients.values():
                     await client.close()
                 fleet.stop()
                 await self.drop_databases()
                 await delete_region_topics(self.plan.bus, self.region)
                 await retire_regions(self.plan.bus, [self.region])
+
+    async def close_requests(self, matching_urls: list[str]) -> None:
+        """Requests are global: the run closes its own, so no other region's products are proposed to
+        them once the run is over."""
+        for partner_id, demand_id in self.requests:
+            token = self.partners[partner_id]["token"]
+            client = Failover(matching_urls, {"Authorization": f"Bearer {token}"}, Traffic(), patience=10)
+            with suppress(Unanswered, ChaosFailed):  # a run that failed may have no matching left to answer
+                await client.call("POST", f"/demands/{demand_id}/closure", None)
+            await client.close()
 
     def clients(self, fleet: Fleet) -> dict[str, Failover]:
         operator = {"Authorization": f"Bearer {TOKEN}"}
@@ -297,7 +310,8 @@ class ChaosRun:
             await self.until_served(matching)
             for _ in range(self.plan.demand_copies):
                 for rfq in item["demand"]:
-                    await self.until_known(matching, "POST", "/demands", {"kind": "rfq", **rfq})
+                    posted = await self.until_known(matching, "POST", "/demands", request_body(rfq, CLOCK.now().date()))
+                    self.requests.append((partner_id, posted["demand_id"]))
                     rfqs += 1
             await matching.close()
             await notifications.close()

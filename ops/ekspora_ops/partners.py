@@ -4,6 +4,8 @@ the key for an access token, and uses the token on every service."""
 
 import asyncio
 import time
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 
@@ -48,3 +50,11 @@ async def accepted_by(service_url: str, probe: str, token: str, *, timeout: floa
 async def sign_in(identity_url: str, operator_token: str, partner_id: str) -> str:
     """An access token for the partner, by way of a new API key."""
     return await access_token(identity_url, await issue_api_key(identity_url, operator_token, partner_id))
+
+
+def request_body(seeded: dict[str, Any], today: date) -> dict[str, Any]:
+    """A seeded request for quotation as its partner posts it: `needed_in_days` becomes a needed-by date."""
+    body = {"kind": "rfq", **{k: v for k, v in seeded.items() if k != "needed_in_days"}}
+    if "needed_in_days" in seeded:
+        body["needed_by"] = (today + timedelta(days=seeded["needed_in_days"])).isoformat()
+    return body

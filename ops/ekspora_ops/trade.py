@@ -19,7 +19,7 @@ import yaml
 
 from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
-from ekspora_ops.partners import sign_in
+from ekspora_ops.partners import request_body, sign_in
 
 PARTNERS = Path(__file__).parent / "seed" / "partners.yaml"
 OPERATOR_TOKEN = "demo-operator-kota-kediri"
@@ -98,10 +98,8 @@ class Trade:
         for name, partner in self.partners.items():
             client = self.partner_client(name)
             for seeded in partner["demand"]:
-                rfq = {k: v for k, v in seeded.items() if k != "needed_in_days"}
-                if "needed_in_days" in seeded:
-                    rfq["needed_by"] = (CLOCK.now().date() + timedelta(days=seeded["needed_in_days"])).isoformat()
-                self.demands.append(call(client, "POST", "/demands", {"kind": "rfq", **rfq}, 201))
+                rfq = request_body(seeded, CLOCK.now().date())
+                self.demands.append(call(client, "POST", "/demands", rfq, 201))
                 price = f"{rfq['target_price_max'] / 100:.2f} {rfq['currency']}"
                 rows.append(
                     (

@@ -336,6 +336,8 @@ class MatchingService:
         product_id = offer.product.product_id
         promised = (await self.store.promised_units(region, [product_id], today)).get(product_id, 0)
         for demand in demands:
+            if demand.preferred_products and product_id not in demand.preferred_products:
+                continue  # an order placed again goes to its suppliers first: the request's own matching fills the rest
             fill = await self.fill(demand)
             if fill.remaining == 0 or fill.parts >= self.scoring.proposals_per_demand:
                 continue

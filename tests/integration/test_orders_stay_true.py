@@ -68,23 +68,26 @@ async def test_capacity_is_held_so_the_next_request_goes_to_someone_else_until_a
     assert await proposed_products(partner, fourth, 1) == [small], "the decline freed 800; the other maker is full"
 
 
-async def test_open_proposals_are_withdrawn_when_the_umkm_withdraws_and_cannot_be_accepted(platform):
+async def one_proposal(platform) -> tuple:
+    """An UMKM whose product is proposed for a request of 300: (registry, matching, partner, UMKM id,
+    product id, the proposal)."""
     registry = Registry(platform.start("registry").url, platform.region)
     matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
     _, partner = await matching.verified_partner()
     msme_id, product_id = await registry.umkm(certificates=("pirt", "halal"))
     demand_id = await post(partner, quantity=300)
     [proposal] = await eventually(lambda: proposals(partner, demand_id=demand_id), what="a proposal")
+    return registry, matching, partner, msme_id, product_id, proposal
+
+
+async def test_open_proposals_are_withdrawn_when_the_umkm_withdraws_and_cannot_be_accepted(platform):
+    registry, matching, partner, msme_id, product_id, proposal = await one_proposal(platform)
     assert (await partner.post(f"/matches/{proposal['match_id']}/acceptance")).status_code == 200
 
     withdrawn = await registry.client.request("DELETE", f"/msmes/{msme_id}", json={"reason": "usaha tutup"})
     assert withdrawn.status_code == 200, withdrawn.text
 
-    async def withdrawn_match():
-        match = (await partner.get(f"/matches/{proposal['match_id']}")).json()
-        return match if match["status"] == "withdrawn" else None
-
-    await eventually(withdrawn_match, what="the proposal withdrawn")
+    await eventually(lambda: _with_status(partner, proposal["match_id"], "withdrawn"), what="the proposal withdrawn")
     refused = await matching.operator.post(f"/matches/{proposal['match_id']}/acceptance")
     assert refused.status_code == 409 and "withdrawn" in refused.json()["message"]
     events = [json.loads(r.value) for r in await read_topic(platform.topic(MATCHING_MATCH), at_least=2)]
@@ -94,12 +97,7 @@ async def test_open_proposals_are_withdrawn_when_the_umkm_withdraws_and_cannot_b
 
 
 async def test_an_open_proposal_is_withdrawn_when_its_product_loses_export_readiness(platform):
-    registry = Registry(platform.start("registry").url, platform.region)
-    matching = Matching(platform.start("matching", env=matching_env(platform.region)).url, platform)
-    _, partner = await matching.verified_partner()
-    msme_id, product_id = await registry.umkm(certificates=("pirt", "halal"))
-    demand_id = await post(partner, quantity=300)
-    [proposal] = await eventually(lambda: proposals(partner, demand_id=demand_id), what="a proposal")
+    registry, _, partner, msme_id, product_id, proposal = await one_proposal(platform)
 
     # without its halal certificate the UMKM is no longer siap, so the product is no longer export-ready
     removed = await registry.client.delete(f"/msmes/{msme_id}/products/{product_id}/certificates/halal")

@@ -1,5 +1,7 @@
 """Realistic test data shared by unit and integration tests."""
 
+import subprocess
+
 from ekspora_contracts.envelope import CloudEvent, new_event
 from ekspora_contracts.registry import MsmeRegistered
 from ekspora_kit.clock import Clock
@@ -89,3 +91,10 @@ def contact_changed_event(region: str, msme_id: str, whatsapp: str | None, email
         timezone="Asia/Jakarta",
     )
     return new_event(data, region=region, producer="registry", correlation_id="t", time=CLOCK.now())
+
+
+def pdf_text(document: bytes) -> str:
+    """A PDF's text as poppler's pdftotext lays it out (Debian's poppler-utils)."""
+    assert document.startswith(b"%PDF-"), document[:40]
+    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True)
+    return result.stdout.decode()

@@ -102,6 +102,7 @@ class PartnerChanged(EventData):
     languages: list[str]
     contact_email: str
     verified: bool
+    address: str | None = Field(default=None, description="The consignee's street, postcode and city, for invoices")
 
     def aggregate_id(self) -> str:
         return self.partner_id
@@ -172,6 +173,7 @@ class MatchTerms(Closed):
     product_name: str
     category: str
     hs_code: str
+    tariff_code: str | None = Field(default=None, description="The product's 8-digit BTKI code, for the PEB")
     unit: str
     net_weight_grams: int
     partner_id: str

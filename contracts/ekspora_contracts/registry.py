@@ -6,14 +6,15 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ekspora_contracts.envelope import EventData, Region
-from ekspora_contracts.topics import REGISTRY_CONTACTS, REGISTRY_MSME, REGISTRY_PRODUCT, Stream
+from ekspora_contracts.topics import REGISTRY_CONTACTS, REGISTRY_MSME, REGISTRY_PRODUCT, REGISTRY_SUPPLIERS, Stream
 
 Language = Literal["id", "en", "nl"]
 Tier = Literal["siap", "setengah", "didorong"]
 CertificateKind = Literal["pirt", "bpom_md", "halal", "sni", "organic", "svlk"]
 NIB_PATTERN = r"^[0-9]{13}$"
 E164_PATTERN = r"^\+[1-9][0-9]{7,14}$"
-HS_CODE_PATTERN = r"^[0-9]{6}$"
+HS_CODE_PATTERN = r"^[0-9]{6}$"  # the international HS subheading, what matching compares
+TARIFF_CODE_PATTERN = r"^[0-9]{8}$"  # the Indonesian tariff book's (BTKI) code, what the PEB declares
 CATEGORY_PATTERN = r"^[a-z][a-z_]{1,40}$"
 
 
@@ -120,6 +121,25 @@ class MsmeContactChanged(EventData):
         return self.msme_id
 
 
+class SupplierChanged(EventData):
+    """Private: an UMKM as it appears on export papers (the invoice's supplier, the PEB's producer), on
+    the registry.suppliers stream that only shipping reads. The latest record per UMKM is the truth."""
+
+    event_type: ClassVar[str] = "ekspora.registry.supplier.changed.v1"
+    stream: ClassVar[Stream] = REGISTRY_SUPPLIERS
+
+    msme_id: str
+    region: Region
+    business_name: str
+    nib: str = Field(pattern=NIB_PATTERN)
+    nib_verified: bool
+    kelurahan: str
+    kecamatan: str
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
 class ReadinessAssessed(EventData):
     event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v1"
     stream: ClassVar[Stream] = REGISTRY_MSME
@@ -149,6 +169,9 @@ class ProductFacts(Closed):
     description_en: str
     category: str = Field(pattern=CATEGORY_PATTERN)
     hs_code: str = Field(pattern=HS_CODE_PATTERN)
+    tariff_code: str | None = Field(
+        default=None, pattern=TARIFF_CODE_PATTERN, description="8 digits (BTKI) beginning with hs_code"
+    )
     unit: str
     unit_price_idr: int = Field(gt=0)
     minimum_order_quantity: int = Field(ge=1)

@@ -51,6 +51,16 @@ REGISTRY_CONTACTS = Stream(
     consumers=("notifications",),
     description="Personal contact data of UMKM owners, for the notifications service only. Key: msme id.",
 )
+REGISTRY_SUPPLIERS = Stream(
+    name="registry.suppliers",
+    producer="registry",
+    partitions=3,
+    scope="region",
+    visibility="private",
+    consumers=("shipping",),
+    description="An UMKM as a seller on export papers: legal name, NIB and address, for shipping's invoices and"
+    " export declarations only. Key: msme id.",
+)
 REGISTRY_PRODUCT = Stream(
     name="registry.product",
     producer="registry",
@@ -87,7 +97,7 @@ MATCHING_PARTNERS = Stream(
     scope="global",
     visibility="internal",
     compacted=True,
-    consumers=("matching", "notifications", "identity"),
+    consumers=("matching", "notifications", "identity", "shipping"),  # shipping: the consignee on invoices
     description="Latest state of every partner abroad (global reference data to rebuild views from). Key: partner id.",
 )
 MATCHING_DEMAND = Stream(
@@ -153,6 +163,7 @@ DEAD_LETTER = Stream(
 CATALOGUE: tuple[Stream, ...] = (
     REGISTRY_MSME,
     REGISTRY_CONTACTS,
+    REGISTRY_SUPPLIERS,
     REGISTRY_PRODUCT,
     MATCHING_MATCH,
     MATCHING_SALES,

@@ -33,6 +33,7 @@ def export_ready_product(region: str, product_id: str, msme_id: str) -> ProductE
         description_en="Crispy tempeh chips from Kediri",
         category="snack",
         hs_code="200899",
+        tariff_code="20089990",
         unit="pack 200 g",
         unit_price_idr=18_000,
         minimum_order_quantity=100,

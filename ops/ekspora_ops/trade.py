@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from ekspora_kit.table import table
 from ekspora_ops.partners import request_body, sign_in
 
 PARTNERS = Path(__file__).parent / "seed" / "partners.yaml"
+PAPERS = Path(__file__).resolve().parents[2] / ".local" / "papers"  # the demo's invoices and packing lists
 OPERATOR_TOKEN = "demo-operator-kota-kediri"
 CARRIER_SECRET = "whsec_demo_forwarder"
 CLOCK = Clock.from_environment()
@@ -189,7 +191,27 @@ class Trade:
         )
         for view in planned:
             self._travel(view["shipment"])
+        self._keep_papers([view["shipment"] for view in planned])
         return call(self.shipping, "GET", "/shipments")
+
+    def _keep_papers(self, shipments: list[dict[str, Any]]) -> None:
+        """Each shipment's first invoice and packing list, as the partner receives them, kept as files."""
+        PAPERS.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for shipment in shipments:
+            order_id = shipment["orders"][0]["line"]["order_id"]
+            files, number = [], "pro forma"
+            for document in ("commercial-invoice", "packing-list"):
+                response = self.shipping.get(f"/orders/{order_id}/{document}")
+                if response.status_code != 200 or not response.content.startswith(b"%PDF-"):
+                    raise TradeFailed(f"no {document} for {order_id}: {response.status_code}")
+                name = response.headers["content-disposition"].split('filename="')[1].rstrip('"')
+                (PAPERS / name).write_bytes(response.content)
+                files.append(PAPERS / name)
+                number = response.headers.get("x-invoice-number") or number
+            rows.append((shipment["shipment_id"], number, os.path.relpath(files[0])))
+        print(table(("shipment", "invoice", "PDF (packing list beside it)"), rows))
+        print(f"  also served as GET {self.shipping_url}/orders/<order id>/commercial-invoice (and /packing-list)")
 
     def _travel(self, shipment: dict[str, Any]) -> None:
         shipment_id = shipment["shipment_id"]

@@ -26,7 +26,7 @@ TAHU = {
     "description_id": "Tahu kuning khas Kediri",
     "description_en": "Kediri yellow tofu",
     "category": "processed_food",
-    "hs_code": "210690",
+    "hs_code": "21069099",
     "unit": "pack 500 g",
     "unit_price_idr": 25_000,
     "minimum_order_quantity": 50,
@@ -40,7 +40,7 @@ TENUN = {
     "description_id": "Kain tenun ikat motif Kediri",
     "description_en": "Hand-woven ikat cloth, Kediri motifs",
     "category": "woven_textile",
-    "hs_code": "580900",
+    "hs_code": "52084200",
     "unit": "piece 2 m",
     "unit_price_idr": 450_000,
     "minimum_order_quantity": 5,
@@ -127,7 +127,8 @@ async def test_adding_the_missing_certificate_moves_setengah_to_siap_and_emits_e
     product_events = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=4)
     assert short(product_events) == ["product.listed", "product.updated", "product.updated", "product.export_ready"]
     ready = product_events[-1]["data"]
-    assert ready["product"]["hs_code"] == "210690" and ready["score"] == 90
+    assert (ready["product"]["hs_code"], ready["product"]["tariff_code"]) == ("210690", "21069099")
+    assert ready["score"] == 90
     assert {c["kind"] for c in ready["product"]["certificates"]} == {"pirt", "halal"}
     assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
     assert [(e["data"]["tier"], e["data"]["trigger"]) for e in assessed][-1] == ("siap", "certificate_added:halal")

@@ -5,15 +5,24 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import yaml
 
 from ekspora_contracts.envelope import new_event
-from ekspora_contracts.matching import MatchConfirmed, MatchTerms
-from ekspora_contracts.topics import MATCHING_MATCH, SHIPPING_LANES, SHIPPING_SHIPMENT
+from ekspora_contracts.matching import MatchConfirmed, MatchTerms, PartnerChanged
+from ekspora_contracts.registry import SupplierChanged
+from ekspora_contracts.topics import (
+    MATCHING_MATCH,
+    MATCHING_PARTNERS,
+    REGISTRY_SUPPLIERS,
+    SHIPPING_LANES,
+    SHIPPING_SHIPMENT,
+)
 from ekspora_shipping.policy import load_lanes
-from tests.factories import CLOCK
+from tests.factories import CLOCK, pdf_text
 from tests.integration.support import eventually, metric_of, periodic_rounds, publish, read_topic
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
@@ -21,7 +30,7 @@ pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs i
 TOKEN, SECRET = "op-shipping-kediri", "whsec_forwarder_test"
 
 
-def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterdam") -> bytes:
+def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterdam", unit_price: int = 160) -> bytes:
     terms = MatchTerms(
         match_id=f"mt-{region}-{n}",
         region=region,
@@ -30,6 +39,7 @@ def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterda
         product_name="Tahu Takwa",
         category="processed_food",
         hs_code="210690",
+        tariff_code="21069099",
         unit="pack 500 g",
         net_weight_grams=500,
         partner_id="ptn-toko",
@@ -39,7 +49,7 @@ def confirmed(region: str, n: int, *, quantity: int = 600, city: str = "Amsterda
         destination_city=city,
         quantity=quantity,
         unit_price_idr=28_000,
-        unit_price=160,
+        unit_price=unit_price,
         currency="EUR",
         incoterm="FOB",
         shelf_life_days=180,
@@ -103,7 +113,9 @@ async def test_a_confirmed_match_becomes_exactly_one_order_even_when_redelivered
         "ekspora.shipping.order.created.v1",
     ]
     invoice = await shipping.get(f"/orders/{found[0]['order']['order_id']}/commercial-invoice")
-    assert invoice.status_code == 200 and "Commercial invoice" in invoice.text and "210690" in invoice.text
+    assert invoice.status_code == 200 and invoice.headers["content-type"] == "application/pdf"
+    text = pdf_text(invoice.content)
+    assert "PRO FORMA INVOICE" in text and "21069099" in text, "not numbered before booking"
 
 
 async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_updates(platform):
@@ -306,3 +318,109 @@ async def test_shipping_announces_the_lanes_it_serves_at_its_start(platform):
     assert (sydney["country"], sydney["port"], sydney["served"], sydney["version"]) == ("AU", "Sydney", True, 2)
     assert {(m["mode"], m["transit_days"]) for m in sydney["modes"]} == {("sea_lcl", 14), ("air", 2)}
     assert all(e["source"] == "/ekspora/shipping/global" and e["region"] == "global" for e in announced)
+
+
+async def test_export_papers_are_in_the_consolidators_name_with_each_supplier_and_numbered_once_booked(
+    platform, tmp_path
+):
+    exporters = tmp_path / "exporters.yaml"
+    exporters.write_text(
+        yaml.safe_dump(
+            {
+                "regions": {
+                    platform.region: {
+                        "locality": "Kota Kediri, Jawa Timur",
+                        "consolidator": {
+                            "name": "Koperasi Uji Ekspor",
+                            "role": "buyer",
+                            "nib": "9120300000099",
+                            "address": "Jl. Uji No. 1, Kota Kediri 64123, Jawa Timur, Indonesia",
+                            "rex_number": "IDREX0000000000099",
+                            "invoice_series": "KUE",
+                            "payment_terms": "30 days from the bill of lading",
+                        },
+                    }
+                },
+                "payment_terms_per_umkm": "in advance",
+            }
+        )
+    )
+    shipping = start(platform, EKSPORA_EXPORTERS_FILE=str(exporters))
+    for n, name in ((1, "Tahu Takwa Bu Tini"), (2, "Tahu Takwa LYM")):
+        supplier = SupplierChanged(
+            msme_id=f"msme-{n}",
+            region=platform.region,
+            business_name=name,
+            nib=f"912030123456{n}",
+            nib_verified=True,
+            kelurahan="Tinalan",
+            kecamatan="Pesantren",
+        )
+        event = new_event(
+            supplier, region=platform.region, producer="registry", correlation_id=f"s-{n}", time=CLOCK.now()
+        )
+        await publish(platform.topic(REGISTRY_SUPPLIERS), f"msme-{n}".encode(), event.model_dump_json().encode())
+    partner = PartnerChanged(
+        partner_id="ptn-toko",
+        version=1,
+        kind="diaspora_business",
+        name="Toko Indonesia Amsterdam",
+        country="NL",
+        city="Amsterdam",
+        categories=["processed_food"],
+        min_order_units=1,
+        max_order_units=10_000,
+        languages=["en"],
+        contact_email="inkoop@toko.nl",
+        verified=True,
+        address="Albert Cuypstraat 100, 1073 BD Amsterdam",
+    )
+    event = new_event(partner, region="global", producer="matching", correlation_id="p-1", time=CLOCK.now())
+    await publish(MATCHING_PARTNERS.topic("global"), b"ptn-toko", event.model_dump_json().encode())
+    # 2,000 packs at EUR 1.60 each: EUR 6,400 on one invoice, over the EUR 6,000 that needs the REX number
+    for n in (1, 2):
+        await publish(platform.topic(MATCHING_MATCH), f"mt-{n}".encode(), confirmed(platform.region, n, quantity=2000))
+    [first, second] = sorted(
+        await eventually(lambda: _at_least(shipping, 2), what="two orders"), key=lambda o: o["order"]["order_id"]
+    )
+    assert first["shipment_id"] == second["shipment_id"]
+    invoice_of = f"/orders/{first['order']['order_id']}/commercial-invoice"
+
+    async def named() -> str | None:
+        text = pdf_text((await shipping.get(invoice_of)).content)
+        return text if "Tahu Takwa LYM" in text and "Albert Cuypstraat" in text else None
+
+    pro_forma = await eventually(named, what="the parties heard of on their topics")
+    assert "PRO FORMA INVOICE" in pro_forma and "KUE/" not in pro_forma
+
+    booked = await shipping.post(
+        f"/shipments/{first['shipment_id']}/booking", json={"carrier": "Samudera", "booking_reference": "SMDR-1"}
+    )
+    assert booked.status_code == 200
+    text = pdf_text((await shipping.get(invoice_of)).content)
+    year = CLOCK.now().astimezone(ZoneInfo("Asia/Jakarta")).year
+    for expected in (
+        "COMMERCIAL INVOICE",
+        f"KUE/{year}/0001",
+        "Koperasi Uji Ekspor",
+        "NIB 9120300000099",
+        "Tahu Takwa Bu Tini",
+        "9120301234561",
+        "9120301234562",
+        "Toko Indonesia Amsterdam",
+        "21069099",
+        "EUR 3,200.00",
+        "EUR 6,400.00",
+        "Number of Registered Exporter IDREX0000000000099",
+        "FOB Tanjung Perak",
+    ):
+        assert expected in text, expected
+    again = pdf_text((await shipping.get(f"/orders/{second['order']['order_id']}/commercial-invoice")).content)
+    assert f"KUE/{year}/0001" in again and f"KUE/{year}/0002" not in again, "one invoice, one number"
+    packing = pdf_text((await shipping.get(f"/orders/{first['order']['order_id']}/packing-list")).content)
+    assert "PACKING LIST" in packing and "Cartons" in packing and "1,150.00" in packing  # 1,000 kg net each
+
+
+async def _at_least(shipping: httpx.AsyncClient, count: int) -> list[dict] | None:
+    found = await _orders(shipping)
+    return found if len(found) >= count else None

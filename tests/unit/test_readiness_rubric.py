@@ -54,7 +54,7 @@ def product(category="processed_food", *, certificates=(), capacity=1000, price=
         description_id="Uji",
         description_en="Test",
         category=category,
-        hs_code="210690",
+        hs_code="21069099",
         unit="pack",
         unit_price_idr=price,
         minimum_order_quantity=10,

@@ -19,6 +19,7 @@ from ekspora_contracts.registry import (
     ProductListed,
     ProductUpdated,
     ReadinessAssessed,
+    SupplierChanged,
 )
 from ekspora_kit.domain import Invalid, NotAllowed, NotFound
 from ekspora_registry import domain
@@ -33,7 +34,7 @@ TAHU = domain.ListProduct(
     description_id="Tahu kuning khas Kediri",
     description_en="Kediri yellow tofu",
     category="processed_food",
-    hs_code="210690",
+    hs_code="21069099",
     unit="pack 500 g",
     unit_price_idr=25_000,
     minimum_order_quantity=50,
@@ -67,13 +68,27 @@ def setengah_with_pirt() -> domain.Msme:
 HALAL = domain.AddCertificate(kind="halal", number="ID35110000123450823", expires_on=date(2027, 3, 1))
 
 
-def test_registration_emits_the_public_event_the_private_contact_and_the_first_assessment():
+def test_registration_emits_the_public_event_the_private_contact_and_supplier_and_the_first_assessment():
     change = domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-1", NOW, RUBRIC)
-    assert types(change) == [MsmeRegistered, MsmeContactChanged, ReadinessAssessed]
-    public = change.events[0].model_dump_json() + change.events[2].model_dump_json()
+    assert types(change) == [MsmeRegistered, MsmeContactChanged, SupplierChanged, ReadinessAssessed]
+    public = change.events[0].model_dump_json() + change.events[3].model_dump_json()
     assert "+6281234500001" not in public and "tini@tahutakwa.id" not in public
+    assert VALID_REGISTRATION["nib"] not in public, "the NIB travels only to shipping"
     assert change.events[1].whatsapp == "+6281234500001"
+    supplier = change.events[2]
+    assert (supplier.nib, supplier.nib_verified) == (VALID_REGISTRATION["nib"], False)
+    assert "+6281234500001" not in supplier.model_dump_json(), "the supplier record carries no contact"
     assert (change.msme.tier, change.new_assessment.trigger) == ("didorong", "registered")
+
+
+def test_verifying_the_nib_tells_shipping_and_a_new_name_too_but_not_a_new_phone():
+    msme = domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-1", NOW, RUBRIC).msme
+    verified = domain.verify_nib(msme, NOW, RUBRIC)
+    assert [e.nib_verified for e in verified.events if isinstance(e, SupplierChanged)] == [True]
+    renamed = domain.update_profile(verified.msme, domain.UpdateMsme(business_name="Tahu Takwa Tini"), NOW, RUBRIC)
+    assert [e.business_name for e in renamed.events if isinstance(e, SupplierChanged)] == ["Tahu Takwa Tini"]
+    new_phone = domain.update_profile(verified.msme, domain.UpdateMsme(whatsapp="+6281234500002"), NOW, RUBRIC)
+    assert not [e for e in new_phone.events if isinstance(e, SupplierChanged)]
 
 
 def test_adding_the_missing_certificate_makes_the_product_export_ready_once():
@@ -162,7 +177,7 @@ def test_profile_changes_keep_contact_data_on_the_private_stream():
     change = domain.update_profile(
         registered(), domain.UpdateMsme(whatsapp="+6281299990000", kecamatan="Kota"), NOW, RUBRIC
     )
-    assert types(change) == [MsmeUpdated, MsmeContactChanged]
+    assert types(change) == [MsmeUpdated, MsmeContactChanged, SupplierChanged]  # the address is on invoices
     assert change.events[0].changed_fields == ["kecamatan"]
     assert "+6281299990000" not in change.events[0].model_dump_json()
     assert domain.update_profile(change.msme, domain.UpdateMsme(kecamatan="Kota"), NOW, RUBRIC).events == []
@@ -276,7 +291,8 @@ def test_invalid_products_are_refused_with_the_field_named(field, value):
 def test_product_listed_carries_what_matching_needs_and_no_contact():
     change = domain.list_product(registered(), TAHU, "prd-1", NOW, RUBRIC)
     listed = next(e for e in change.events if isinstance(e, ProductListed))
-    assert listed.product.hs_code == "210690" and listed.product.unit_price_idr == 25_000
+    assert (listed.product.hs_code, listed.product.tariff_code) == ("210690", "21069099")
+    assert listed.product.unit_price_idr == 25_000
     assert "whatsapp" not in listed.model_dump_json()
 
 

@@ -7,6 +7,7 @@ from ekspora_kit.runtime import ServiceRuntime
 from ekspora_shipping.api import ROUTERS
 from ekspora_shipping.api.deps import Operations
 from ekspora_shipping.handlers import build_routes
+from ekspora_shipping.papers import load_exporters, load_paper_rules
 from ekspora_shipping.policy import load_lanes, load_tracking
 from ekspora_shipping.service import ShippingService
 from ekspora_shipping.settings import ShippingSettings
@@ -27,7 +28,14 @@ def create_app(settings: ShippingSettings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     store = ShippingStore(runtime.db)
     tracking = load_tracking()
-    service = ShippingService(store, lanes=load_lanes(), tracking=tracking, clock=runtime.clock)
+    service = ShippingService(
+        store,
+        lanes=load_lanes(),
+        tracking=tracking,
+        exporters=load_exporters(settings.exporters_file),
+        paper_rules=load_paper_rules(),
+        clock=runtime.clock,
+    )
     runtime.relay_outboxes_of([store.shipments, store.lanes])
     runtime.count_states(
         store.shipments,

@@ -43,6 +43,8 @@ class Order(Model):
     documents: dict[str, DocumentStatus]
     created_at: datetime
     delivered_at: datetime | None = None
+    unit: str = ""  # orders placed before the export papers lack these two
+    net_kg: float | None = None
 
 
 class StatusEntry(Model):
@@ -141,9 +143,11 @@ def new_order(terms: MatchTerms, lanes: Lanes, now: datetime) -> Order:
     return Order(
         line=line,
         category=terms.category,
-        hs_code=terms.hs_code,
+        hs_code=terms.tariff_code or terms.hs_code,
         destination_city=terms.destination_city,
         documents=documents,
+        unit=terms.unit,
+        net_kg=round(net_kg, 2),
         created_at=now,
     )
 

@@ -1,10 +1,12 @@
-"""Events shipping consumes: every confirmed match becomes one export order."""
+"""Events shipping consumes: every confirmed match becomes one export order; the registry's suppliers
+and matching's partners name the parties on the export papers."""
 
 from typing import Any
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import MatchConfirmed
-from ekspora_contracts.topics import MATCHING_MATCH
+from ekspora_contracts.matching import MatchConfirmed, PartnerChanged, PartnerChangedV1
+from ekspora_contracts.registry import SupplierChanged
+from ekspora_contracts.topics import MATCHING_MATCH, MATCHING_PARTNERS, REGISTRY_SUPPLIERS
 from ekspora_kit.consumer import EventRoutes, PermanentFailure
 from ekspora_shipping.domain import DomainError
 from ekspora_shipping.service import ShippingService
@@ -27,4 +29,9 @@ def build_routes(service: ShippingService) -> list[EventRoutes]:
         except DomainError as error:  # e.g. no lane to the destination: fix the data, then replay
             raise PermanentFailure(str(error)) from error
 
-    return [matches]
+    suppliers = EventRoutes(REGISTRY_SUPPLIERS)
+    suppliers.on(SupplierChanged)(service.supplier_changed)
+    partners = EventRoutes(MATCHING_PARTNERS)
+    for changed in (PartnerChanged, PartnerChangedV1):  # v1: records published before v2, still compacted in
+        partners.on(changed)(service.partner_changed)
+    return [matches, suppliers, partners]

@@ -2,16 +2,18 @@
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from ekspora_contracts.envelope import CloudEvent, EventData
-from ekspora_contracts.matching import MatchConfirmed
+from ekspora_contracts.matching import MatchConfirmed, PartnerChanged, PartnerChangedV1
+from ekspora_contracts.registry import SupplierChanged
 from ekspora_contracts.shipping import LaneChanged as ContractLane
 from ekspora_kit import aggregates
 from ekspora_kit.clock import Clock
 from ekspora_kit.domain import NotFound
 from ekspora_kit.events import envelopes
-from ekspora_shipping import domain
+from ekspora_shipping import domain, papers
 from ekspora_shipping.policy import Lanes, Tracking
 from ekspora_shipping.store import ShippingStore
 
@@ -21,10 +23,21 @@ Found = tuple[domain.Shipment | None, list[domain.Shipment], str]
 
 
 class ShippingService:
-    def __init__(self, store: ShippingStore, *, lanes: Lanes, tracking: Tracking, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ShippingStore,
+        *,
+        lanes: Lanes,
+        tracking: Tracking,
+        exporters: papers.Exporters,
+        paper_rules: papers.PaperRules,
+        clock: Clock,
+    ) -> None:
         self.store = store
         self.lanes = lanes
         self.tracking = tracking
+        self.exporters = exporters
+        self.paper_rules = paper_rules
         self.clock = clock
 
     def _envelopes(self, events: list[EventData], region: str, causation_id: str | None) -> list[CloudEvent]:
@@ -105,3 +118,47 @@ class ShippingService:
         for shipment in due:
             await self.change(shipment.shipment_id, lambda s: domain.remind_missing_documents(s, self.lanes, today))
         return len(due)
+
+    async def supplier_changed(self, event: CloudEvent[SupplierChanged]) -> None:
+        data = event.data
+        version = int(event.time.timestamp() * 1_000_000)  # the newest record wins, whatever the order heard
+        await self.store.save_supplier(papers.Supplier(version=version, **data.model_dump(exclude={"region"})))
+
+    async def partner_changed(self, event: CloudEvent[PartnerChanged] | CloudEvent[PartnerChangedV1]) -> None:
+        data = event.data
+        address = data.address if isinstance(data, PartnerChanged) else None
+        await self.store.save_buyer(
+            papers.Buyer(
+                partner_id=data.partner_id,
+                version=data.version,
+                name=data.name,
+                city=data.city,
+                country=data.country,
+                address=address,
+            )
+        )
+
+    async def papers_of(self, shipment: domain.Shipment, order_id: str) -> papers.Papers:
+        """The invoice and packing list covering an order, numbered once the shipment is booked."""
+        key = papers.invoice_key(shipment, order_id, self.exporters)
+        if key is None:
+            raise NotFound(f"no order {order_id} in {shipment.shipment_id}")
+        number: str | None = None
+        issued_on: date | None = None
+        if shipment.status != "planned":
+            zone = ZoneInfo(self.exporters.of(shipment.region).timezone)
+            series = papers.series_of(shipment, key, self.exporters)
+            today = self.clock.now().astimezone(zone).date()
+            number, issued_on = await self.store.claim_invoice_number(series, key, today)
+        orders = papers.buyer_keys(shipment, self.exporters)[key]
+        return papers.compose(
+            shipment,
+            key,
+            exporters=self.exporters,
+            rules=self.paper_rules,
+            lanes=self.lanes,
+            suppliers=await self.store.suppliers_of(sorted({o.line.msme_id for o in orders})),
+            buyer=await self.store.buyer(orders[0].line.partner_id),
+            number=number,
+            issued_on=issued_on,
+        )

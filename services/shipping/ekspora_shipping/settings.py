@@ -1,6 +1,9 @@
+from pathlib import Path
+
 from pydantic import Field
 
 from ekspora_kit.settings import ServiceSettings
+from ekspora_shipping.policy import DATA
 
 
 class ShippingSettings(ServiceSettings):
@@ -9,3 +12,6 @@ class ShippingSettings(ServiceSettings):
     carrier_webhook_secret: str = Field(default="", description="Shared secret forwarders sign their updates with")
     carrier_signature_tolerance_seconds: int = Field(default=300, ge=1)
     reminder_check_seconds: float = Field(default=600, gt=0)
+    exporters_file: Path = Field(
+        default=DATA / "exporters.yaml", description="Each region's exporter of record (consolidator), as data"
+    )

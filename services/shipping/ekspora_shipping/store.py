@@ -5,11 +5,14 @@ from datetime import date
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.shipping import LaneChanged
 from ekspora_kit.aggregates import VersionedStore
+from ekspora_kit.documents import keep_newest
 from ekspora_shipping.domain import PublishedLane, Shipment
+from ekspora_shipping.papers import Buyer, Supplier
 
 OPEN_BEFORE_CUTOFF = ("planned", "booked")
 
@@ -30,6 +33,9 @@ class ShippingStore:
         self.aggregates = VersionedStore(self.shipments, Shipment, derive=query_fields)
         self.lanes = db["lanes"]
         self.published_lanes = VersionedStore(self.lanes, PublishedLane)
+        self.suppliers = db["suppliers"]
+        self.buyers = db["buyers"]
+        self.invoice_numbers = db["invoice_numbers"]
 
     async def ensure_indexes(self) -> None:
         await self.shipments.create_index("order_ids")
@@ -38,6 +44,55 @@ class ShippingStore:
         await self.shipments.create_index([("region", 1), ("status", 1), ("destination_port", 1), ("mode", 1)])
         await self.shipments.create_index([("status", 1), ("cutoff_on", 1)])
         await self.shipments.create_index([("region", 1), ("destination_port", 1), ("mode", 1), ("departure_on", 1)])
+        await self.invoice_numbers.create_index("invoice_key", unique=True)
+        await self.invoice_numbers.create_index([("series", 1), ("year", 1), ("sequence", -1)])
+
+    async def save_supplier(self, supplier: Supplier) -> bool:
+        return await keep_newest(self.suppliers, supplier.msme_id, supplier.model_dump())
+
+    async def save_buyer(self, buyer: Buyer) -> bool:
+        return await keep_newest(self.buyers, buyer.partner_id, buyer.model_dump())
+
+    async def suppliers_of(self, msme_ids: list[str]) -> dict[str, Supplier]:
+        """One read by key each: an invoice names a handful (FerretDB scans for `$in` on `_id`)."""
+        found = {}
+        for msme_id in msme_ids:
+            if document := await self.suppliers.find_one({"_id": msme_id}):
+                found[msme_id] = Supplier.model_validate({k: v for k, v in document.items() if k != "_id"})
+        return found
+
+    async def buyer(self, partner_id: str) -> Buyer | None:
+        document = await self.buyers.find_one({"_id": partner_id})
+        return Buyer.model_validate({k: v for k, v in document.items() if k != "_id"}) if document else None
+
+    async def invoice_number(self, invoice_key: str) -> tuple[str, date] | None:
+        document = await self.invoice_numbers.find_one({"invoice_key": invoice_key})
+        return (document["_id"], date.fromisoformat(document["issued_on"])) if document else None
+
+    async def claim_invoice_number(self, series: str, invoice_key: str, issued_on: date) -> tuple[str, date]:
+        """The invoice's number, claimed once: the next of the series in the year it is issued, without
+        gaps (the insert is the claim), and the same one whoever asks again or at the same time."""
+        while True:
+            if claimed := await self.invoice_number(invoice_key):
+                return claimed
+            last = await self.invoice_numbers.find_one(
+                {"series": series, "year": issued_on.year}, sort=[("sequence", -1)]
+            )
+            sequence = (last["sequence"] if last else 0) + 1
+            number = f"{series}/{issued_on.year}/{sequence:04d}"
+            document = {
+                "_id": number,
+                "series": series,
+                "year": issued_on.year,
+                "sequence": sequence,
+                "invoice_key": invoice_key,
+                "issued_on": issued_on.isoformat(),
+            }
+            try:
+                await self.invoice_numbers.insert_one(document)
+            except DuplicateKeyError:  # that number was just taken, or this invoice just numbered: look again
+                continue
+            return number, issued_on
 
     async def announced_cities(self) -> list[str]:
         cursor = self.lanes.find({}, {"_id": 1}, comment="scan: the destinations shipping serves (a handful)")

@@ -24,6 +24,9 @@ class NewPartner(Model):
     max_order_units: Count = Field(ge=1)
     languages: list[Literal["en", "nl", "id"]] = ["en"]
     contact_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+    address: Line | None = Field(
+        default=None, min_length=5, max_length=200, description="Street, postcode and city, as invoices name it"
+    )
 
     @model_validator(mode="after")
     def sensible_range(self) -> "NewPartner":

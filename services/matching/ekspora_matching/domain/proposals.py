@@ -137,6 +137,7 @@ def propose(pair: Pair | None, part: Allocation, region: str, now: datetime, exp
         product_name=product.name,
         category=product.category,
         hs_code=product.hs_code,
+        tariff_code=product.tariff_code,
         unit=product.unit,
         net_weight_grams=product.net_weight_grams,
         partner_id=partner.partner_id,

@@ -33,6 +33,7 @@ class Partner(Model):
     languages: list[str]
     contact_email: str
     verified: bool = False
+    address: str | None = None
 
     def changed_event(self) -> PartnerChanged:
         return PartnerChanged(**self.model_dump())

@@ -8,7 +8,6 @@ from ekspora_contracts.envelope import Region
 from ekspora_contracts.registry import (
     CATEGORY_PATTERN,
     E164_PATTERN,
-    HS_CODE_PATTERN,
     NIB_PATTERN,
     CertificateKind,
     Language,
@@ -57,7 +56,12 @@ class ListProduct(Model):
     description_id: Prose = Field(min_length=2, max_length=2000)
     description_en: Prose = Field(min_length=2, max_length=2000)
     category: str = Field(pattern=CATEGORY_PATTERN)
-    hs_code: str = Field(pattern=HS_CODE_PATTERN, description="Harmonized System code, 6 digits")
+    hs_code: str = Field(
+        pattern=r"^[0-9]{8}$",
+        description="Tariff code of 8 digits as the Indonesian tariff book (BTKI) has it; its first 6 are the"
+        " international HS subheading",
+        examples=["21069099"],
+    )
     unit: Line = Field(min_length=1, max_length=40, examples=["pack 250 g"])
     unit_price_idr: Money = Field(gt=0, description="Price per unit in rupiah, whole number")
     minimum_order_quantity: Count = Field(ge=1)

@@ -4,15 +4,20 @@ from ekspora_contracts.registry import (
     MsmeContactChanged,
     MsmeUpdated,
     ProductFacts,
+    SupplierChanged,
 )
 from ekspora_registry.domain.model import Msme, Product
 
 
 def product_facts(msme: Msme, product: Product) -> ProductFacts:
+    """The product as others know it: its HS subheading (6 digits) to match on, and its full tariff
+    code (8) for export papers; products listed before the 8-digit codes have only the 6."""
     return ProductFacts(
         msme_id=msme.msme_id,
         region=msme.region,
-        **product.model_dump(include=set(ProductFacts.model_fields) - {"msme_id", "region"}),
+        hs_code=product.hs_code[:6],
+        tariff_code=product.hs_code if len(product.hs_code) == 8 else None,
+        **product.model_dump(include=set(ProductFacts.model_fields) - {"msme_id", "region", "hs_code", "tariff_code"}),
     )
 
 
@@ -41,4 +46,17 @@ def contact_changed_event(msme: Msme) -> MsmeContactChanged:
         email=p.email,
         preferred_language=p.preferred_language,
         timezone=p.timezone,
+    )
+
+
+def supplier_changed(msme: Msme) -> SupplierChanged:
+    p = msme.profile
+    return SupplierChanged(
+        msme_id=msme.msme_id,
+        region=p.region,
+        business_name=p.business_name,
+        nib=p.nib,
+        nib_verified=msme.nib_verified,
+        kelurahan=p.kelurahan,
+        kecamatan=p.kecamatan,
     )

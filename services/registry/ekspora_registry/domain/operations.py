@@ -22,7 +22,7 @@ from ekspora_registry.domain.commands import (
     UpdateMsme,
     UpdateProduct,
 )
-from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts
+from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts, supplier_changed
 from ekspora_registry.domain.model import Change, Listing, Msme, Product, Profile, TrackRecord, touched
 from ekspora_registry.domain.readiness import local_today, reassess
 from ekspora_registry.policy import Rubric
@@ -72,6 +72,7 @@ def register(command: RegisterMsme, msme_id: str, now: datetime, rubric: Rubric)
             preferred_language=profile.preferred_language,
         ),
         contact_changed_event(msme),
+        supplier_changed(msme),
     ]
     return reassess(Change(msme, events), "registered", now, rubric)
 
@@ -88,6 +89,8 @@ def update_profile(msme: Msme, command: UpdateMsme, now: datetime, rubric: Rubri
         events.append(msme_updated(updated, public))
     if contact_fields & set(changed):
         events.append(contact_changed_event(updated))
+    if {"business_name", "kelurahan", "kecamatan"} & set(changed):
+        events.append(supplier_changed(updated))
     return reassess(Change(updated, events), "profile_updated", now, rubric)
 
 
@@ -95,7 +98,8 @@ def verify_nib(msme: Msme, now: datetime, rubric: Rubric) -> Change:
     if msme.nib_verified:
         return Change(msme)
     updated = touched(msme.model_copy(update={"nib_verified": True}), now)
-    return reassess(Change(updated, [msme_updated(updated, ["nib_verified"])]), "nib_verified", now, rubric)
+    events: list[EventData] = [msme_updated(updated, ["nib_verified"]), supplier_changed(updated)]
+    return reassess(Change(updated, events), "nib_verified", now, rubric)
 
 
 def list_product(msme: Msme, command: ListProduct, product_id: str, now: datetime, rubric: Rubric) -> Change:

@@ -1,11 +1,10 @@
-"""Export orders: an UMKM's with its freight share, a partner's incoming ones, and their printable papers."""
+"""Export orders: an UMKM's with its freight share, a partner's incoming ones, and their papers as PDF."""
 
-import html
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ekspora_contracts.envelope import REGION_PATTERN
@@ -14,7 +13,7 @@ from ekspora_kit.auth import OperatorOrPartner, region_asked
 from ekspora_kit.domain import NotFound
 from ekspora_kit.http import Unprocessable
 from ekspora_kit.tokens import Access
-from ekspora_shipping import domain
+from ekspora_shipping import domain, pdf
 from ekspora_shipping.api.deps import Shipping
 
 router = APIRouter(tags=["orders"])
@@ -86,13 +85,16 @@ async def list_orders(
 
 @router.get(
     "/orders/{order_id}/{document}",
-    response_class=HTMLResponse,
+    response_class=Response,
     tags=["documents"],
-    summary="Printable commercial invoice or packing list, generated from the order",
+    summary="The commercial invoice (with its origin statement) or packing list covering the order, as PDF",
+    description="In the name of the region's exporter of record. A pro forma without a number until the"
+    " shipment is booked; from then on numbered once in the seller's series for the year.",
+    responses={200: {"content": {"application/pdf": {}}}},
 )
-async def printable(
+async def paper(
     order_id: str, document: Literal["commercial-invoice", "packing-list"], who: Viewer, shipping: Shipping
-) -> HTMLResponse:
+) -> Response:
     operator, own_partner = who
     shipment = await shipping.store.holding_order(order_id)
     order = next((o for o in shipment.orders if o.line.order_id == order_id), None) if shipment else None
@@ -103,29 +105,14 @@ async def printable(
         or (own_partner and order.line.partner_id != own_partner)
     ):
         raise NotFound(f"no order {order_id}")
-    return HTMLResponse(render(document, order, shipment))
-
-
-def render(document: str, order: domain.Order, shipment: domain.Shipment) -> str:
-    line, e = order.line, html.escape
-    title = "Commercial invoice" if document == "commercial-invoice" else "Packing list"
-    amount = line.quantity * line.unit_price / 100
-    rows = f"<tr><td>{e(line.product_name)}</td><td>{e(order.hs_code)}</td><td>{line.quantity}</td>" + (
-        f"<td>{line.unit_price / 100:.2f} {line.currency}</td><td>{amount:,.2f} {line.currency}</td></tr>"
-        if document == "commercial-invoice"
-        else f"<td>{line.gross_kg:.2f} kg</td><td>{line.cbm:.3f} CBM</td></tr>"
+    papers = await shipping.service.papers_of(shipment, order_id)
+    content = pdf.commercial_invoice(papers) if document == "commercial-invoice" else pdf.packing_list(papers)
+    name = (papers.number or f"pro-forma-{order_id}").replace("/", "-")
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{document}-{name}.pdf"',
+            "X-Invoice-Number": papers.number or "",
+        },
     )
-    headings = (
-        "<th>Unit price</th><th>Amount</th>"
-        if document == "commercial-invoice"
-        else "<th>Gross weight</th><th>Volume</th>"
-    )
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} {e(line.order_id)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #999;padding:6px;text-align:left}}@media print{{button{{display:none}}}}</style></head>
-<body><h1>{title}</h1><p>Order {e(line.order_id)} · match {e(line.match_id)} · shipment {e(shipment.shipment_id)}</p>
-<p>Exporter (UMKM): {e(line.msme_id)}, Kota Kediri, Indonesia · Consignee: {e(line.partner_id)},
-{e(order.destination_city)}, {shipment.destination_country}</p>
-<p>Incoterm: {line.incoterm} Tanjung Perak (Surabaya) · Mode: {shipment.mode} · Departure: {shipment.departure_on}</p>
-<table><tr><th>Description</th><th>HS code</th><th>Quantity</th>{headings}</tr>{rows}</table>
-<p>Country of origin: Indonesia</p><button onclick="print()">Print</button></body></html>"""

@@ -2,6 +2,8 @@
 
 import subprocess
 
+from fpdf import FPDF
+
 from ekspora_contracts.envelope import CloudEvent, new_event
 from ekspora_contracts.registry import MsmeRegistered
 from ekspora_kit.clock import Clock
@@ -98,3 +100,12 @@ def pdf_text(document: bytes) -> str:
     assert document.startswith(b"%PDF-"), document[:40]
     result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True)
     return result.stdout.decode()
+
+
+def scanned_pdf(title: str) -> bytes:
+    """A small real PDF standing in for a scanned certificate or transport document."""
+    document = FPDF()
+    document.add_page()
+    document.set_font("Helvetica", size=12)
+    document.cell(text=title)
+    return bytes(document.output())

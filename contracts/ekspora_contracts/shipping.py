@@ -11,7 +11,7 @@ from ekspora_contracts.registry import Closed
 from ekspora_contracts.topics import SHIPPING_LANES, SHIPPING_SHIPMENT, Stream
 
 Mode = Literal["sea_lcl", "air"]
-DocumentStatus = Literal["missing", "uploaded", "verified"]
+DocumentStatus = Literal["missing", "uploaded", "verified", "rejected"]
 
 
 class ModeSchedule(Closed):
@@ -127,6 +127,9 @@ class ShipmentDocumentStatusChanged(EventData):
     document: str
     order_id: str | None
     status: DocumentStatus
+    msme_id: str | None = Field(default=None, description="The UMKM whose order the document belongs to")
+    reason: str | None = Field(default=None, description="Why it was rejected: what the owner is to do")
+    changed_by: str | None = Field(default=None, description="Who uploaded, verified or rejected it")
 
     def aggregate_id(self) -> str:
         return self.shipment_id

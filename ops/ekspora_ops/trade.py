@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import yaml
+from fpdf import FPDF
 
 from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
@@ -34,6 +35,15 @@ CARRIER_LEGS = ["arrived", "import_cleared", "OutForDelivery", "Delivered"]
 
 class TradeFailed(Exception):
     pass
+
+
+def scan_of(code: str, reference: str) -> bytes:
+    """A one-page PDF standing in for the scan an UMKM or the forwarder hands the operator."""
+    document = FPDF()
+    document.add_page()
+    document.set_font("Helvetica", size=14)
+    document.cell(text=f"{code.replace('_', ' ').upper()} - {reference}")
+    return bytes(document.output())
 
 
 def call(client: httpx.Client, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
@@ -229,16 +239,21 @@ class Trade:
         )
         if blocked.status_code != 409:
             raise TradeFailed(f"{shipment_id} departed with documents unverified")
-        for code in shipment["documents"]:
-            call(self.shipping, "PUT", f"/shipments/{shipment_id}/documents/{code}", {"status": "verified"})
+        slots = [(code, None, status) for code, status in shipment["documents"].items()]
         for order in shipment["orders"]:
-            for code in order["documents"]:
-                call(
-                    self.shipping,
-                    "PUT",
-                    f"/shipments/{shipment_id}/documents/{code}",
-                    {"status": "verified", "order_id": order["line"]["order_id"]},
+            slots += [(code, order["line"]["order_id"], status) for code, status in order["documents"].items()]
+        for code, order_id, status in slots:
+            where: dict[str, str] = {"order_id": order_id} if order_id else {}
+            if status != "uploaded":  # a scan the operator received; the generated papers are there already
+                uploaded = self.shipping.put(
+                    f"/shipments/{shipment_id}/documents/{code}/file",
+                    params={"filename": f"{code}.pdf"} | where,
+                    content=scan_of(code, order_id or shipment_id),
+                    headers={"content-type": "application/pdf"},
                 )
+                if uploaded.status_code != 200:
+                    raise TradeFailed(f"uploading {code} for {order_id or shipment_id}: {uploaded.text}")
+            call(self.shipping, "PUT", f"/shipments/{shipment_id}/documents/{code}", {"status": "verified"} | where)
         for status in JOURNEY:
             call(
                 self.shipping,

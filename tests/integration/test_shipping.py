@@ -22,7 +22,7 @@ from ekspora_contracts.topics import (
     SHIPPING_SHIPMENT,
 )
 from ekspora_shipping.policy import load_lanes
-from tests.factories import CLOCK, pdf_text
+from tests.factories import CLOCK, pdf_text, scanned_pdf
 from tests.integration.support import eventually, metric_of, periodic_rounds, publish, read_topic
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
@@ -144,13 +144,19 @@ async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_upd
     assert blocked.status_code == 409
     assert f"ske_health_certificate@{order_id}" in blocked.json()["message"]
     for code in ("peb_export_declaration", "transport_document"):
+        assert (uploaded := await upload(shipping, shipment_id, code)).status_code == 200, uploaded.text
         await shipping.put(f"/shipments/{shipment_id}/documents/{code}", json={"status": "verified"})
-    for code in ("commercial_invoice", "packing_list", "rex_statement_on_origin"):
+    for code in ("commercial_invoice", "packing_list", "rex_statement_on_origin"):  # generated: verified as read
         await shipping.put(
             f"/shipments/{shipment_id}/documents/{code}", json={"status": "verified", "order_id": order_id}
         )
     still = await shipping.post(f"/shipments/{shipment_id}/status", json={"status": "departed", "location": "Surabaya"})
     assert still.status_code == 409 and still.json()["message"].endswith(f"ske_health_certificate@{order_id}")
+    unread = await shipping.put(
+        f"/shipments/{shipment_id}/documents/ske_health_certificate", json={"status": "verified", "order_id": order_id}
+    )
+    assert unread.status_code == 409 and "upload its file first" in unread.json()["message"]
+    await upload(shipping, shipment_id, "ske_health_certificate", order_id)
     await shipping.put(
         f"/shipments/{shipment_id}/documents/ske_health_certificate", json={"status": "verified", "order_id": order_id}
     )
@@ -216,7 +222,7 @@ async def test_the_whole_journey_with_the_departure_guard_and_signed_carrier_upd
     kinds = [e["type"].split(".", 2)[2].removesuffix(".v1") for e in events]
     assert kinds[:2] == ["shipment.planned", "order.created"]
     assert kinds[-3:] == ["shipment.status_changed", "order.delivered", "feedback.requested"]
-    assert kinds.count("shipment.document_status_changed") == 6
+    assert kinds.count("shipment.document_status_changed") == 3 + 6, "3 files uploaded; 6 documents verified"
     [delivered] = await _orders(shipping)
     assert delivered["shipment_status"] == "delivered" and delivered["delivered_at"]
 
@@ -424,3 +430,84 @@ async def test_export_papers_are_in_the_consolidators_name_with_each_supplier_an
 async def _at_least(shipping: httpx.AsyncClient, count: int) -> list[dict] | None:
     found = await _orders(shipping)
     return found if len(found) >= count else None
+
+
+async def upload(
+    shipping: httpx.AsyncClient,
+    shipment_id: str,
+    code: str,
+    order_id: str | None = None,
+    content: bytes | None = None,
+    content_type: str = "application/pdf",
+) -> httpx.Response:
+    params = {"filename": f"{code}.pdf"} | ({"order_id": order_id} if order_id else {})
+    return await shipping.put(
+        f"/shipments/{shipment_id}/documents/{code}/file",
+        params=params,
+        content=scanned_pdf(code) if content is None else content,
+        headers={"content-type": content_type},
+    )
+
+
+async def test_uploads_are_checked_kept_once_and_verified_documents_survive_a_restart(platform):
+    process = platform.start(
+        "shipping", env={"EKSPORA_OPERATOR_TOKENS": f"{platform.region}={TOKEN}", "EKSPORA_DOCUMENT_MAX_BYTES": "4096"}
+    )
+    shipping = httpx.AsyncClient(base_url=process.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    await publish(platform.topic(MATCHING_MATCH), b"mt-1", confirmed(platform.region, 1))
+    [order] = await eventually(lambda: _orders(shipping), what="the order")
+    shipment_id, order_id = order["shipment_id"], order["order"]["order_id"]
+    certificate = "ske_health_certificate"
+    stored = platform.database("shipping")["documents.files"]
+
+    refusals = [
+        (await upload(shipping, shipment_id, certificate, order_id, b"just text", "text/plain"), 415, "content-type"),
+        (await upload(shipping, shipment_id, certificate, order_id, scanned_pdf("x"), "image/png"), 415, "file"),
+        (await upload(shipping, shipment_id, certificate, order_id, b"%PDF-" + b"0" * 5000), 413, "file"),
+        (await upload(shipping, shipment_id, certificate, order_id, b""), 422, "file"),
+        (await upload(shipping, shipment_id, "no_such_document", order_id), 404, None),
+        (await upload(shipping, shipment_id, "commercial_invoice", order_id), 409, None),
+    ]
+    for response, status, field in refusals:
+        assert response.status_code == status, response.text
+        if field:
+            assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert await stored.count_documents({}) == 0, "nothing refused is stored"
+    assert (await shipping.get(f"/shipments/{shipment_id}")).json()["shipment"]["orders"][0]["documents"][
+        certificate
+    ] == "missing"
+
+    scan = scanned_pdf("SKE 00123/BPOM/2026")
+    first = await upload(shipping, shipment_id, certificate, order_id, scan)
+    second = await upload(shipping, shipment_id, certificate, order_id, scan)
+    assert first.status_code == second.status_code == 200
+    assert await stored.count_documents({}) == 1, "the same file uploaded twice is stored once"
+    rejected = await shipping.put(
+        f"/shipments/{shipment_id}/documents/{certificate}", json={"status": "rejected", "order_id": order_id}
+    )
+    assert rejected.status_code == 422 and rejected.json()["errors"][0]["field"] == "reason"
+    reason = "Nomor SKE tidak sesuai dengan produk"
+    rejected = await shipping.put(
+        f"/shipments/{shipment_id}/documents/{certificate}",
+        json={"status": "rejected", "order_id": order_id, "reason": reason},
+    )
+    assert rejected.json()["shipment"]["orders"][0]["documents"][certificate] == "rejected"
+    events = [json.loads(r.value) for r in await read_topic(platform.topic(SHIPPING_SHIPMENT), at_least=4)]
+    [told] = [e["data"] for e in events if e["data"].get("status") == "rejected"]
+    assert (told["msme_id"], told["reason"], told["order_id"]) == ("msme-1", reason, order_id)
+
+    better = scanned_pdf("SKE 00124/BPOM/2026")
+    assert (await upload(shipping, shipment_id, certificate, order_id, better)).status_code == 200
+    verified = await shipping.put(
+        f"/shipments/{shipment_id}/documents/{certificate}", json={"status": "verified", "order_id": order_id}
+    )
+    assert verified.json()["shipment"]["files"][f"{certificate}@{order_id}"]["verified_by"]
+
+    process.stop()
+    again = platform.start("shipping", env={"EKSPORA_OPERATOR_TOKENS": f"{platform.region}={TOKEN}"})
+    shipping = httpx.AsyncClient(base_url=again.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    shipment = (await shipping.get(f"/shipments/{shipment_id}")).json()["shipment"]
+    assert shipment["orders"][0]["documents"][certificate] == "verified"
+    kept = await shipping.get(f"/shipments/{shipment_id}/documents/{certificate}/file", params={"order_id": order_id})
+    assert kept.status_code == 200 and kept.content == better and kept.headers["content-type"] == "application/pdf"
+    assert kept.headers["x-content-sha256"] == hashlib.sha256(better).hexdigest()

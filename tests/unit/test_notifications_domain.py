@@ -256,7 +256,11 @@ def every_message_event():
 
     from ekspora_contracts.matching import MatchConfirmed, MatchRequoted, MatchWithdrawn, SalesReported
     from ekspora_contracts.registry import IncubationGraduated
-    from ekspora_contracts.shipping import SalesFeedbackRequested, ShipmentDocumentsMissing
+    from ekspora_contracts.shipping import (
+        SalesFeedbackRequested,
+        ShipmentDocumentsMissing,
+        ShipmentDocumentStatusChanged,
+    )
 
     terms = proposed().data.terms
     data = [
@@ -302,6 +306,16 @@ def every_message_event():
             partner_id="partner-1",
             msme_id="msme-1",
             product_name="Keripik Tempe",
+        ),
+        ShipmentDocumentStatusChanged(
+            shipment_id="shp-1",
+            region="kota-kediri",
+            document="ske_health_certificate",
+            order_id="ord-1",
+            status="rejected",
+            msme_id="msme-1",
+            reason="nomor sertifikat tidak terbaca",
+            changed_by="op-1",
         ),
     ]
     events = [new_event(d, region="kota-kediri", producer="test", correlation_id="c", time=CLOCK.now()) for d in data]
@@ -356,3 +370,33 @@ def test_a_new_price_is_told_only_to_the_side_that_did_not_set_it():
     event = new_event(countered, region="kota-kediri", producer="test", correlation_id="c", time=CLOCK.now())
     message = compose(event, "owner", owner, templates=templates, labels=labels, rules=rules, context={})
     assert "menawar" in message.subject and "1.80 EUR" in message.text and "balas 1 untuk MENERIMA" in message.text
+
+
+def test_a_rejected_document_tells_its_owner_why_in_bahasa_and_a_shipment_level_one_tells_no_owner():
+    from ekspora_contracts.shipping import ShipmentDocumentStatusChanged
+    from ekspora_notifications.domain import Labels, MessageRules, Recipient, compose
+
+    owner = Recipient(
+        recipient="owner:msme-1", region="kota-kediri", name="Sri", language="id", timezone="Asia/Jakarta", chain=()
+    )
+
+    def told(**fields):
+        data = ShipmentDocumentStatusChanged(
+            shipment_id="shp-1", region="kota-kediri", document="ske_health_certificate", **fields
+        )
+        event = new_event(data, region="kota-kediri", producer="shipping", correlation_id="c", time=CLOCK.now())
+        return compose(
+            event,
+            "owner",
+            owner,
+            templates=Templates(),
+            labels=Labels(),
+            rules=MessageRules(),
+            context={"owner": "Sri"},
+        )
+
+    rejected = told(order_id="ord-1", status="rejected", msme_id="msme-1", reason="nomor sertifikat tidak terbaca")
+    assert rejected is not None and rejected.critical and rejected.language == "id"
+    assert "ditolak: nomor sertifikat tidak terbaca" in rejected.text and "SKE (sertifikat kesehatan)" in rejected.text
+    assert told(order_id="ord-1", status="verified", msme_id="msme-1") is None, "verification is not news to them"
+    assert told(order_id=None, status="rejected", reason="PEB salah kode HS") is None, "the PEB is the exporter's"

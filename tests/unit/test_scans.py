@@ -81,7 +81,15 @@ def test_the_watch_counts_unexplained_scans_per_collection_and_logs_each_shape_o
             watch.started(started({"find": "msmes", "filter": {"profile.nib": value}}))
         watch.started(started({"find": "msmes", "filter": {"nib": "a"}}))
         watch.started(started({"find": "partners", "filter": {}, "comment": "scan: the operator's list"}))
+        watch.started(started({"find": "files.chunks", "filter": {}, "limit": 1, "singleBatch": True}))  # any one
+        watch.started(started({"find": "files.files", "filter": {}, "limit": 2}))
+        watch.started(started({"find": "files.files", "filter": {}, "limit": 1, "sort": {"uploadDate": -1}}))
     assert counter.labels("registry", "msmes")._value.get() == 2
     assert counter.labels("registry", "partners")._value.get() == 0
+    assert counter.labels("registry", "files.chunks")._value.get() == 0, "one document of no filter is pushed down"
+    assert counter.labels("registry", "files.files")._value.get() == 2, "more than one, or sorted, is read whole"
     logged = [r.getMessage() for r in caplog.records if "whole collection" in r.getMessage()]
-    assert logged == ["store query reads the whole collection: find msmes {'profile.nib': '?'}"]
+    assert logged == [
+        "store query reads the whole collection: find msmes {'profile.nib': '?'}",
+        "store query reads the whole collection: find files.files {}",
+    ]

@@ -173,10 +173,80 @@ def test_order_documents_come_from_the_match_and_generated_ones_start_uploaded()
     assert shipment.orders[0].documents == {
         "commercial_invoice": "uploaded",
         "packing_list": "uploaded",
-        "rex_statement_on_origin": "missing",
+        "rex_statement_on_origin": "uploaded",  # printed on the invoice
         "ske_health_certificate": "missing",
     }
     assert shipment.documents == {"peb_export_declaration": "missing", "transport_document": "missing"}
+
+
+def scan(n: int = 1, by: str = "op-1") -> domain.DocumentFile:
+    return domain.DocumentFile(
+        sha256=f"{n:064x}",
+        filename=f"scan-{n}.pdf",
+        content_type="application/pdf",
+        size=1000,
+        uploaded_at=NOW,
+        uploaded_by=by,
+    )
+
+
+def upload(shipment: domain.Shipment, code: str, order_id: str | None, n: int = 1) -> domain.Shipment:
+    return domain.attach_file(shipment, code, order_id, scan(n), TRACKING).shipment
+
+
+def review(shipment: domain.Shipment, action: str, code: str, order_id: str | None) -> domain.Change:
+    if action == "verify":
+        return domain.verify_document(shipment, code, order_id, "op-2", NOW, TRACKING)
+    return domain.reject_document(shipment, code, order_id, "Cap BPOM tidak terbaca", "op-2", NOW, TRACKING)
+
+
+# (case, steps before, the step, resulting status or the refusal's words)
+LIFECYCLE = [
+    ("a missing document cannot be verified", [], "verify", "upload its file first"),
+    ("a missing document cannot be rejected", [], "reject", "no file to reject"),
+    ("an uploaded one is verified", ["upload"], "verify", "verified"),
+    ("an uploaded one is rejected", ["upload"], "reject", "rejected"),
+    ("a verified one can still be rejected before departure", ["upload", "verify"], "reject", "rejected"),
+    ("a rejected one waits for a new file", ["upload", "reject"], "verify", "upload its file first"),
+    ("a new file after rejection is uploaded again", ["upload", "reject"], "upload", "uploaded"),
+    ("a new file after verification needs checking again", ["upload", "verify"], "upload-other", "uploaded"),
+]
+
+
+@pytest.mark.parametrize(("case", "before", "step", "outcome"), LIFECYCLE)
+def test_a_documents_lifecycle(case, before, step, outcome):
+    shipment = booked()
+    order_id = shipment.orders[0].line.order_id
+    code = "ske_health_certificate"
+    for action in [*before, step]:
+        try:
+            if action.startswith("upload"):
+                shipment = upload(shipment, code, order_id, n=2 if action == "upload-other" else 1)
+            else:
+                shipment = review(shipment, action, code, order_id).shipment
+        except domain.NotAllowed as refusal:
+            assert action == step and outcome in str(refusal), case
+            return
+    assert shipment.orders[0].documents[code] == outcome, case
+
+
+def test_a_rejection_names_the_owner_and_the_reason_and_the_same_file_twice_changes_nothing():
+    shipment = upload(booked(), "ske_health_certificate", "ord-0001")
+    again = domain.attach_file(shipment, "ske_health_certificate", "ord-0001", scan(1), TRACKING)
+    assert again.shipment == shipment and not again.events
+    [event] = review(shipment, "reject", "ske_health_certificate", "ord-0001").events
+    assert (event.status, event.msme_id, event.reason) == ("rejected", "msme-1", "Cap BPOM tidak terbaca")
+    assert domain.document_gaps(review(shipment, "reject", "ske_health_certificate", "ord-0001").shipment, "uploaded")
+    with pytest.raises(domain.NotAllowed, match="generated"):
+        domain.attach_file(shipment, "commercial_invoice", "ord-0001", scan(3), TRACKING)
+
+
+def test_documents_are_final_once_the_shipment_has_departed():
+    shipment = walk(
+        verified(upload(booked(), "ske_health_certificate", "ord-0001")), "picked_up", "export_cleared", "departed"
+    )
+    with pytest.raises(domain.NotAllowed, match="has departed"):
+        domain.attach_file(shipment, "ske_health_certificate", "ord-0001", scan(2), TRACKING)
 
 
 def booked() -> domain.Shipment:
@@ -186,10 +256,12 @@ def booked() -> domain.Shipment:
 
 def verified(shipment: domain.Shipment) -> domain.Shipment:
     for code in list(shipment.documents):
-        shipment = domain.set_document(shipment, code, None, "verified").shipment
+        shipment = review(upload(shipment, code, None), "verify", code, None).shipment
     for order in shipment.orders:
-        for code in list(order.documents):
-            shipment = domain.set_document(shipment, code, order.line.order_id, "verified").shipment
+        for code, status in list(order.documents.items()):
+            order_id = order.line.order_id
+            uploaded = shipment if status == "uploaded" else upload(shipment, code, order_id)
+            shipment = review(uploaded, "verify", code, order_id).shipment
     return shipment
 
 
@@ -308,9 +380,8 @@ def test_missing_documents_near_the_cutoff_are_reminded_once_a_day():
     assert event.missing == [
         "peb_export_declaration",
         "transport_document",
-        "rex_statement_on_origin@ord-0001",
         "ske_health_certificate@ord-0001",
-    ]
+    ], "the origin statement is printed on the invoice"
     assert domain.remind_missing_documents(change.shipment, LANES, near) is None
 
 

@@ -289,6 +289,13 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
                 "cutoff": data.cutoff_on.isoformat(),
                 "missing": labels.document_list(language, data.missing),
             }
+        case "ekspora.shipping.shipment.document_status_changed.v1":
+            values |= {
+                "shipment": data.shipment_id,
+                "document": labels.document_list(language, [data.document]),
+                "order": data.order_id or "-",
+                "reason": data.reason or "-",
+            }
         case "ekspora.shipping.feedback.requested.v1":
             values |= {"product": data.product_name, "order": data.order_id, "match": data.match_id}
     return values
@@ -310,6 +317,8 @@ def compose(
         return None
     status = getattr(event.data, "status", None)
     if rule.get("when") == "tier_changed" and event.data.previous_tier == event.data.tier:
+        return None
+    if rule.get("when") == "names_owner" and not getattr(event.data, "msme_id", None):
         return None
     if "statuses" in rule and status not in rule["statuses"]:
         return None

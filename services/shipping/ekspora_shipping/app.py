@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from ekspora_kit.files import FileStore
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
 from ekspora_shipping.api import ROUTERS
@@ -54,6 +55,9 @@ def create_app(settings: ShippingSettings) -> FastAPI:
         title="Ekspora shipping",
         description="Export orders, consolidated shipments, their documents, and tracking to delivery.",
         routers=ROUTERS,
-        state={"operations": Operations(service, store, settings), "partner_by_id": partner_itself},
+        state={
+            "operations": Operations(service, store, settings, FileStore(runtime.db, bucket="documents")),
+            "partner_by_id": partner_itself,
+        },
         on_startup=lambda: starting(store, service),
     )

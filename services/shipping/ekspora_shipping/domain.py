@@ -30,7 +30,8 @@ from ekspora_contracts.shipping import (
 from ekspora_kit.domain import DomainError, Model, NotAllowed, NotFound
 from ekspora_shipping.policy import Lanes, Tracking
 
-GENERATED = ("commercial_invoice", "packing_list")
+# Ekspora writes these itself (papers.py); origin statements are printed on the invoice (papers.yaml)
+GENERATED = ("commercial_invoice", "packing_list", "rex_statement_on_origin", "ia_cepa_origin_declaration")
 SHIPMENT_LEVEL = ("peb_export_declaration",)
 VOLUMETRIC_KG_PER_CBM = 167
 
@@ -45,6 +46,22 @@ class Order(Model):
     delivered_at: datetime | None = None
     unit: str = ""  # orders placed before the export papers lack these two
     net_kg: float | None = None
+
+
+class DocumentFile(Model):
+    """The file behind a document and what became of it: kept by its content's hash."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+    uploaded_by: str
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+    rejected_by: str | None = None
+    rejected_at: datetime | None = None
+    rejected_reason: str | None = None
 
 
 class StatusEntry(Model):
@@ -67,6 +84,7 @@ class Shipment(Model):
     status: str = "planned"
     orders: list[Order] = []
     documents: dict[str, DocumentStatus] = {}
+    files: dict[str, DocumentFile] = {}  # by slot: `code` (shipment) or `code@order` (per order)
     history: list[StatusEntry] = []
     applied_update_ids: list[str] = []
     reminded_on: date | None = None
@@ -247,7 +265,7 @@ def cost_shares(shipment: Shipment, lanes: Lanes) -> dict[str, int]:
 
 def document_gaps(shipment: Shipment, wanted: DocumentStatus = "verified") -> list[str]:
     """Documents not yet at `wanted`, as `code` (shipment) or `code@order` (per order)."""
-    rank = {"missing": 0, "uploaded": 1, "verified": 2}
+    rank = {"missing": 0, "rejected": 0, "uploaded": 1, "verified": 2}
     gaps = [code for code, status in shipment.documents.items() if rank[status] < rank[wanted]]
     for order in shipment.orders:
         gaps += [
@@ -256,25 +274,113 @@ def document_gaps(shipment: Shipment, wanted: DocumentStatus = "verified") -> li
     return gaps
 
 
-def set_document(shipment: Shipment, code: str, order_id: str | None, status: DocumentStatus) -> Change:
+def slot(code: str, order_id: str | None) -> str:
+    return f"{code}@{order_id}" if order_id else code
+
+
+def document_status(shipment: Shipment, code: str, order_id: str | None) -> tuple[DocumentStatus, Order | None]:
     if order_id is None:
         if code not in shipment.documents:
             raise NotFound(f"shipment documents are {sorted(shipment.documents)}, not {code}")
-        if shipment.documents[code] == status:
-            return Change(shipment)
+        return shipment.documents[code], None
+    order = next((o for o in shipment.orders if o.line.order_id == order_id), None)
+    if order is None or code not in order.documents:
+        raise NotFound(f"order {order_id} has no document {code}")
+    return order.documents[code], order
+
+
+def _with_document(
+    shipment: Shipment,
+    code: str,
+    order: Order | None,
+    status: DocumentStatus,
+    file: DocumentFile | None,
+    *,
+    by: str,
+    reason: str | None = None,
+) -> Change:
+    if order is None:
         updated = shipment.model_copy(update={"documents": {**shipment.documents, code: status}})
     else:
-        order = next((o for o in shipment.orders if o.line.order_id == order_id), None)
-        if order is None or code not in order.documents:
-            raise NotFound(f"order {order_id} has no document {code}")
-        if order.documents[code] == status:
-            return Change(shipment)
         changed = order.model_copy(update={"documents": {**order.documents, code: status}})
         updated = shipment.model_copy(update={"orders": [changed if o is order else o for o in shipment.orders]})
+    order_id = order.line.order_id if order else None
+    if file is not None:
+        updated = updated.model_copy(update={"files": {**shipment.files, slot(code, order_id): file}})
     event = ShipmentDocumentStatusChanged(
-        shipment_id=shipment.shipment_id, region=shipment.region, document=code, order_id=order_id, status=status
+        shipment_id=shipment.shipment_id,
+        region=shipment.region,
+        document=code,
+        order_id=order_id,
+        status=status,
+        msme_id=order.line.msme_id if order else None,
+        reason=reason,
+        changed_by=by,
     )
     return Change(updated, [event])
+
+
+def _before_departure(shipment: Shipment, tracking: Tracking) -> None:
+    if not tracking.crosses_departure([entry.status for entry in shipment.history], "departed"):
+        raise NotAllowed(f"shipment {shipment.shipment_id} has departed: its documents are final")
+
+
+def attach_file(shipment: Shipment, code: str, order_id: str | None, file: DocumentFile, tracking: Tracking) -> Change:
+    """An uploaded file makes the document `uploaded`, whatever it was, until the shipment departs. The
+    same bytes again change nothing."""
+    status, order = can_attach(shipment, code, order_id, tracking)
+    current = shipment.files.get(slot(code, order_id))
+    if current and current.sha256 == file.sha256 and status in ("uploaded", "verified"):
+        return Change(shipment, note="the same file is already there")
+    return _with_document(shipment, code, order, "uploaded", file, by=file.uploaded_by)
+
+
+def can_attach(
+    shipment: Shipment, code: str, order_id: str | None, tracking: Tracking
+) -> tuple[DocumentStatus, Order | None]:
+    """Refuses a file for a document that takes none (unknown, generated, or its shipment departed)."""
+    status, order = document_status(shipment, code, order_id)
+    if code in GENERATED:
+        raise NotAllowed(f"{code} is generated by Ekspora from the orders, not uploaded")
+    _before_departure(shipment, tracking)
+    return status, order
+
+
+def verify_document(
+    shipment: Shipment, code: str, order_id: str | None, by: str, now: datetime, tracking: Tracking
+) -> Change:
+    status, order = document_status(shipment, code, order_id)
+    if status == "verified":
+        return Change(shipment)
+    if status != "uploaded":
+        raise NotAllowed(f"{slot(code, order_id)} is {status}: upload its file first")
+    _before_departure(shipment, tracking)
+    file = shipment.files.get(slot(code, order_id))
+    checked = file.model_copy(update={"verified_by": by, "verified_at": now}) if file else None
+    return _with_document(shipment, code, order, "verified", checked, by=by)
+
+
+def reject_document(
+    shipment: Shipment, code: str, order_id: str | None, reason: str, by: str, now: datetime, tracking: Tracking
+) -> Change:
+    """A file that is not what it should be: its owner is told why, and it must be uploaded again."""
+    status, order = document_status(shipment, code, order_id)
+    if code in GENERATED:
+        raise NotAllowed(f"{code} is generated by Ekspora: correct the order or the data it is made from")
+    if status not in ("uploaded", "verified"):
+        raise NotAllowed(f"{slot(code, order_id)} is {status}: there is no file to reject")
+    _before_departure(shipment, tracking)
+    file = shipment.files[slot(code, order_id)]
+    refused = file.model_copy(
+        update={
+            "rejected_by": by,
+            "rejected_at": now,
+            "rejected_reason": reason,
+            "verified_by": None,
+            "verified_at": None,
+        }
+    )
+    return _with_document(shipment, code, order, "rejected", refused, by=by, reason=reason)
 
 
 def remind_missing_documents(shipment: Shipment, lanes: Lanes, today: date) -> Change | None:

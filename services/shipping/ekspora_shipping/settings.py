@@ -15,3 +15,4 @@ class ShippingSettings(ServiceSettings):
     exporters_file: Path = Field(
         default=DATA / "exporters.yaml", description="Each region's exporter of record (consolidator), as data"
     )
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest uploaded document")

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from ekspora_kit.domain import NotFound
+from ekspora_kit.files import FileStore
 from ekspora_kit.tokens import Access
 from ekspora_shipping import domain
 from ekspora_shipping.policy import Lanes
@@ -29,6 +30,7 @@ class Operations:
     service: ShippingService
     store: ShippingStore
     settings: ShippingSettings
+    files: FileStore
 
     @property
     def lanes(self) -> Lanes:

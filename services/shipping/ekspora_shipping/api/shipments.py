@@ -1,13 +1,17 @@
-"""Consolidated shipments: read, booked, moved along their journey, their documents set."""
+"""Consolidated shipments: read, booked, moved along their journey; their documents uploaded, verified
+or rejected."""
 
 from collections.abc import Callable
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from ekspora_contracts.envelope import REGION_PATTERN
-from ekspora_contracts.shipping import DocumentStatus
 from ekspora_kit.auth import Operator, region_asked
+from ekspora_kit.domain import NotFound
+from ekspora_kit.files import read_upload
+from ekspora_kit.http import Unprocessable
 from ekspora_kit.tokens import Access
 from ekspora_shipping import domain
 from ekspora_shipping.api.deps import Operations, ShipmentView, Shipping
@@ -26,9 +30,15 @@ class StatusUpdate(domain.Model):
     message: str = Field(default="", max_length=500)
 
 
-class DocumentUpdate(domain.Model):
-    status: DocumentStatus
+class DocumentReview(domain.Model):
+    status: Literal["verified", "rejected"]
     order_id: str | None = None
+    reason: str | None = Field(
+        default=None,
+        min_length=5,
+        max_length=500,
+        description="Why it is rejected, for the owner (in Bahasa Indonesia)",
+    )
 
 
 async def changed(
@@ -94,11 +104,80 @@ async def move(shipment_id: str, body: StatusUpdate, operator: Operator, shippin
     "/shipments/{shipment_id}/documents/{code}",
     response_model=ShipmentView,
     tags=["documents"],
-    summary="Mark a document missing, uploaded or verified (per shipment, or per order with order_id)",
+    summary="Verify a document, or reject it with the reason its owner is told (per order with order_id)",
+    responses={409: {"description": "No file to verify or reject yet, or the shipment has departed"}},
 )
-async def set_document(
-    shipment_id: str, code: str, body: DocumentUpdate, operator: Operator, shipping: Shipping
+async def review_document(
+    shipment_id: str, code: str, body: DocumentReview, operator: Operator, shipping: Shipping
 ) -> ShipmentView:
+    service = shipping.service
+    if body.status == "rejected" and not body.reason:
+        raise Unprocessable("say why the document is rejected: its owner is told", field="reason")
+
+    def reviewed(shipment: domain.Shipment) -> domain.Change:
+        now, order_id = service.clock.now(), body.order_id
+        if body.status == "verified":
+            return domain.verify_document(shipment, code, order_id, operator.actor, now, service.tracking)
+        return domain.reject_document(shipment, code, order_id, str(body.reason), operator.actor, now, service.tracking)
+
+    return await changed(shipping, shipment_id, operator, reviewed)
+
+
+@router.put(
+    "/shipments/{shipment_id}/documents/{code}/file",
+    response_model=ShipmentView,
+    tags=["documents"],
+    summary="Upload a document's file: the body is the PDF, JPEG or PNG, its type in Content-Type",
+    responses={
+        409: {"description": "A generated document, or the shipment has departed"},
+        413: {"description": "Larger than the limit"},
+        415: {"description": "Not a PDF, JPEG or PNG, or not what Content-Type says"},
+    },
+)
+async def upload_document(
+    shipment_id: str,
+    code: str,
+    request: Request,
+    operator: Operator,
+    shipping: Shipping,
+    order_id: str | None = None,
+    filename: str = Query(default="document", min_length=1, max_length=200, pattern=r"^[\w .()-]+$"),
+) -> ShipmentView:
+    service = shipping.service
+    shipment = await shipping.in_region(shipment_id, operator)
+    domain.can_attach(shipment, code, order_id, service.tracking)  # refused before the upload is read or kept
+    upload = await read_upload(request, filename=filename, max_bytes=shipping.settings.document_max_bytes)
+    digest = await shipping.files.keep(upload)
+    file = domain.DocumentFile(
+        sha256=digest,
+        filename=filename,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        uploaded_at=service.clock.now(),
+        uploaded_by=operator.actor,
+    )
     return await changed(
-        shipping, shipment_id, operator, lambda s: domain.set_document(s, code, body.order_id, body.status)
+        shipping, shipment_id, operator, lambda s: domain.attach_file(s, code, order_id, file, service.tracking)
+    )
+
+
+@router.get(
+    "/shipments/{shipment_id}/documents/{code}/file",
+    response_class=Response,
+    tags=["documents"],
+    summary="The uploaded file of a document",
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+async def download_document(
+    shipment_id: str, code: str, operator: Operator, shipping: Shipping, order_id: str | None = None
+) -> Response:
+    shipment = await shipping.in_region(shipment_id, operator)
+    file = shipment.files.get(domain.slot(code, order_id))
+    content = await shipping.files.read(file.sha256) if file else None
+    if file is None or content is None:
+        raise NotFound(f"no file for {domain.slot(code, order_id)}")
+    return Response(
+        content,
+        media_type=file.content_type,
+        headers={"Content-Disposition": f'inline; filename="{file.filename}"', "X-Content-SHA256": file.sha256},
     )

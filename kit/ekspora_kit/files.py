@@ -1,0 +1,92 @@
+"""Uploaded evidence (certificates, transport documents): checked, then kept once per content in the
+owning service's own database through GridFS, which FerretDB and MongoDB both serve.
+
+A file is known by the SHA-256 of its bytes: the same scan uploaded twice is stored once, and a
+record that names a hash names exactly those bytes.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from fastapi import Request
+from gridfs import AsyncGridFSBucket, NoFile
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from ekspora_kit.http import ApiError, Unprocessable
+
+# What a scan or an official PDF begins with; the declared type must agree with it.
+SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+class TooLarge(ApiError):
+    status_code = 413
+
+
+class UnsupportedType(ApiError):
+    status_code = 415
+
+
+@dataclass(frozen=True)
+class Upload:
+    content: bytes
+    content_type: str
+    filename: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+async def read_upload(request: Request, *, filename: str, max_bytes: int) -> Upload:
+    """The request's body as an upload: refused (nothing read past the limit, nothing stored) when it
+    is empty, too large, or not the PDF, JPEG or PNG it says it is."""
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if declared not in SIGNATURES:
+        raise UnsupportedType(
+            f"send the file as application/pdf, image/jpeg or image/png, not {declared or 'no type'}",
+            field="content-type",
+        )
+    if int(request.headers.get("content-length") or 0) > max_bytes:
+        raise TooLarge(f"a file may be at most {max_bytes:,} bytes", field="file")
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > max_bytes:
+            raise TooLarge(f"a file may be at most {max_bytes:,} bytes", field="file")
+    if not received:
+        raise Unprocessable("the file is empty", field="file")
+    if not received.startswith(SIGNATURES[declared]):
+        raise UnsupportedType(f"the file is not a {declared.split('/')[1].upper()}", field="file")
+    return Upload(bytes(received), declared, filename)
+
+
+class FileStore:
+    def __init__(self, db: AsyncDatabase, bucket: str = "files") -> None:
+        self.bucket = AsyncGridFSBucket(db, bucket_name=bucket)
+        self.files = db[f"{bucket}.files"]
+        self.chunks = db[f"{bucket}.chunks"]
+
+    async def keep(self, upload: Upload) -> str:
+        """Stores the bytes once (by their hash) and returns the hash. A half-written earlier attempt
+        (chunks without their file record, after a crash) is cleared and written again."""
+        digest = upload.sha256
+        if await self.files.find_one({"_id": digest}, {"_id": 1}):
+            return digest
+        metadata = {"content_type": upload.content_type, "sha256": digest}
+        for _ in range(2):
+            try:
+                await self.bucket.upload_from_stream_with_id(digest, upload.filename, upload.content, metadata=metadata)
+                return digest
+            except DuplicateKeyError:
+                if await self.files.find_one({"_id": digest}, {"_id": 1}):  # someone stored it meanwhile
+                    return digest
+                await self.chunks.delete_many({"files_id": digest})
+        raise RuntimeError(f"could not store {digest}")
+
+    async def read(self, digest: str) -> bytes | None:
+        try:
+            stream = await self.bucket.open_download_stream(digest)
+        except NoFile:
+            return None
+        return await stream.read()

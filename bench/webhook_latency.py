@@ -32,6 +32,7 @@ from ekspora_kit.provision import provision_regions, retire_regions
 from ekspora_kit.table import table
 from ekspora_kit.topic_reader import delete_region_topics
 from ekspora_ops import seed
+from ekspora_ops.evidence import certified
 from ekspora_ops.measure import partner_with_webhook, percentile
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
@@ -124,7 +125,7 @@ async def measure(region: str, services: dict, outside: LocalMessaging, umkm_cou
         for product_body, certificates in item["products"]:
             product = (await registry.post(f"/msmes/{msme_id}/products", json=product_body)).json()["product"]
             for certificate in certificates:
-                await registry.post(f"/msmes/{msme_id}/products/{product['product_id']}/certificates", json=certificate)
+                await certified(registry, f"/msmes/{msme_id}/products/{product['product_id']}", certificate)
         deadline = time.monotonic() + 20  # one UMKM at a time: wait until its webhooks have arrived
         # the webhooks land in another thread's list: poll it
         while time.monotonic() < deadline and len(webhooks_of(outside)) < len(on_bus):  # noqa: ASYNC110

@@ -1,6 +1,7 @@
 """Realistic test data shared by unit and integration tests."""
 
 import subprocess
+from datetime import UTC, datetime
 
 from fpdf import FPDF
 
@@ -105,6 +106,7 @@ def pdf_text(document: bytes) -> str:
 def scanned_pdf(title: str) -> bytes:
     """A small real PDF standing in for a scanned certificate or transport document."""
     document = FPDF()
+    document.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))  # the same title is the same bytes
     document.add_page()
     document.set_font("Helvetica", size=12)
     document.cell(text=title)

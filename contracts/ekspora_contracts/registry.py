@@ -140,6 +140,46 @@ class SupplierChanged(EventData):
         return self.msme_id
 
 
+class CertificateExpiring(EventData):
+    """A certificate expires in `days_left` days: its owner is told, once per warning, how to renew it."""
+
+    event_type: ClassVar[str] = "ekspora.registry.certificate.expiring.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    product_id: str
+    product_name: str
+    kind: CertificateKind
+    number: str
+    expires_on: date
+    days_left: int = Field(ge=0)
+    warning: int = Field(description="Which warning this is, in days before expiry (30 or 7 by default)")
+    renewal_id: str = Field(description="How to renew it, in Bahasa Indonesia")
+    renewal_en: str
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class CertificateEvidenceRejected(EventData):
+    """The scan behind a certificate was not accepted: the owner is told why, and the certificate does not
+    count until a new scan is verified."""
+
+    event_type: ClassVar[str] = "ekspora.registry.certificate.evidence_rejected.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    product_id: str
+    product_name: str
+    kind: CertificateKind
+    reason: str
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
 class ReadinessAssessed(EventData):
     event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v1"
     stream: ClassVar[Stream] = REGISTRY_MSME

@@ -42,6 +42,7 @@ from ekspora_ops.chaos_audit import (
     end_offsets,
     region_groups,
 )
+from ekspora_ops.evidence import scan_of
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.partners import request_body, sign_in
 from ekspora_ops.processes import SERVICES, ServiceProcess
@@ -121,12 +122,12 @@ class Failover:
         self.traffic = traffic
         self.patience = patience
 
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def call(self, method: str, path: str, body: Any = None, **request: Any) -> httpx.Response:
         deadline = time.monotonic() + self.patience
         while time.monotonic() < deadline:
             client = self.clients[next(self.turn) % len(self.clients)]
             try:
-                response = await client.request(method, path, json=body)
+                response = await client.request(method, path, json=body, **request)
             except httpx.ConnectError:
                 self.traffic.answers["connection refused"] += 1
             except httpx.TransportError as error:
@@ -389,6 +390,7 @@ class ChaosRun:
             for certificate in certificates:
                 path = f"/msmes/{msme_id}/products/{product_id}/certificates"
                 await self.repeatable(registry, path, certificate, producer)
+                await self.verified_scan(registry, f"{path}/{certificate['kind']}/evidence", producer)
 
     async def create_msme(self, registry: Failover, body: dict) -> str:
         """Registers once: after a write that got no answer, the NIB tells whether it was applied."""
@@ -440,6 +442,21 @@ class ChaosRun:
                 await self.count_input(producer)
                 return
             raise ChaosFailed(f"POST {path}: {response.status_code} {response.text[:300]}")
+
+    async def verified_scan(self, registry: Failover, evidence: str, producer: AIOKafkaProducer) -> None:
+        """The certificate's scan uploaded and verified: both repeat harmlessly (the same scan again, or
+        a verified scan verified again, changes nothing), so an unanswered try is simply tried again."""
+        scan = {"content": scan_of("certificate", evidence), "headers": {"content-type": "application/pdf"}}
+        for path, body, request in ((evidence, None, scan), (f"{evidence}/review", {"status": "verified"}, {})):
+            while True:
+                try:
+                    response = await registry.call("PUT", path, body, **request)
+                except Unanswered:
+                    continue
+                if response.status_code != 200:
+                    raise ChaosFailed(f"PUT {path}: {response.status_code} {response.text[:300]}")
+                break
+        await self.count_input(producer)
 
     async def count_input(self, producer: AIOKafkaProducer) -> None:
         """One input record in `poison_every` is followed by a malformed record on one of the topics services read."""

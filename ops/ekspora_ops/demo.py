@@ -32,6 +32,7 @@ from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
 from ekspora_ops.cloud_api import LocalCloudApi
 from ekspora_ops.console_accounts import DEMO_PASSWORD, make_demo_accounts, signed_in
+from ekspora_ops.evidence import certify
 from ekspora_ops.messaging import LocalMessaging, free_port
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
@@ -109,12 +110,9 @@ class Registry:
             return "NIB verified in OSS"
         if code.startswith("certificate.") and base:
             kind = code.removeprefix("certificate.").split("|")[0]
-            self.call(
-                "POST",
-                f"{base}/certificates",
-                {"kind": kind, "number": f"{kind.upper()}-UKB-{msme_id[-6:]}", "expires_on": valid_until},
-            )
-            return f"{kind} certificate issued"
+            certificate = {"kind": kind, "number": f"{kind.upper()}-UKB-{msme_id[-6:]}", "expires_on": valid_until}
+            certify(self.client, base, certificate)
+            return f"{kind} certificate issued, its scan verified"
         if code == "packaging.no_english_label" and base:
             self.call("PATCH", base, {"english_label": True})
             return "packaging relabelled in English"

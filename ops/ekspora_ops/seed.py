@@ -19,6 +19,7 @@ import yaml
 
 from ekspora_kit.clock import WIB, Clock
 from ekspora_kit.table import table
+from ekspora_ops.evidence import certify
 
 SEED_DIR = Path(__file__).parent / "seed"
 KOTA_KEDIRI = SEED_DIR / "kota-kediri.yaml"
@@ -92,9 +93,7 @@ def load(registry_url: str, path: Path = KOTA_KEDIRI, *, token: str, progress: b
                 product.raise_for_status()
                 product_id = product.json()["product"]["product_id"]
                 for certificate in certificates:
-                    client.post(
-                        f"/msmes/{msme_id}/products/{product_id}/certificates", json=certificate
-                    ).raise_for_status()
+                    certify(client, f"/msmes/{msme_id}/products/{product_id}", certificate)
             msme = client.get(f"/msmes/{msme_id}").json()
             loaded.append(msme)
             if progress:

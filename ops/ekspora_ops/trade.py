@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import yaml
-from fpdf import FPDF
 
 from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
+from ekspora_ops.evidence import scan_of
 from ekspora_ops.partners import request_body, sign_in
 
 PARTNERS = Path(__file__).parent / "seed" / "partners.yaml"
@@ -35,15 +35,6 @@ CARRIER_LEGS = ["arrived", "import_cleared", "OutForDelivery", "Delivered"]
 
 class TradeFailed(Exception):
     pass
-
-
-def scan_of(code: str, reference: str) -> bytes:
-    """A one-page PDF standing in for the scan an UMKM or the forwarder hands the operator."""
-    document = FPDF()
-    document.add_page()
-    document.set_font("Helvetica", size=14)
-    document.cell(text=f"{code.replace('_', ' ').upper()} - {reference}")
-    return bytes(document.output())
 
 
 def call(client: httpx.Client, method: str, path: str, body: Any = None, expect: int = 200) -> Any:

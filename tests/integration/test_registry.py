@@ -15,7 +15,8 @@ import pytest
 from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import CATALOGUE, MATCHING_SALES, REGISTRY_MSME, REGISTRY_PRODUCT
-from tests.factories import CLOCK
+from ekspora_ops.evidence import certified
+from tests.factories import CLOCK, scanned_pdf
 from tests.integration.support import OPERATOR, OPERATOR_TOKEN, eventually, publish, read_topic
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
@@ -85,8 +86,9 @@ class Registry:
         return msme_id, product_id
 
     async def certificate(self, msme_id: str, product_id: str, kind: str, expires_on: str = "2028-06-30") -> dict:
+        """Added, its scan uploaded and verified, as an operator does it."""
         body = {"kind": kind, "number": f"{kind.upper()}-{random.randrange(10**6)}", "expires_on": expires_on}
-        return await self.ok("POST", f"/msmes/{msme_id}/products/{product_id}/certificates", body)
+        return await certified(self.client, f"/msmes/{msme_id}/products/{product_id}", body)
 
     async def get(self, msme_id: str) -> dict:
         return await self.ok("GET", f"/msmes/{msme_id}")
@@ -120,7 +122,7 @@ async def test_adding_the_missing_certificate_moves_setengah_to_siap_and_emits_e
     assert (await registry.get(msme_id))["assessment"]["tier"] == "setengah"
     halal = {"kind": "halal", "number": "ID35110000123450823", "expires_on": "2028-01-31"}
     for _ in range(2):  # the operator's request repeated
-        await registry.ok("POST", f"/msmes/{msme_id}/products/{product_id}/certificates", halal)
+        await certified(registry.client, f"/msmes/{msme_id}/products/{product_id}", halal)
     msme = await registry.get(msme_id)
     assert (msme["assessment"]["tier"], msme["assessment"]["score"]) == ("siap", 90)
 
@@ -502,3 +504,92 @@ async def _counted(registry: "Registry", registered: int) -> dict | None:
     funnel = await registry.ok("GET", f"/funnel?region={registry.region}")
     assessed = sum(funnel["tiers"].values()) + funnel["unassessed"]
     return funnel if funnel["registered"] == registered and assessed == registered else None
+
+
+async def upload_scan(registry: Registry, path: str, content: bytes, content_type: str = "application/pdf"):
+    return await registry.client.put(
+        f"{path}/evidence", content=content, headers={"content-type": content_type}, params={"filename": "scan.pdf"}
+    )
+
+
+async def test_a_certificate_counts_once_its_scan_is_verified_and_the_scan_survives_a_restart(platform):
+    service = platform.start("registry", env={"EKSPORA_EVIDENCE_MAX_BYTES": "4096"})
+    registry = Registry(service.url, platform.region)
+    msme_id, product_id = await registry.umkm()  # SPP-IRT with its verified scan
+    product = f"/msmes/{msme_id}/products/{product_id}"
+    halal = f"{product}/certificates/halal"
+    await registry.ok(
+        "POST", f"{product}/certificates", {"kind": "halal", "number": "ID3511", "expires_on": "2028-01-31"}
+    )
+    assert (await registry.get(msme_id))["assessment"]["tier"] == "setengah", "no scan, no count"
+    stored = platform.database("registry")["evidence.files"]
+    before = await stored.count_documents({})
+
+    refusals = [
+        (await upload_scan(registry, halal, b"a letter", "text/plain"), 415, "content-type"),
+        (await upload_scan(registry, halal, scanned_pdf("halal"), "image/jpeg"), 415, "file"),
+        (await upload_scan(registry, halal, b"%PDF-" + b"1" * 5000), 413, "file"),
+        (await upload_scan(registry, halal, b""), 422, "file"),
+        (await upload_scan(registry, f"{product}/certificates/svlk", scanned_pdf("svlk")), 404, None),
+    ]
+    for response, status, field in refusals:
+        assert response.status_code == status, response.text
+        if field:
+            assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert await stored.count_documents({}) == before, "nothing refused is stored"
+
+    blurred, sharp = scanned_pdf("halal ID3511 (blurred)"), scanned_pdf("halal ID3511")
+    for _ in range(2):
+        assert (await upload_scan(registry, halal, blurred)).status_code == 200
+    assert await stored.count_documents({}) == before + 1, "the same scan twice is stored once"
+    assert (await registry.get(msme_id))["assessment"]["tier"] == "setengah", "uploaded is not verified"
+    unexplained = await registry.client.put(f"{halal}/evidence/review", json={"status": "rejected"})
+    assert unexplained.status_code == 422 and unexplained.json()["errors"][0]["field"] == "reason"
+    reason = "Nomor sertifikat tidak terbaca"
+    await registry.ok("PUT", f"{halal}/evidence/review", {"status": "rejected", "reason": reason})
+    rejected = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "evidence_rejected" in e["type"]]
+    assert [(e["data"]["kind"], e["data"]["reason"]) for e in rejected] == [("halal", reason)]
+
+    await upload_scan(registry, halal, sharp)
+    await registry.ok("PUT", f"{halal}/evidence/review", {"status": "verified"})
+    assert (await registry.get(msme_id))["assessment"]["tier"] == "siap"
+    ready = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=3)
+    [announced] = [e["data"]["product"] for e in ready if e["type"].endswith("export_ready.v1")]
+    assert {c["kind"] for c in announced["certificates"]} == {"pirt", "halal"}
+
+    service.stop()
+    again = Registry(platform.start("registry").url, platform.region)
+    assert (await again.get(msme_id))["assessment"]["tier"] == "siap"
+    kept = await again.client.get(f"{halal}/evidence")
+    assert kept.status_code == 200 and kept.content == sharp and kept.headers["content-type"] == "application/pdf"
+
+
+async def test_an_expiring_certificate_warns_its_owner_once_30_and_once_7_days_before(platform):
+    expires_on = CLOCK.now().astimezone(WIB).date() + timedelta(days=60)
+
+    def registry_at(days_before: int) -> Registry:
+        """The registry with its clock 10 s before local midnight `days_before` the expiry."""
+        moment = datetime.combine(expires_on - timedelta(days=days_before), time.min, WIB).astimezone(UTC)
+        offset = CLOCK.offset_to(moment) - 10
+        env = {"EKSPORA_EXPIRY_CHECK_SECONDS": "1", "EKSPORA_CLOCK_OFFSET_SECONDS": str(offset)}
+        return Registry(platform.start("registry", env=env).url, platform.region)
+
+    async def warnings(count: int) -> list[int] | None:
+        events = await events_of(platform.topic(REGISTRY_MSME), msme_id)
+        sent = [e["data"]["warning"] for e in events if e["type"] == "ekspora.registry.certificate.expiring.v1"]
+        return sent if len(sent) >= count else None
+
+    registry = registry_at(30)
+    msme_id, product_id = await registry.umkm()
+    await registry.certificate(msme_id, product_id, "halal", expires_on.isoformat())
+    assert await warnings(1) is None, "not before its day"
+    assert await eventually(lambda: warnings(1), timeout=40, what="the 30-day warning") == [30]
+    for process in platform.processes:
+        process.stop()
+    registry = registry_at(7)
+    assert await eventually(lambda: warnings(2), timeout=40, what="the 7-day warning") == [30, 7]
+    await asyncio.sleep(4)  # four more checks
+    events = await events_of(platform.topic(REGISTRY_MSME), msme_id)
+    [last] = [e["data"] for e in events if e["type"] == "ekspora.registry.certificate.expiring.v1"][-1:]
+    assert (last["days_left"], last["kind"], await warnings(3)) == (7, "halal", None), "exactly one of each"
+    assert "SIHALAL" in last["renewal_id"]

@@ -255,7 +255,7 @@ def every_message_event():
     from datetime import date
 
     from ekspora_contracts.matching import MatchConfirmed, MatchRequoted, MatchWithdrawn, SalesReported
-    from ekspora_contracts.registry import IncubationGraduated
+    from ekspora_contracts.registry import CertificateEvidenceRejected, CertificateExpiring, IncubationGraduated
     from ekspora_contracts.shipping import (
         SalesFeedbackRequested,
         ShipmentDocumentsMissing,
@@ -306,6 +306,27 @@ def every_message_event():
             partner_id="partner-1",
             msme_id="msme-1",
             product_name="Keripik Tempe",
+        ),
+        CertificateExpiring(
+            msme_id="msme-1",
+            region="kota-kediri",
+            product_id="p-1",
+            product_name="Keripik Tempe",
+            kind="halal",
+            number="ID35110000123450823",
+            expires_on=date(2027, 1, 2),
+            days_left=30,
+            warning=30,
+            renewal_id="ajukan perpanjangan di SIHALAL",
+            renewal_en="apply to renew in SIHALAL",
+        ),
+        CertificateEvidenceRejected(
+            msme_id="msme-1",
+            region="kota-kediri",
+            product_id="p-1",
+            product_name="Keripik Tempe",
+            kind="halal",
+            reason="nomor sertifikat tidak terbaca",
         ),
         ShipmentDocumentStatusChanged(
             shipment_id="shp-1",

@@ -7,8 +7,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ekspora_contracts.registry import Certificate, CertificateKind
-from ekspora_registry.domain import Listing, Msme, Product, Profile, TrackRecord, score_product
+from ekspora_contracts.registry import CertificateKind
+from ekspora_registry.domain import (
+    Evidence,
+    HeldCertificate,
+    Listing,
+    Msme,
+    Product,
+    Profile,
+    TrackRecord,
+    score_product,
+)
 from ekspora_registry.policy import RUBRIC_PATH, load_rubric
 
 RUBRIC = load_rubric()
@@ -17,8 +26,17 @@ TODAY = date(2026, 11, 28)
 VALID, EXPIRES_TODAY = date(2028, 1, 1), TODAY
 
 
-def cert(kind: CertificateKind, expires_on: date = VALID) -> Certificate:
-    return Certificate(kind=kind, number=f"{kind.upper()}-001", expires_on=expires_on)
+def cert(kind: CertificateKind, expires_on: date = VALID, verified: bool = True) -> HeldCertificate:
+    evidence = Evidence(
+        sha256="0" * 64,
+        filename="scan.pdf",
+        content_type="application/pdf",
+        size=900,
+        uploaded_at=NOW,
+        uploaded_by="op",
+        status="verified" if verified else "uploaded",
+    )
+    return HeldCertificate(kind=kind, number=f"{kind.upper()}-001", expires_on=expires_on, evidence=evidence)
 
 
 def msme(*, verified=True, listings=0, reports=0, rating=0.0, reorders=0) -> Msme:
@@ -114,6 +132,14 @@ CASES = [
         "certificates: one expiring today no longer counts",
         dict(listings=2, reports=2, rating=5, reorders=2),
         product(certificates=(cert("pirt"), cert("halal", EXPIRES_TODAY))),
+        85,
+        "setengah",
+        ["certificate.halal"],
+    ),
+    (
+        "certificates: one whose evidence is not yet verified does not count",
+        dict(listings=2, reports=2, rating=5, reorders=2),
+        product(certificates=(cert("pirt"), cert("halal", verified=False))),
         85,
         "setengah",
         ["certificate.halal"],

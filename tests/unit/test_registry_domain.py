@@ -1,13 +1,16 @@
 """Registry operations: which events each change emits, and only when something really changed."""
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.registry import (
+    CertificateEvidenceRejected,
+    CertificateExpiring,
     IncubationEnrolled,
     IncubationGraduated,
     IncubationMilestoneCompleted,
@@ -21,6 +24,7 @@ from ekspora_contracts.registry import (
     ReadinessAssessed,
     SupplierChanged,
 )
+from ekspora_kit.clock import WIB
 from ekspora_kit.domain import Invalid, NotAllowed, NotFound
 from ekspora_registry import domain
 from ekspora_registry.domain import funnel
@@ -53,6 +57,27 @@ def registered() -> domain.Msme:
     return domain.register(domain.RegisterMsme.model_validate(VALID_REGISTRATION), "msme-1", NOW, RUBRIC).msme
 
 
+def scan(n: int = 1) -> domain.Evidence:
+    return domain.Evidence(
+        sha256=f"{n:064x}",
+        filename="scan.pdf",
+        content_type="application/pdf",
+        size=900,
+        uploaded_at=NOW,
+        uploaded_by="op",
+    )
+
+
+VERIFIED = domain.ReviewEvidence(status="verified")
+
+
+def certify(msme: domain.Msme, certificate: domain.AddCertificate, now: datetime = NOW) -> domain.Change:
+    """Adds the certificate, uploads its scan and verifies it: the change the verification makes."""
+    msme = domain.add_certificate(msme, "prd-1", certificate, now, RUBRIC).msme
+    msme = domain.attach_evidence(msme, "prd-1", certificate.kind, scan(), now, RUBRIC).msme
+    return domain.review_evidence(msme, "prd-1", certificate.kind, VERIFIED, "op", now, RUBRIC)
+
+
 def setengah_with_pirt() -> domain.Msme:
     """Verified, listed twice, tahu with SPP-IRT but no halal certificate: 75, yet setengah (halal missing)."""
     msme = registered()
@@ -62,7 +87,7 @@ def setengah_with_pirt() -> domain.Msme:
         listing = domain.AddListing.model_validate({"platform": "shopee", "url": f"https://shopee.co.id/tahu{n}"})
         msme = domain.add_listing(msme, listing, NOW, RUBRIC).msme
     pirt = domain.AddCertificate(kind="pirt", number="P-IRT 2063571010123-28", expires_on=date(2028, 5, 1))
-    return domain.add_certificate(msme, "prd-1", pirt, NOW, RUBRIC).msme
+    return certify(msme, pirt).msme
 
 
 HALAL = domain.AddCertificate(kind="halal", number="ID35110000123450823", expires_on=date(2027, 3, 1))
@@ -91,10 +116,15 @@ def test_verifying_the_nib_tells_shipping_and_a_new_name_too_but_not_a_new_phone
     assert not [e for e in new_phone.events if isinstance(e, SupplierChanged)]
 
 
-def test_adding_the_missing_certificate_makes_the_product_export_ready_once():
+def test_adding_the_missing_certificate_makes_the_product_export_ready_once_its_evidence_is_verified():
     msme = setengah_with_pirt()
     assert (msme.assessment.score, msme.tier) == (75, "setengah")
-    change = domain.add_certificate(msme, "prd-1", HALAL, NOW, RUBRIC)
+    added = domain.add_certificate(msme, "prd-1", HALAL, NOW, RUBRIC)
+    assert types(added) == [] and added.msme.tier == "setengah", "a certificate without evidence: nothing to tell"
+    uploaded = domain.attach_evidence(added.msme, "prd-1", "halal", scan(), NOW, RUBRIC)
+    assert types(uploaded) == [] and uploaded.msme.tier == "setengah", "evidence not yet verified"
+    assert "evidence not yet verified: halal" in uploaded.msme.assessment.criteria[1].detail
+    change = domain.review_evidence(uploaded.msme, "prd-1", "halal", VERIFIED, "op", NOW, RUBRIC)
     assert types(change) == [ProductUpdated, ProductExportReady, ReadinessAssessed]
     assert change.msme.tier == "siap" and change.msme.products[0].export_ready
     ready = change.events[1]
@@ -108,23 +138,92 @@ def test_adding_the_missing_certificate_makes_the_product_export_ready_once():
 
 
 def test_losing_a_certificate_withdraws_export_readiness():
-    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.remove_certificate(msme, "prd-1", "halal", NOW, RUBRIC)
     assert types(change) == [ProductUpdated, ProductExportReadinessLost, ReadinessAssessed]
     assert change.events[1].reasons == ["Apply for a halal certificate with BPJPH"]
     assert change.events[2].previous_tier == "siap" and change.events[2].tier == "setengah"
 
 
-def test_certificate_expiry_lowers_the_tier_at_local_midnight_of_its_expiry_date():
+def test_a_certificate_warns_30_and_7_days_before_and_stops_counting_at_local_midnight_of_its_expiry():
+    msme = certify(setengah_with_pirt(), HALAL).msme  # halal expires on 1 March 2027
+    # 30 and 7 days before, then the day itself, each at 00:00 WIB (17:00 UTC the day before)
+    moments = [datetime(2027, 1, 29, 17, tzinfo=UTC), datetime(2027, 2, 21, 17, tzinfo=UTC)]
+    moments.append(datetime(2027, 2, 28, 17, tzinfo=UTC))
+    happened = []
+    for moment in moments:
+        assert msme.next_certificate_expiry == moment
+        assert domain.certificate_moments(msme, moment - timedelta(seconds=1), RUBRIC).events == []
+        change = domain.certificate_moments(msme, moment, RUBRIC)
+        assert domain.certificate_moments(change.msme, moment + timedelta(hours=23), RUBRIC).events == [], "once"
+        happened.append(change.events)
+        msme = change.msme
+    warnings, last_warning, expired = happened
+    assert [(w.warning, w.days_left, w.kind, w.expires_on) for w in warnings + last_warning] == [
+        (30, 30, "halal", date(2027, 3, 1)),
+        (7, 7, "halal", date(2027, 3, 1)),
+    ]
+    assert "SIHALAL" in warnings[0].renewal_id and "SIHALAL" in warnings[0].renewal_en
+    assert [type(e) for e in expired] == [ProductExportReadinessLost, ReadinessAssessed]
+    assert msme.tier == "setengah"
+    assert msme.next_certificate_expiry == datetime(2028, 3, 31, 17, 0, tzinfo=UTC), "SPP-IRT's first warning"
+
+
+# (case, days before expiry at each check, the warnings each check sends)
+WARNINGS = [
+    ("far ahead: one at 30, one at 7", [40, 30, 29, 8, 7, 6, 1], [[], [30], [], [], [7], [], []]),
+    ("added with 20 days left: the 30-day one at once", [20, 19, 7], [[30], [], [7]]),
+    ("added with 5 days left: only the nearest", [5, 4], [[7], []]),
+    ("checked late after both fell due: one, the nearest", [40, 3], [[], [7]]),
+    ("the day of expiry: none, it has expired", [0], [[]]),
+]
+
+
+@pytest.mark.parametrize(("case", "days_before", "sent"), WARNINGS)
+def test_each_warning_goes_out_once_whenever_the_check_runs(case, days_before, sent):
+    expires_on = date(2027, 6, 30)
+    certificate = HALAL.model_copy(update={"expires_on": expires_on})
+    msme = certify(setengah_with_pirt(), certificate, now=NOW).msme
+    got = []
+    for days in days_before:
+        at = datetime.combine(expires_on - timedelta(days=days), datetime.min.time(), UTC) + timedelta(hours=5)
+        if days and not got:  # as if it were added then: a warning already due is due at once
+            msme = certify(setengah_with_pirt(), certificate, now=at).msme
+            first_warning = datetime.combine(expires_on - timedelta(days=30), time.min, ZoneInfo(WIB)).astimezone(UTC)
+            assert msme.next_certificate_expiry == max(first_warning, at)
+        change = domain.certificate_moments(msme, at, RUBRIC)
+        got.append([e.warning for e in change.events if isinstance(e, CertificateExpiring)])
+        msme = change.msme
+    assert got == sent, case
+
+
+def test_a_renewed_certificate_is_warned_of_again_and_its_old_evidence_does_not_carry_over():
+    msme = certify(setengah_with_pirt(), HALAL).msme
+    warned = domain.certificate_moments(msme, datetime(2027, 2, 22, 0, tzinfo=UTC), RUBRIC).msme
+    renewal = HALAL.model_copy(update={"number": "ID35110000123450999", "expires_on": date(2031, 3, 1)})
+    renewed = domain.add_certificate(warned, "prd-1", renewal, NOW, RUBRIC).msme
+    [halal] = [c for c in renewed.products[0].certificates if c.kind == "halal"]
+    assert (halal.warned_days, halal.evidence, renewed.tier) == ([], None, "setengah")
+
+
+def test_a_rejected_scan_tells_the_owner_why_and_the_certificate_does_not_count():
     msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
-    expiry = datetime(2027, 2, 28, 17, 0, tzinfo=UTC)  # 2027-03-01 00:00 WIB
-    assert msme.next_certificate_expiry == expiry
-    still_valid = domain.expire_certificates(msme, expiry - timedelta(seconds=1), RUBRIC)
-    assert still_valid.events == []
-    expired = domain.expire_certificates(msme, expiry, RUBRIC)
-    assert types(expired) == [ProductExportReadinessLost, ReadinessAssessed]
-    assert expired.msme.tier == "setengah"
-    assert expired.msme.next_certificate_expiry == datetime(2028, 4, 30, 17, 0, tzinfo=UTC)
+    with pytest.raises(NotAllowed, match="upload its scan first"):
+        domain.review_evidence(msme, "prd-1", "halal", VERIFIED, "op", NOW, RUBRIC)
+    msme = domain.attach_evidence(msme, "prd-1", "halal", scan(1), NOW, RUBRIC).msme
+    rejection = domain.ReviewEvidence(status="rejected", reason="Nomor sertifikat tidak terbaca")
+    rejected = domain.review_evidence(msme, "prd-1", "halal", rejection, "op", NOW, RUBRIC)
+    told = [e for e in rejected.events if isinstance(e, CertificateEvidenceRejected)]
+    assert [(e.kind, e.reason, e.product_name) for e in told] == [
+        ("halal", "Nomor sertifikat tidak terbaca", "Tahu Takwa")
+    ]
+    assert rejected.msme.tier == "setengah"
+    again = domain.attach_evidence(rejected.msme, "prd-1", "halal", scan(1), NOW, RUBRIC)
+    assert again.msme.products[0].certificates[-1].evidence.status == "uploaded", "the same scan may be sent again"
+    verified = domain.review_evidence(again.msme, "prd-1", "halal", VERIFIED, "op", NOW, RUBRIC)
+    assert verified.msme.tier == "siap"
+    replaced = domain.attach_evidence(verified.msme, "prd-1", "halal", scan(2), NOW, RUBRIC)
+    assert replaced.msme.tier == "setengah", "another scan waits for its own review"
 
 
 def test_an_already_expired_certificate_is_refused():
@@ -154,7 +253,7 @@ def report(report_id: str, rating: int = 5, reorder: bool = True) -> SalesReport
 
 
 def test_sales_feedback_builds_the_track_record_once_per_report():
-    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.record_sales(msme, report("r1"), NOW, RUBRIC)
     assert types(change) == [ReadinessAssessed]
     record = change.msme.track_record
@@ -229,7 +328,7 @@ def test_incubation_from_enrolment_to_graduation():
         domain.complete_milestone(training.msme, "first_export_sales", NOW, RUBRIC)
 
     later = NOW + timedelta(days=40)
-    graduated = domain.add_certificate(training.msme, "prd-1", HALAL, later, RUBRIC)
+    graduated = certify(training.msme, HALAL, later)
     assert types(graduated) == [
         ProductUpdated,
         ProductExportReady,
@@ -243,7 +342,7 @@ def test_incubation_from_enrolment_to_graduation():
 
 
 def test_only_setengah_and_didorong_can_be_enrolled():
-    ready = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    ready = certify(setengah_with_pirt(), HALAL).msme
     with pytest.raises(NotAllowed, match="siap"):
         domain.enrol(ready, COHORT, NOW, RUBRIC)
     with pytest.raises(NotAllowed, match="blitar"):
@@ -299,7 +398,7 @@ def test_product_listed_carries_what_matching_needs_and_no_contact():
 def test_delisting_a_ready_product_withdraws_its_readiness_first():
     from ekspora_contracts.registry import ProductDelisted
 
-    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.delist_product(msme, "prd-1", "no longer produced", NOW, RUBRIC)
     assert types(change)[:2] == [ProductExportReadinessLost, ProductDelisted]
     assert change.msme.products == [] and change.msme.tier == "didorong"
@@ -310,7 +409,7 @@ def test_delisting_a_ready_product_withdraws_its_readiness_first():
 def test_a_withdrawn_umkm_keeps_its_record_and_leaves_export():
     from ekspora_contracts.registry import MsmeWithdrawn
 
-    msme = domain.add_certificate(setengah_with_pirt(), "prd-1", HALAL, NOW, RUBRIC).msme
+    msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.withdraw(msme, "closed the business", NOW, RUBRIC)
     assert types(change) == [ProductExportReadinessLost, MsmeWithdrawn]
     assert change.msme.withdrawn_at == NOW and not change.msme.products[0].export_ready

@@ -165,6 +165,7 @@ class Labels:
         self.tiers: dict[str, dict[str, str]] = data["tiers"]
         self.statuses: dict[str, dict[str, str]] = data["statuses"]
         self.documents: dict[str, dict[str, str]] = data["documents"]
+        self.certificates: dict[str, dict[str, str]] = data["certificates"]
         self.city_zones: dict[str, str] = data["zones"]["cities"]
         self.country_zones: dict[str, str] = data["zones"]["countries"]
 
@@ -231,6 +232,17 @@ def _next_step(gaps: list, language: str) -> str:
     return steps.get(language, steps["en"])
 
 
+def _certificate_values(data: Any, language: str, labels: Labels) -> dict[str, object]:
+    values: dict[str, object] = {
+        "certificate": labels.word(labels.certificates, language, data.kind),
+        "product": data.product_name,
+    }
+    if hasattr(data, "reason"):  # evidence rejected
+        return values | {"reason": data.reason}
+    renewal = data.renewal_id if language == "id" else data.renewal_en
+    return values | {"expires": f"{data.expires_on:%Y-%m-%d}", "days": data.days_left, "renewal": renewal}
+
+
 def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str, str]) -> dict[str, object]:
     """What the templates of `event` fill in, in `language`."""
     data = event.data
@@ -258,6 +270,8 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
             values |= {"reason": data.reason_id if language == "id" else data.reason_en}
         case "ekspora.matching.match.requoted.v1":
             values |= {"previous": f"{_money(data.previous_unit_price, data.terms.currency)}"}
+        case "ekspora.registry.certificate.expiring.v1" | "ekspora.registry.certificate.evidence_rejected.v1":
+            values |= _certificate_values(data, language, labels)
         case "ekspora.registry.incubation.graduated.v1":
             values |= {"days": data.days_in_incubation, "score": data.score}
         case "ekspora.matching.match.proposed.v1":

@@ -5,6 +5,7 @@ from typing import get_args
 from fastapi import FastAPI
 
 from ekspora_contracts.registry import Tier
+from ekspora_kit.files import FileStore
 from ekspora_kit.http import create_http_app
 from ekspora_kit.runtime import ServiceRuntime
 from ekspora_registry.api import ROUTERS
@@ -31,6 +32,7 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         label="tier",
         steps=get_args(Tier),
     )
+    # expiries and the warnings before them
     runtime.every("certificate-expiry", settings.expiry_check_seconds, service.expire_due_certificates)
     runtime.every("relisting", settings.relist_check_seconds, service.relist_behind)
     return create_http_app(
@@ -38,6 +40,15 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         title="Ekspora registry",
         description="UMKM, their products, export-readiness tiers and incubation, per region.",
         routers=ROUTERS,
-        state={"operations": Operations(service, store, rubric, settings.regions)},
+        state={
+            "operations": Operations(
+                service,
+                store,
+                rubric,
+                settings.regions,
+                FileStore(runtime.db, bucket="evidence"),
+                settings.evidence_max_bytes,
+            )
+        },
         on_startup=lambda: store.ready(settings.regions),
     )

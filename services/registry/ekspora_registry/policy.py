@@ -90,6 +90,16 @@ def certificate_gap_code(group: Sequence[str]) -> str:
     return "certificate." + "|".join(group)
 
 
+class Renewal(Strict):
+    id: str
+    en: str
+
+
+class CertificateWarnings(Strict):
+    days_before: list[int] = Field(min_length=1)
+    renewal: dict[str, Renewal]
+
+
 class Rubric(Strict):
     version: int
     source: str
@@ -97,6 +107,7 @@ class Rubric(Strict):
     criteria: Criteria
     categories: dict[str, CategoryRule]
     gaps: dict[str, GapText]
+    certificate_warnings: CertificateWarnings
 
     @model_validator(mode="after")
     def consistent(self) -> Self:

@@ -52,7 +52,7 @@ class RegistryService:
         checked_at = self.clock.now()
         due = await self.store.due_for_expiry(checked_at, limit=batch)
         for msme_id in due:
-            await self.change(msme_id, lambda msme, now: domain.expire_certificates(msme, now, self.rubric))
+            await self.change(msme_id, lambda msme, now: domain.certificate_moments(msme, now, self.rubric))
         if len(due) < batch:
             await self.store.expiry_checked(checked_at)
         return len(due)

@@ -10,3 +10,4 @@ class RegistrySettings(ServiceSettings):
     relist_check_seconds: float = Field(
         default=30, gt=0, description="How often list entries a crash left behind their UMKM are looked for"
     )
+    evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest certificate scan")

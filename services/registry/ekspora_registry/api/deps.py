@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from ekspora_kit.auth import Forbidden
 from ekspora_kit.domain import NotFound
+from ekspora_kit.files import FileStore
 from ekspora_kit.http import Unprocessable
 from ekspora_kit.tokens import Access
 from ekspora_registry import domain
@@ -19,8 +20,17 @@ from ekspora_registry.store import RegistryStore
 class Operations:
     """The registry as its routes see it: use cases, reads, and which region a caller may touch."""
 
-    def __init__(self, service: RegistryService, store: RegistryStore, rubric: Rubric, regions: Sequence[str]):
+    def __init__(
+        self,
+        service: RegistryService,
+        store: RegistryStore,
+        rubric: Rubric,
+        regions: Sequence[str],
+        evidence: FileStore,
+        evidence_max_bytes: int,
+    ):
         self.service, self.store, self.rubric, self.served = service, store, rubric, set(regions)
+        self.evidence, self.evidence_max_bytes = evidence, evidence_max_bytes
 
     def check_served(self, region: str, operator: Access) -> None:
         if region not in self.served:

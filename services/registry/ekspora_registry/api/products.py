@@ -1,13 +1,15 @@
-"""Products of an UMKM: listing, changes, certificates, delisting."""
+"""Products of an UMKM: listing, changes, certificates with their evidence, delisting."""
 
 from uuid import uuid4
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from ekspora_contracts.registry import CertificateKind
 from ekspora_kit.auth import Operator
 from ekspora_kit.domain import NotFound
+from ekspora_kit.files import read_upload
+from ekspora_kit.http import Unprocessable
 from ekspora_registry import domain
 from ekspora_registry.api.deps import Registry
 
@@ -53,6 +55,80 @@ async def add_certificate(
     operator: Operator, registry: Registry, msme_id: str, product_id: str, command: domain.AddCertificate
 ) -> ProductView:
     msme = await registry.apply(operator, msme_id, domain.add_certificate, product_id, command)
+    return ProductView(msme_id=msme_id, product=msme.product(product_id))
+
+
+@router.put(
+    f"{PRODUCT}/certificates/{{kind}}/evidence",
+    response_model=ProductView,
+    summary="Upload the certificate's scan: the body is the PDF, JPEG or PNG, its type in Content-Type",
+    description="The certificate counts for readiness once its evidence is verified.",
+    responses={413: {"description": "Larger than the limit"}, 415: {"description": "Not a PDF, JPEG or PNG"}},
+)
+async def upload_evidence(
+    operator: Operator,
+    registry: Registry,
+    msme_id: str,
+    product_id: str,
+    kind: CertificateKind,
+    request: Request,
+    filename: str = Query(default="certificate", min_length=1, max_length=200, pattern=r"^[\w .()-]+$"),
+) -> ProductView:
+    held = await registry.visible(operator, msme_id)
+    if not any(c.kind == kind for c in held.product(product_id).certificates):
+        raise NotFound(f"product {product_id} holds no {kind} certificate")  # refused before the upload is read
+    upload = await read_upload(request, filename=filename, max_bytes=registry.evidence_max_bytes)
+    evidence = domain.Evidence(
+        sha256=await registry.evidence.keep(upload),
+        filename=filename,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        uploaded_at=registry.service.clock.now(),
+        uploaded_by=operator.actor,
+    )
+    msme = await registry.apply(operator, msme_id, domain.attach_evidence, product_id, kind, evidence)
+    return ProductView(msme_id=msme_id, product=msme.product(product_id))
+
+
+@router.get(
+    f"{PRODUCT}/certificates/{{kind}}/evidence",
+    response_class=Response,
+    summary="The certificate's scan",
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+async def download_evidence(
+    operator: Operator, registry: Registry, msme_id: str, product_id: str, kind: CertificateKind
+) -> Response:
+    msme = await registry.visible(operator, msme_id)
+    held = next((c for c in msme.product(product_id).certificates if c.kind == kind), None)
+    evidence = held.evidence if held else None
+    content = await registry.evidence.read(evidence.sha256) if evidence else None
+    if evidence is None or content is None:
+        raise NotFound(f"no evidence for the {kind} certificate of {product_id}")
+    return Response(
+        content,
+        media_type=evidence.content_type,
+        headers={"Content-Disposition": f'inline; filename="{evidence.filename}"', "X-Content-SHA256": evidence.sha256},
+    )
+
+
+@router.put(
+    f"{PRODUCT}/certificates/{{kind}}/evidence/review",
+    response_model=ProductView,
+    summary="Verify the scan (the certificate then counts), or reject it with the reason its owner is told",
+    responses={409: {"description": "No scan uploaded yet"}},
+)
+async def review_evidence(
+    operator: Operator,
+    registry: Registry,
+    msme_id: str,
+    product_id: str,
+    kind: CertificateKind,
+    command: domain.ReviewEvidence,
+) -> ProductView:
+    if command.status == "rejected" and not command.reason:
+        raise Unprocessable("say why the scan is rejected: its owner is told", field="reason")
+    msme = await registry.apply(operator, msme_id, domain.review_evidence, product_id, kind, command, operator.actor)
     return ProductView(msme_id=msme_id, product=msme.product(product_id))
 
 

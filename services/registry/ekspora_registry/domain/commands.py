@@ -1,5 +1,6 @@
 """What operators send: the validated input of each operation."""
 
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, HttpUrl, field_validator
@@ -87,6 +88,13 @@ class AddCertificate(Model):
     kind: CertificateKind
     number: Line = Field(min_length=3, max_length=80)
     expires_on: Day
+
+
+class ReviewEvidence(Model):
+    status: Literal["verified", "rejected"]
+    reason: Line | None = Field(
+        default=None, min_length=5, max_length=500, description="Why it is rejected, for its owner (Bahasa Indonesia)"
+    )
 
 
 class AddListing(Model):

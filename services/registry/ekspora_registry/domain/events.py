@@ -10,14 +10,18 @@ from ekspora_registry.domain.model import Msme, Product
 
 
 def product_facts(msme: Msme, product: Product) -> ProductFacts:
-    """The product as others know it: its HS subheading (6 digits) to match on, and its full tariff
-    code (8) for export papers; products listed before the 8-digit codes have only the 6."""
+    """The product as others know it: its HS subheading (6 digits) to match on, its full tariff code
+    (8) for export papers (products listed before the 8-digit codes have only the 6), and the
+    certificates that count: those whose evidence is verified."""
     return ProductFacts(
         msme_id=msme.msme_id,
         region=msme.region,
         hs_code=product.hs_code[:6],
         tariff_code=product.hs_code if len(product.hs_code) == 8 else None,
-        **product.model_dump(include=set(ProductFacts.model_fields) - {"msme_id", "region", "hs_code", "tariff_code"}),
+        certificates=[certificate.as_contract() for certificate in product.certificates if certificate.counts],
+        **product.model_dump(
+            include=set(ProductFacts.model_fields) - {"msme_id", "region", "hs_code", "tariff_code", "certificates"}
+        ),
     )
 
 

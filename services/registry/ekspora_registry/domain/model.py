@@ -24,6 +24,36 @@ Marketplace = Literal["tokopedia", "shopee", "lazada", "tiktok_shop", "bukalapak
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 
 
+class Evidence(Model):
+    """The scan behind a certificate, kept by its content's hash, and its review."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+    uploaded_by: str
+    status: Literal["uploaded", "verified", "rejected"] = "uploaded"
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    rejected_reason: str | None = None
+
+
+class HeldCertificate(Certificate):
+    """A certificate as the registry holds it: it counts once its evidence is verified, and its owner
+    is warned before it expires (`warned_days`: the warnings sent, in days before expiry)."""
+
+    evidence: Evidence | None = None
+    warned_days: list[int] = []
+
+    @property
+    def counts(self) -> bool:
+        return self.evidence is not None and self.evidence.status == "verified"
+
+    def as_contract(self) -> Certificate:
+        return Certificate(kind=self.kind, number=self.number, expires_on=self.expires_on)
+
+
 class Product(Model):
     product_id: str
     name: str
@@ -38,7 +68,7 @@ class Product(Model):
     net_weight_grams: int
     shelf_life_days: int | None
     english_label: bool
-    certificates: list[Certificate] = []
+    certificates: list[HeldCertificate] = []
     listed_at: datetime
     score: int = 0
     tier: Tier = "didorong"

@@ -5,7 +5,8 @@ from datetime import datetime
 from ekspora_contracts.envelope import EventData
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.registry import (
-    Certificate,
+    CertificateEvidenceRejected,
+    CertificateExpiring,
     MsmeRegistered,
     MsmeWithdrawn,
     ProductDelisted,
@@ -19,11 +20,22 @@ from ekspora_registry.domain.commands import (
     AddListing,
     ListProduct,
     RegisterMsme,
+    ReviewEvidence,
     UpdateMsme,
     UpdateProduct,
 )
 from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts, supplier_changed
-from ekspora_registry.domain.model import Change, Listing, Msme, Product, Profile, TrackRecord, touched
+from ekspora_registry.domain.model import (
+    Change,
+    Evidence,
+    HeldCertificate,
+    Listing,
+    Msme,
+    Product,
+    Profile,
+    TrackRecord,
+    touched,
+)
 from ekspora_registry.domain.readiness import local_today, reassess
 from ekspora_registry.policy import Rubric
 
@@ -139,9 +151,9 @@ def add_certificate(msme: Msme, product_id: str, command: AddCertificate, now: d
     product = msme.product(product_id)
     if command.expires_on <= local_today(now, msme.profile.timezone):
         raise Invalid(f"certificate expired on {command.expires_on}", field="expires_on")
-    certificate = Certificate(**command.model_dump())
-    if certificate in product.certificates:
-        return Change(msme)
+    certificate = HeldCertificate(**command.model_dump())
+    if any(held.as_contract() == certificate.as_contract() for held in product.certificates):
+        return Change(msme)  # the same certificate again keeps its evidence; a renewal needs its own
     kept = [c for c in product.certificates if c.kind != certificate.kind]
     updated = product.model_copy(update={"certificates": [*kept, certificate]})
     return replace_product(msme, updated, ["certificates"], f"certificate_added:{certificate.kind}", now, rubric)
@@ -154,6 +166,58 @@ def remove_certificate(msme: Msme, product_id: str, kind: str, now: datetime, ru
         raise NotFound(f"product {product_id} holds no {kind} certificate")
     updated = product.model_copy(update={"certificates": kept})
     return replace_product(msme, updated, ["certificates"], f"certificate_removed:{kind}", now, rubric)
+
+
+def _held(product: Product, kind: str) -> HeldCertificate:
+    certificate = next((c for c in product.certificates if c.kind == kind), None)
+    if certificate is None:
+        raise NotFound(f"product {product.product_id} holds no {kind} certificate")
+    return certificate
+
+
+def _with_certificate(product: Product, certificate: HeldCertificate) -> Product:
+    return product.model_copy(
+        update={"certificates": [certificate if c.kind == certificate.kind else c for c in product.certificates]}
+    )
+
+
+def attach_evidence(
+    msme: Msme, product_id: str, kind: str, evidence: Evidence, now: datetime, rubric: Rubric
+) -> Change:
+    """A scan of the certificate, to be verified before the certificate counts. The same scan again
+    changes nothing; another one replaces it and waits for its own review."""
+    product = msme.product(product_id)
+    held = _held(product, kind)
+    if held.evidence and held.evidence.sha256 == evidence.sha256 and held.evidence.status != "rejected":
+        return Change(msme)
+    updated = _with_certificate(product, held.model_copy(update={"evidence": evidence}))
+    return replace_product(msme, updated, ["certificates"], f"certificate_evidence_uploaded:{kind}", now, rubric)
+
+
+def review_evidence(
+    msme: Msme, product_id: str, kind: str, command: ReviewEvidence, by: str, now: datetime, rubric: Rubric
+) -> Change:
+    product = msme.product(product_id)
+    held = _held(product, kind)
+    if held.evidence is None:
+        raise NotAllowed(f"the {kind} certificate has no evidence yet: upload its scan first")
+    if held.evidence.status == command.status:
+        return Change(msme)
+    review = {"status": command.status, "reviewed_by": by, "reviewed_at": now, "rejected_reason": command.reason}
+    updated = _with_certificate(product, held.model_copy(update={"evidence": held.evidence.model_copy(update=review)}))
+    trigger = f"certificate_evidence_{command.status}:{kind}"
+    change = replace_product(msme, updated, ["certificates"], trigger, now, rubric)
+    if command.status == "rejected":
+        rejected = CertificateEvidenceRejected(
+            msme_id=msme.msme_id,
+            region=msme.region,
+            product_id=product_id,
+            product_name=product.name,
+            kind=held.kind,
+            reason=str(command.reason),
+        )
+        change = Change(change.msme, [*change.events, rejected], change.new_assessment)
+    return change
 
 
 def add_listing(msme: Msme, command: AddListing, now: datetime, rubric: Rubric) -> Change:
@@ -186,8 +250,41 @@ def record_sales(msme: Msme, report: SalesReported, now: datetime, rubric: Rubri
     return reassess(Change(updated), "sales_reported", now, rubric)
 
 
-def expire_certificates(msme: Msme, now: datetime, rubric: Rubric) -> Change:
-    return reassess(Change(touched(msme, now)), "certificate_expired", now, rubric)
+def certificate_moments(msme: Msme, now: datetime, rubric: Rubric) -> Change:
+    """What the clock does to certificates: owners warned before expiry (each warning once, the nearest
+    one only when several are due at once), and readiness reassessed as they expire."""
+    today = local_today(now, msme.profile.timezone)
+    thresholds = sorted(rubric.certificate_warnings.days_before)
+    events: list[EventData] = []
+    products = []
+    for product in msme.products:
+        certificates = []
+        for held in product.certificates:
+            days_left = (held.expires_on - today).days
+            due = [days for days in thresholds if 0 < days_left <= days and days not in held.warned_days]
+            certificate = held
+            if due:
+                renewal = rubric.certificate_warnings.renewal[certificate.kind]
+                events.append(
+                    CertificateExpiring(
+                        msme_id=msme.msme_id,
+                        region=msme.region,
+                        product_id=product.product_id,
+                        product_name=product.name,
+                        kind=certificate.kind,
+                        number=certificate.number,
+                        expires_on=certificate.expires_on,
+                        days_left=days_left,
+                        warning=due[0],
+                        renewal_id=renewal.id,
+                        renewal_en=renewal.en,
+                    )
+                )
+                certificate = certificate.model_copy(update={"warned_days": sorted({*certificate.warned_days, *due})})
+            certificates.append(certificate)
+        products.append(product.model_copy(update={"certificates": certificates}))
+    updated = touched(msme.model_copy(update={"products": products}), now)
+    return reassess(Change(updated, events), "certificate_expired", now, rubric)
 
 
 def replace_product(
@@ -195,5 +292,7 @@ def replace_product(
 ) -> Change:
     products = [product if p.product_id == product.product_id else p for p in msme.products]
     updated = touched(msme.model_copy(update={"products": products}), now)
-    event = ProductUpdated(product=product_facts(updated, product), changed_fields=changed)
-    return reassess(Change(updated, [event]), trigger, now, rubric)
+    facts = product_facts(updated, product)
+    unseen = facts == product_facts(msme, msme.product(product.product_id))  # e.g. a scan not yet verified
+    events: list[EventData] = [] if unseen else [ProductUpdated(product=facts, changed_fields=changed)]
+    return reassess(Change(updated, events), trigger, now, rubric)

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -35,8 +35,13 @@ def local_today(now: datetime, timezone: str) -> date:
 
 
 def valid_certificates(product: Product, today: date) -> set[str]:
-    """Kinds that count today: a certificate stops counting on its expiry date."""
-    return {certificate.kind for certificate in product.certificates if certificate.expires_on > today}
+    """Kinds that count today: a certificate counts once its evidence is verified, and stops on its
+    expiry date."""
+    return {c.kind for c in product.certificates if c.counts and c.expires_on > today}
+
+
+def unverified_certificates(product: Product, today: date) -> set[str]:
+    return {c.kind for c in product.certificates if not c.counts and c.expires_on > today}
 
 
 class _ScoreSheet:
@@ -122,11 +127,13 @@ def _certificates(sheet: _ScoreSheet, product: Product, category: CategoryRule, 
             points += share + (remainder if index == len(groups) - 1 else 0)
         else:
             missing.append(certificate_gap_code(group))
+    awaiting = sorted(unverified_certificates(product, today) & {kind for group in groups for kind in group})
     detail = (
         "all required certificates valid"
         if not missing
         else "missing or expired: "
         + ", ".join(code.removeprefix("certificate.").replace("|", " or ") for code in missing)
+        + (f" (on file, evidence not yet verified: {', '.join(awaiting)})" if awaiting else "")
     )
     sheet.award("certificates", points, max_points, detail, missing)
     return not missing
@@ -214,16 +221,26 @@ def best_score(msme: Msme, rubric: Rubric, today: date) -> tuple[Scored, dict[st
     return best, per_product
 
 
-def next_certificate_expiry(msme: Msme, now: datetime) -> datetime | None:
-    """The next instant (UTC) at which a certificate stops counting: local midnight of its expiry date."""
+def next_certificate_expiry(msme: Msme, now: datetime, warn_days: Sequence[int] = ()) -> datetime | None:
+    """The next instant (UTC) something happens to a certificate: it stops counting (local midnight of
+    its expiry date), or its owner is due a warning `warn_days` before that; now, for a warning that
+    fell due before the certificate was added (or while no check ran)."""
     zone = ZoneInfo(msme.profile.timezone)
-    instants = [
-        datetime.combine(certificate.expires_on, time.min, zone).astimezone(UTC)
-        for product in msme.products
-        for certificate in product.certificates
-    ]
-    upcoming = [instant for instant in instants if instant > now]
-    return min(upcoming) if upcoming else None
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time.min, zone).astimezone(UTC)
+
+    instants = []
+    for certificate in (c for product in msme.products for c in product.certificates):
+        if (expiry := midnight(certificate.expires_on)) <= now:
+            continue
+        instants.append(expiry)
+        instants += [
+            max(midnight(certificate.expires_on - timedelta(days=days)), now)
+            for days in warn_days
+            if days not in certificate.warned_days
+        ]
+    return min(instants) if instants else None
 
 
 def mark_milestone_done(change: Change, code: str, by: Literal["operator", "evidence"], now: datetime) -> Change:
@@ -271,7 +288,8 @@ def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Cha
                 )
             )
         products.append(product.model_copy(update={"score": scored.score, "tier": scored.tier, "export_ready": ready}))
-    msme = msme.model_copy(update={"products": products, "next_certificate_expiry": next_certificate_expiry(msme, now)})
+    upcoming = next_certificate_expiry(msme, now, rubric.certificate_warnings.days_before)
+    msme = msme.model_copy(update={"products": products, "next_certificate_expiry": upcoming})
 
     new_assessment = change.new_assessment
     unchanged = previous is not None and _readiness(

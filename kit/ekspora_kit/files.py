@@ -7,12 +7,14 @@ record that names a hash names exactly those bytes.
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
-from fastapi import Request
+from fastapi import Request, Response
 from gridfs import AsyncGridFSBucket, NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from ekspora_kit.domain import Model
 from ekspora_kit.http import ApiError, Unprocessable
 
 # What a scan or an official PDF begins with; the declared type must agree with it.
@@ -36,6 +38,36 @@ class Upload:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+    def stored(self, by: str, at: datetime) -> "StoredFile":
+        """Its record, as whoever keeps it extends it (with its review, say)."""
+        return StoredFile(
+            sha256=self.sha256,
+            filename=self.filename,
+            content_type=self.content_type,
+            size=len(self.content),
+            uploaded_at=at,
+            uploaded_by=by,
+        )
+
+
+class StoredFile(Model):
+    """What a record keeps of an uploaded file: its bytes are in the FileStore under `sha256`."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+    uploaded_by: str
+
+
+def served(file: StoredFile, content: bytes) -> Response:
+    return Response(
+        content,
+        media_type=file.content_type,
+        headers={"Content-Disposition": f'inline; filename="{file.filename}"', "X-Content-SHA256": file.sha256},
+    )
 
 
 async def read_upload(request: Request, *, filename: str, max_bytes: int) -> Upload:

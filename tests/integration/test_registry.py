@@ -133,10 +133,16 @@ async def test_adding_the_missing_certificate_moves_setengah_to_siap_and_emits_e
     assert ready["score"] == 90
     assert {c["kind"] for c in ready["product"]["certificates"]} == {"pirt", "halal"}
     assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
-    assert [(e["data"]["tier"], e["data"]["trigger"]) for e in assessed][-1] == ("siap", "certificate_added:halal")
+    assert [(e["data"]["tier"], e["data"]["trigger"]) for e in assessed][-1] == (
+        "siap",
+        "certificate_evidence_verified:halal",
+    )
 
     history = await registry.ok("GET", f"/msmes/{msme_id}/assessments")
-    assert [(a["tier"], a["trigger"]) for a in history][:2] == [("siap", "certificate_added:halal"), ("setengah", ANY)]
+    assert [(a["tier"], a["trigger"]) for a in history][:2] == [
+        ("siap", "certificate_evidence_verified:halal"),
+        ("setengah", ANY),
+    ]
     assert len(history) == len(assessed), "one entry per assessment, newest first"
     stored = await platform.mongo[platform.database_name("registry")]["msmes"].find_one({"_id": msme_id})
     assert "assessments" not in stored, "the history stays out of the document every save rewrites"

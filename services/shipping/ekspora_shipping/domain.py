@@ -28,6 +28,7 @@ from ekspora_contracts.shipping import (
     ShipmentStatusChanged,
 )
 from ekspora_kit.domain import DomainError, Model, NotAllowed, NotFound
+from ekspora_kit.files import StoredFile
 from ekspora_shipping.policy import Lanes, Tracking
 
 # Ekspora writes these itself (papers.py); origin statements are printed on the invoice (papers.yaml)
@@ -48,15 +49,9 @@ class Order(Model):
     net_kg: float | None = None
 
 
-class DocumentFile(Model):
-    """The file behind a document and what became of it: kept by its content's hash."""
+class DocumentFile(StoredFile):
+    """The file behind a document and what became of it."""
 
-    sha256: str
-    filename: str
-    content_type: str
-    size: int
-    uploaded_at: datetime
-    uploaded_by: str
     verified_by: str | None = None
     verified_at: datetime | None = None
     rejected_by: str | None = None

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from ekspora_contracts.registry import CertificateKind
 from ekspora_kit.auth import Operator
 from ekspora_kit.domain import NotFound
-from ekspora_kit.files import read_upload
+from ekspora_kit.files import read_upload, served
 from ekspora_kit.http import Unprocessable
 from ekspora_registry import domain
 from ekspora_registry.api.deps import Registry
@@ -78,14 +78,8 @@ async def upload_evidence(
     if not any(c.kind == kind for c in held.product(product_id).certificates):
         raise NotFound(f"product {product_id} holds no {kind} certificate")  # refused before the upload is read
     upload = await read_upload(request, filename=filename, max_bytes=registry.evidence_max_bytes)
-    evidence = domain.Evidence(
-        sha256=await registry.evidence.keep(upload),
-        filename=filename,
-        content_type=upload.content_type,
-        size=len(upload.content),
-        uploaded_at=registry.service.clock.now(),
-        uploaded_by=operator.actor,
-    )
+    await registry.evidence.keep(upload)
+    evidence = domain.Evidence(**upload.stored(operator.actor, registry.service.clock.now()).model_dump())
     msme = await registry.apply(operator, msme_id, domain.attach_evidence, product_id, kind, evidence)
     return ProductView(msme_id=msme_id, product=msme.product(product_id))
 
@@ -105,11 +99,7 @@ async def download_evidence(
     content = await registry.evidence.read(evidence.sha256) if evidence else None
     if evidence is None or content is None:
         raise NotFound(f"no evidence for the {kind} certificate of {product_id}")
-    return Response(
-        content,
-        media_type=evidence.content_type,
-        headers={"Content-Disposition": f'inline; filename="{evidence.filename}"', "X-Content-SHA256": evidence.sha256},
-    )
+    return served(evidence, content)
 
 
 @router.put(

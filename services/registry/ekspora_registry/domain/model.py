@@ -16,6 +16,7 @@ from ekspora_contracts.registry import (
     Tier,
 )
 from ekspora_kit.domain import Model, NotFound
+from ekspora_kit.files import StoredFile
 
 Sector = Literal["food", "beverage", "craft", "textile", "furniture", "fashion", "agriculture"]
 
@@ -24,15 +25,9 @@ Marketplace = Literal["tokopedia", "shopee", "lazada", "tiktok_shop", "bukalapak
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 
 
-class Evidence(Model):
-    """The scan behind a certificate, kept by its content's hash, and its review."""
+class Evidence(StoredFile):
+    """The scan behind a certificate, and its review."""
 
-    sha256: str
-    filename: str
-    content_type: str
-    size: int
-    uploaded_at: datetime
-    uploaded_by: str
     status: Literal["uploaded", "verified", "rejected"] = "uploaded"
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None

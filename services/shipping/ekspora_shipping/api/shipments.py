@@ -10,7 +10,7 @@ from pydantic import Field
 from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_kit.auth import Operator, region_asked
 from ekspora_kit.domain import NotFound
-from ekspora_kit.files import read_upload
+from ekspora_kit.files import read_upload, served
 from ekspora_kit.http import Unprocessable
 from ekspora_kit.tokens import Access
 from ekspora_shipping import domain
@@ -147,15 +147,8 @@ async def upload_document(
     shipment = await shipping.in_region(shipment_id, operator)
     domain.can_attach(shipment, code, order_id, service.tracking)  # refused before the upload is read or kept
     upload = await read_upload(request, filename=filename, max_bytes=shipping.settings.document_max_bytes)
-    digest = await shipping.files.keep(upload)
-    file = domain.DocumentFile(
-        sha256=digest,
-        filename=filename,
-        content_type=upload.content_type,
-        size=len(upload.content),
-        uploaded_at=service.clock.now(),
-        uploaded_by=operator.actor,
-    )
+    await shipping.files.keep(upload)
+    file = domain.DocumentFile(**upload.stored(operator.actor, service.clock.now()).model_dump())
     return await changed(
         shipping, shipment_id, operator, lambda s: domain.attach_file(s, code, order_id, file, service.tracking)
     )
@@ -176,8 +169,4 @@ async def download_document(
     content = await shipping.files.read(file.sha256) if file else None
     if file is None or content is None:
         raise NotFound(f"no file for {domain.slot(code, order_id)}")
-    return Response(
-        content,
-        media_type=file.content_type,
-        headers={"Content-Disposition": f'inline; filename="{file.filename}"', "X-Content-SHA256": file.sha256},
-    )
+    return served(file, content)

@@ -33,6 +33,7 @@ async def test_crash_between_store_and_publish(platform, fault_point, records_be
     assert [e["type"].split(".", 2)[2] for e in record["outbox"]] == [
         "msme.registered.v2",
         "msme.contact_changed.v1",
+        "supplier.changed.v1",
         "readiness.assessed.v1",
     ], "the events wait in the change record of the stored version"
     msme_topic = platform.topic(REGISTRY_MSME)

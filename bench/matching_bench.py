@@ -29,6 +29,7 @@ from ekspora_contracts.registry import Certificate, CertificateKind, ProductFact
 from ekspora_kit.clock import Clock
 from ekspora_kit.table import table
 from ekspora_matching import domain
+from ekspora_matching.app import demand_filling
 from ekspora_matching.domain import scoring
 from ekspora_matching.policy import load_exchange_rates, load_rules, load_scoring
 from ekspora_matching.service import MatchingService
@@ -222,13 +223,15 @@ async def main() -> None:
     args = parser.parse_args()
     client: AsyncMongoClient = AsyncMongoClient(MONGO, tz_aware=True)
     clock = Clock.from_environment()
+    store = MatchingStore(client[DATABASE])
     service = MatchingService(
-        MatchingStore(client[DATABASE]),
+        store,
         rules=lambda: RULES,
         scoring=SCORING,
         exchange_rates=RATES,
         clock=clock,
         expiry=timedelta(days=14),
+        filling=demand_filling(store, clock, holder="matching-bench"),
     )
     print(f"Matching benchmark on {MONGO}: region sizes {args.sizes}")
     try:

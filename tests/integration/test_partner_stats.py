@@ -14,6 +14,7 @@ from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import MATCHING_SALES
 from ekspora_kit.consumer import Dispatcher
 from ekspora_kit.metrics import KitMetrics
+from ekspora_matching.app import demand_filling
 from ekspora_matching.handlers import build_routes
 from ekspora_matching.policy import RulesHolder, load_exchange_rates, load_scoring
 from ekspora_matching.service import MatchingService
@@ -72,16 +73,18 @@ def as_record(event, offset: int) -> ConsumerRecord:
 async def test_two_instances_count_every_sales_report_of_a_partner_once():
     database = f"test_stats_{uuid4().hex[:8]}"
     clients = [AsyncMongoClient(MONGO, tz_aware=True, maxPoolSize=8) for _ in range(2)]
+    stores = [MatchingStore(client[database]) for client in clients]
     services = [
         MatchingService(
-            MatchingStore(client[database]),
+            store,
             rules=RulesHolder().get,
             scoring=load_scoring(),
             exchange_rates=load_exchange_rates(),
             clock=CLOCK,
             expiry=timedelta(days=7),
+            filling=demand_filling(store, CLOCK, holder=f"matching-{number}"),
         )
-        for client in clients
+        for number, store in enumerate(stores)
     ]
     topic = MATCHING_SALES.topic("kota-kediri")
     events = [report(n, "ptn-warung") for n in range(2 * REPORTS_PER_INSTANCE)]

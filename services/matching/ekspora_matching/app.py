@@ -5,7 +5,9 @@ from typing import get_args
 
 from fastapi import FastAPI
 
+from ekspora_kit.clock import Clock
 from ekspora_kit.http import create_http_app
+from ekspora_kit.leases import Exclusive, Leases
 from ekspora_kit.runtime import ServiceRuntime
 from ekspora_matching.api import ROUTERS
 from ekspora_matching.api.deps import Operations
@@ -15,6 +17,15 @@ from ekspora_matching.policy import RulesHolder, load_exchange_rates, load_scori
 from ekspora_matching.service import MatchingService
 from ekspora_matching.settings import MatchingSettings
 from ekspora_matching.store import MatchingStore
+
+
+def demand_filling(
+    store: MatchingStore, clock: Clock, *, holder: str, settings: MatchingSettings | None = None
+) -> Exclusive:
+    """Who may fill a demand now: one filler at a time across instances, each instance its own holder."""
+    settings = settings or MatchingSettings()
+    leases = Leases(store.allocation_leases, holder=holder, seconds=settings.allocation_lease_seconds, clock=clock)
+    return Exclusive(leases, patience_seconds=settings.allocation_patience_seconds)
 
 
 def create_app(settings: MatchingSettings) -> FastAPI:
@@ -28,6 +39,9 @@ def create_app(settings: MatchingSettings) -> FastAPI:
         exchange_rates=load_exchange_rates(),
         clock=runtime.clock,
         expiry=timedelta(days=settings.proposal_expiry_days),
+        filling=demand_filling(
+            store, runtime.clock, holder=f"{settings.service}-{settings.instance}", settings=settings
+        ),
     )
     runtime.relay_outboxes_of(store.outboxes)
     runtime.count_states(

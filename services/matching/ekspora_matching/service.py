@@ -18,9 +18,10 @@ from ekspora_kit import aggregates
 from ekspora_kit.clock import Clock
 from ekspora_kit.domain import NotAllowed, NotFound
 from ekspora_kit.events import envelopes
+from ekspora_kit.leases import Exclusive
 from ekspora_kit.logs import acting
 from ekspora_matching import domain
-from ekspora_matching.policy import DestinationRules, RateTable, Scoring
+from ekspora_matching.policy import DatedRate, DestinationRules, RateTable, Scoring
 from ekspora_matching.store import MatchingStore
 
 logger = logging.getLogger(__name__)
@@ -36,8 +37,10 @@ class MatchingService:
         exchange_rates: RateTable,
         clock: Clock,
         expiry: timedelta,
+        filling: Exclusive,
     ) -> None:
         self.store = store
+        self.filling = filling
         self.rules = rules
         self.scoring = scoring
         self.exchange_rates = exchange_rates
@@ -270,21 +273,23 @@ class MatchingService:
     # matching ------------------------------------------------------------------------------------
 
     async def match_demand(self, demand: domain.Demand, region: str, *, causation_id: str | None = None) -> int:
-        """Proposes parts that together fill what is left of a request, best products first."""
+        """Proposes parts that together fill what is left of a request, best products first. One
+        filler at a time per demand: two reading the same remainder would each propose it."""
         partner = await self.store.partner(demand.partner_id)
         if partner is None or not partner.verified or demand.status != "open":
             return 0
-        pairs = await self.store.pairs_of_demand(demand.demand_id)
-        fill = domain.fill_of(demand.quantity, pairs)
-        room = self.scoring.proposals_per_demand - fill.parts
-        if fill.remaining == 0 or room <= 0:
-            return 0
-        ranked = await self.best_for(demand, partner, region, fill.remaining, excluded=domain.with_a_part(pairs))
-        ranked = domain.preferred_first(ranked, demand.preferred_products)
-        proposed = 0
-        for part in domain.allocate(ranked, fill.remaining, room):
-            proposed += await self._propose(part, region, causation_id)
-        return proposed
+        async with self.filling.hold(f"demand:{demand.demand_id}"):
+            pairs = await self.store.pairs_of_demand(demand.demand_id)
+            fill = domain.fill_of(demand.quantity, pairs)
+            room = self.scoring.proposals_per_demand - fill.parts
+            if fill.remaining == 0 or room <= 0:
+                return 0
+            ranked = await self.best_for(demand, partner, region, fill.remaining, excluded=domain.with_a_part(pairs))
+            ranked = domain.preferred_first(ranked, demand.preferred_products)
+            proposed = 0
+            for part in domain.allocate(ranked, fill.remaining, room):
+                proposed += await self._propose(part, region, causation_id)
+            return proposed
 
     async def fill(self, demand: domain.Demand) -> domain.Fill:
         return domain.fill_of(demand.quantity, await self.store.pairs_of_demand(demand.demand_id))
@@ -338,34 +343,57 @@ class MatchingService:
         for demand in demands:
             if demand.preferred_products and product_id not in demand.preferred_products:
                 continue  # an order placed again goes to its suppliers first: the request's own matching fills the rest
-            fill = await self.fill(demand)
-            if fill.remaining == 0 or fill.parts >= self.scoring.proposals_per_demand:
-                continue
             if demand.partner_id not in partners:
                 partners[demand.partner_id] = await self._partner_context(demand.partner_id)
             context = partners[demand.partner_id]
             if context is None:
                 continue
-            result = domain.evaluate(
-                offer,
-                demand,
-                context.partner,
-                stats=context.stats,
-                open_for_partner=context.open_proposals,
-                rules=rules,
-                scoring=self.scoring,
-                rate=rate,
-                today=today,
-                promised=promised,
-                lane=context.lanes.get(demand.destination_city),
-                remaining=fill.remaining,
+
+            score = partial(
+                self._part_of, offer, demand, context, rules=rules, rate=rate, today=today, promised=promised
             )
-            if isinstance(result, domain.Evaluation) and result.score >= self.scoring.min_score:
-                made = await self._propose(domain.Allocation(result, result.quantity), region, causation_id)
-                context.open_proposals += made
-                proposed += made
-                promised += made * result.quantity
+            if await score() is None:
+                continue  # read without waiting for the demand's filler: most demands end here
+            async with self.filling.hold(f"demand:{demand.demand_id}"):
+                part = await score()  # again, on what is left now that no one else is filling it
+                made = await self._propose(part, region, causation_id) if part else 0
+            context.open_proposals += made
+            proposed += made
+            promised += made * (part.quantity if part else 0)
         return proposed
+
+    async def _part_of(
+        self,
+        offer: domain.Offer,
+        demand: domain.Demand,
+        context: "PartnerContext",
+        *,
+        rules: DestinationRules,
+        rate: DatedRate,
+        today: date,
+        promised: int,
+    ) -> domain.Allocation | None:
+        """The part `offer` would take of what is left of `demand`, if it scores well enough."""
+        fill = await self.fill(demand)
+        if fill.remaining == 0 or fill.parts >= self.scoring.proposals_per_demand:
+            return None
+        result = domain.evaluate(
+            offer,
+            demand,
+            context.partner,
+            stats=context.stats,
+            open_for_partner=context.open_proposals,
+            rules=rules,
+            scoring=self.scoring,
+            rate=rate,
+            today=today,
+            promised=promised,
+            lane=context.lanes.get(demand.destination_city),
+            remaining=fill.remaining,
+        )
+        if isinstance(result, domain.Evaluation) and result.score >= self.scoring.min_score:
+            return domain.Allocation(result, result.quantity)
+        return None
 
     async def _partner_context(self, partner_id: str) -> "PartnerContext | None":
         partner = await self.store.partner(partner_id)

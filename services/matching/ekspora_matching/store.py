@@ -61,6 +61,7 @@ class MatchingStore:
         self.pairs = db["pairs"]
         self.partner_stats = db["partner_stats"]
         self.lane_view = db["lane_view"]
+        self.allocation_leases = db["allocation_leases"]
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
         self.own_pairs = VersionedStore(self.pairs, Pair, hidden=PAIR_QUERY_FIELDS, derive=pair_query_fields)

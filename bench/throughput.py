@@ -65,6 +65,7 @@ from ekspora_contracts.registry import (
     ProductExportReady,
     ProductFacts,
     ReadinessAssessed,
+    RoadAdvice,
 )
 from ekspora_contracts.topics import (
     DEAD_LETTER,
@@ -308,6 +309,7 @@ def tier_changes(region: str, size: int, count: int) -> list[bytes]:
             gaps=[],
             criteria=[],
             best_product_id=None,
+            road=RoadAdvice(road="go_international", reason_id="-", reason_en="-", next_steps=[]),
             trigger="certificate_added",
         )
         event = new_event(assessed, region=region, producer="registry", correlation_id="bench", time=now)

@@ -36,6 +36,7 @@ from ekspora_ops.evidence import certified
 from ekspora_ops.measure import partner_with_webhook, percentile
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.processes import ServiceProcess, load_local_bus_credentials
+from ekspora_ops.shops import last_sale_day, opened_shop
 
 ROOT = Path(__file__).resolve().parents[1]
 load_local_bus_credentials()
@@ -120,12 +121,14 @@ async def measure(region: str, services: dict, outside: LocalMessaging, umkm_cou
         msme_id = (await registry.post("/msmes", json={**item["register"], "region": region})).json()["msme_id"]
         if item["verified"]:
             await registry.post(f"/msmes/{msme_id}/nib-verification")
-        for listing in item["listings"]:
-            await registry.post(f"/msmes/{msme_id}/listings", json=listing)
+        sold = []
         for product_body, certificates in item["products"]:
             product = (await registry.post(f"/msmes/{msme_id}/products", json=product_body)).json()["product"]
+            sold.append((product["product_id"], product_body["unit_price_idr"]))
             for certificate in certificates:
                 await certified(registry, f"/msmes/{msme_id}/products/{product['product_id']}", certificate)
+        for listing in item["listings"]:
+            await opened_shop(registry, msme_id, listing, sold, last_sale_day())
         deadline = time.monotonic() + 20  # one UMKM at a time: wait until its webhooks have arrived
         # the webhooks land in another thread's list: poll it
         while time.monotonic() < deadline and len(webhooks_of(outside)) < len(on_bus):  # noqa: ASYNC110

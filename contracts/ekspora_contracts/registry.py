@@ -180,7 +180,10 @@ class CertificateEvidenceRejected(EventData):
         return self.msme_id
 
 
-class ReadinessAssessed(EventData):
+class ReadinessAssessedV1(EventData):
+    """No longer published: v2 adds the road the assessment recommends. Its schema stays for the
+    records still on the topic."""
+
     event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v1"
     stream: ClassVar[Stream] = REGISTRY_MSME
 
@@ -193,6 +196,40 @@ class ReadinessAssessed(EventData):
     criteria: list[CriterionScore]
     best_product_id: str | None
     trigger: str = Field(description="What changed the evidence, e.g. certificate_added")
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+Road = Literal["go_international", "go_to_marketplace", "incubate_first"]
+
+
+class RoadAdvice(Closed):
+    """Which of the seed's roads an UMKM should take now, why, and its next steps in order."""
+
+    road: Road = Field(
+        description="go_international: export-ready; go_to_marketplace: gaps block export but not selling online "
+        "at home or across borders; incubate_first: a gap blocks even that (a food permit, say)"
+    )
+    reason_id: str
+    reason_en: str
+    next_steps: list[Gap] = Field(description="The gaps to close, first things first on this road")
+
+
+class ReadinessAssessed(EventData):
+    event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v2"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    score: int = Field(ge=0, le=100)
+    tier: Tier
+    previous_tier: Tier | None
+    gaps: list[Gap]
+    criteria: list[CriterionScore]
+    best_product_id: str | None
+    trigger: str = Field(description="What changed the evidence, e.g. certificate_added")
+    road: RoadAdvice
 
     def aggregate_id(self) -> str:
         return self.msme_id

@@ -6,6 +6,7 @@ record that names a hash names exactly those bytes.
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +18,13 @@ from pymongo.errors import DuplicateKeyError
 from ekspora_kit.domain import Model
 from ekspora_kit.http import ApiError, Unprocessable
 
-# What a scan or an official PDF begins with; the declared type must agree with it.
-SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+# What a file of each accepted type begins with; the declared type must agree with it. A type
+# without a signature (CSV) is checked by whoever reads it.
+Signatures = Mapping[str, bytes | None]
+SCANS: Signatures = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SPREADSHEETS: Signatures = {XLSX: b"PK\x03\x04", "text/csv": None}
+NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", XLSX: "XLSX workbook", "text/csv": "CSV"}
 
 
 class TooLarge(ApiError):
@@ -70,14 +76,13 @@ def served(file: StoredFile, content: bytes) -> Response:
     )
 
 
-async def read_upload(request: Request, *, filename: str, max_bytes: int) -> Upload:
+async def read_upload(request: Request, *, filename: str, max_bytes: int, accepted: Signatures = SCANS) -> Upload:
     """The request's body as an upload: refused (nothing read past the limit, nothing stored) when it
-    is empty, too large, or not the PDF, JPEG or PNG it says it is."""
+    is empty, too large, or not one of the `accepted` types it says it is."""
     declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if declared not in SIGNATURES:
+    if declared not in accepted:
         raise UnsupportedType(
-            f"send the file as application/pdf, image/jpeg or image/png, not {declared or 'no type'}",
-            field="content-type",
+            f"send the file as {' or '.join(accepted)}, not {declared or 'no type'}", field="content-type"
         )
     if int(request.headers.get("content-length") or 0) > max_bytes:
         raise TooLarge(f"a file may be at most {max_bytes:,} bytes", field="file")
@@ -88,8 +93,8 @@ async def read_upload(request: Request, *, filename: str, max_bytes: int) -> Upl
             raise TooLarge(f"a file may be at most {max_bytes:,} bytes", field="file")
     if not received:
         raise Unprocessable("the file is empty", field="file")
-    if not received.startswith(SIGNATURES[declared]):
-        raise UnsupportedType(f"the file is not a {declared.split('/')[1].upper()}", field="file")
+    if (signature := accepted[declared]) is not None and not received.startswith(signature):
+        raise UnsupportedType(f"the file is not a {NAMES.get(declared, declared)}", field="file")
     return Upload(bytes(received), declared, filename)
 
 

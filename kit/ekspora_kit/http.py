@@ -30,10 +30,12 @@ CORRELATION_HEADER = "X-Correlation-Id"
 class ApiError(Exception):
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, errors: Sequence[tuple[str, str]] = ()) -> None:
+        """`errors`: (field, message) for each of several faults found at once (rows of a file)."""
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = errors
 
 
 class Conflict(ApiError):
@@ -77,6 +79,8 @@ def answer_refusals(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
         content = error_body(type(error).__name__.lower(), error.message, error.field)
+        if error.errors:
+            content["errors"] = [{"field": field, "message": message} for field, message in error.errors]
         return JSONResponse(status_code=error.status_code, content=content)
 
     async def refused(_: Request, error: Exception) -> JSONResponse:

@@ -46,6 +46,7 @@ from ekspora_ops.evidence import scan_of
 from ekspora_ops.messaging import LocalMessaging
 from ekspora_ops.partners import request_body, sign_in
 from ekspora_ops.processes import SERVICES, ServiceProcess
+from ekspora_ops.shops import last_sale_day, sales_export
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "deploy" / "local" / "infra.sh"
@@ -382,15 +383,18 @@ class ChaosRun:
         await self.count_input(producer)
         if template["verified"]:
             await self.repeatable(registry, f"/msmes/{msme_id}/nib-verification", None, producer)
-        for listing in template["listings"]:
-            await self.repeatable(registry, f"/msmes/{msme_id}/listings", listing, producer)
+        sold = []
         for product_body, certificates in template["products"]:
             product_id = await self.add_product(registry, msme_id, product_body)
+            sold.append((product_id, product_body["unit_price_idr"]))
             await self.count_input(producer)
             for certificate in certificates:
                 path = f"/msmes/{msme_id}/products/{product_id}/certificates"
                 await self.repeatable(registry, path, certificate, producer)
                 await self.verified_scan(registry, f"{path}/{certificate['kind']}/evidence", producer)
+        for listing in template["listings"]:
+            await self.repeatable(registry, f"/msmes/{msme_id}/listings", listing, producer)
+            await self.imported_sales(registry, msme_id, listing["platform"], sold, producer)
 
     async def create_msme(self, registry: Failover, body: dict) -> str:
         """Registers once: after a write that got no answer, the NIB tells whether it was applied."""
@@ -456,6 +460,24 @@ class ChaosRun:
                 if response.status_code != 200:
                     raise ChaosFailed(f"PUT {path}: {response.status_code} {response.text[:300]}")
                 break
+        await self.count_input(producer)
+
+    async def imported_sales(
+        self, registry: Failover, msme_id: str, platform: str, sold: list[tuple[str, int]], producer: AIOKafkaProducer
+    ) -> None:
+        """The shop's order export imported: each line counts once, so an unanswered try is tried again."""
+        content, content_type = sales_export(platform, sold, last_sale_day())
+        path = f"/msmes/{msme_id}/marketplace/{platform}/sales"
+        while True:
+            try:
+                response = await registry.call(
+                    "POST", path, None, content=content, headers={"content-type": content_type}
+                )
+            except Unanswered:
+                continue
+            if response.status_code != 200:
+                raise ChaosFailed(f"POST {path}: {response.status_code} {response.text[:300]}")
+            break
         await self.count_input(producer)
 
     async def count_input(self, producer: AIOKafkaProducer) -> None:

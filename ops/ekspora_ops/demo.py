@@ -35,6 +35,7 @@ from ekspora_ops.console_accounts import DEMO_PASSWORD, make_demo_accounts, sign
 from ekspora_ops.evidence import certify
 from ekspora_ops.messaging import LocalMessaging, free_port
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
+from ekspora_ops.shops import last_sale_day, open_shop
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -116,13 +117,11 @@ class Registry:
         if code == "packaging.no_english_label" and base:
             self.call("PATCH", base, {"english_label": True})
             return "packaging relabelled in English"
-        if code == "marketplace.no_listing":
-            self.call(
-                "POST",
-                f"/msmes/{msme_id}/listings",
-                {"platform": "tokopedia", "url": f"https://tokopedia.example/{msme_id}"},
-            )
-            return "opened a Tokopedia shop"
+        if code in ("marketplace.no_listing", "marketplace.no_sales"):
+            sold = [(p["product_id"], p["unit_price_idr"]) for p in msme["products"]]
+            listing = {"platform": "tokopedia", "url": f"https://tokopedia.example/{msme_id}"}
+            imported = open_shop(self.client, msme_id, listing, sold, last_sale_day())
+            return f"sells on Tokopedia: {imported['totals']['orders']} orders imported from the seller centre"
         return None
 
 

@@ -20,6 +20,7 @@ import yaml
 from ekspora_kit.clock import WIB, Clock
 from ekspora_kit.table import table
 from ekspora_ops.evidence import certify
+from ekspora_ops.shops import last_sale_day, open_shop
 
 SEED_DIR = Path(__file__).parent / "seed"
 KOTA_KEDIRI = SEED_DIR / "kota-kediri.yaml"
@@ -86,14 +87,16 @@ def load(registry_url: str, path: Path = KOTA_KEDIRI, *, token: str, progress: b
             msme_id = response.json()["msme_id"]
             if item["verified"]:
                 client.post(f"/msmes/{msme_id}/nib-verification").raise_for_status()
-            for listing in item["listings"]:
-                client.post(f"/msmes/{msme_id}/listings", json=listing).raise_for_status()
+            sold = []
             for body, certificates in item["products"]:
                 product = client.post(f"/msmes/{msme_id}/products", json=body)
                 product.raise_for_status()
                 product_id = product.json()["product"]["product_id"]
+                sold.append((product_id, body["unit_price_idr"]))
                 for certificate in certificates:
                     certify(client, f"/msmes/{msme_id}/products/{product_id}", certificate)
+            for listing in item["listings"]:  # each shop with its seller centre's order export imported
+                open_shop(client, msme_id, listing, sold, last_sale_day())
             msme = client.get(f"/msmes/{msme_id}").json()
             loaded.append(msme)
             if progress:

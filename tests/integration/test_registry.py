@@ -16,12 +16,16 @@ from ekspora_contracts.envelope import new_event
 from ekspora_contracts.matching import SalesReported
 from ekspora_contracts.topics import CATALOGUE, MATCHING_SALES, REGISTRY_MSME, REGISTRY_PRODUCT
 from ekspora_ops.evidence import certified
+from ekspora_ops.shops import opened_shop
 from tests.factories import CLOCK, scanned_pdf
 from tests.integration.support import OPERATOR, OPERATOR_TOKEN, eventually, publish, read_topic
 
 pytestmark = pytest.mark.clock  # times of day, local dates, expiries: CI runs it at shifted hours
 
 WIB = ZoneInfo("Asia/Jakarta")
+YESTERDAY = CLOCK.today("Asia/Jakarta") - timedelta(
+    days=1
+)  # the last marketplace sale: never after the registry's today
 TAHU = {
     "name": "Tahu Takwa",
     "description_id": "Tahu kuning khas Kediri",
@@ -76,13 +80,12 @@ class Registry:
         msme_id = (await self.ok("POST", "/msmes", body))["msme_id"]
         if verified:
             await self.ok("POST", f"/msmes/{msme_id}/nib-verification")
-        for n in range(listings):
-            await self.ok(
-                "POST", f"/msmes/{msme_id}/listings", {"platform": "shopee", "url": f"https://shopee.co.id/l{n}"}
-            )
         product_id = (await self.ok("POST", f"/msmes/{msme_id}/products", product))["product"]["product_id"]
         for kind in certificates:
             await self.certificate(msme_id, product_id, kind)
+        for n in range(listings):  # each with its shop's sales imported, so that it counts
+            listing = {"platform": "shopee", "url": f"https://shopee.co.id/l{n}"}
+            await opened_shop(self.client, msme_id, listing, [(product_id, product["unit_price_idr"])], YESTERDAY)
         return msme_id, product_id
 
     async def certificate(self, msme_id: str, product_id: str, kind: str, expires_on: str = "2028-06-30") -> dict:
@@ -132,11 +135,19 @@ async def test_adding_the_missing_certificate_moves_setengah_to_siap_and_emits_e
     assert (ready["product"]["hs_code"], ready["product"]["tariff_code"]) == ("210690", "21069099")
     assert ready["score"] == 90
     assert {c["kind"] for c in ready["product"]["certificates"]} == {"pirt", "halal"}
-    assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
+    assessed = [
+        e
+        for e in await events_of(platform.topic(REGISTRY_MSME), msme_id)
+        if e["type"].endswith("readiness.assessed.v2")
+    ]
     assert [(e["data"]["tier"], e["data"]["trigger"]) for e in assessed][-1] == (
         "siap",
         "certificate_evidence_verified:halal",
     )
+    roads = [(e["data"]["tier"], e["data"]["road"]["road"]) for e in assessed]
+    assert roads[-2:] == [("setengah", "incubate_first"), ("siap", "go_international")], "halal is needed at home too"
+    assert assessed[-2]["data"]["road"]["next_steps"][0]["code"] == "certificate.halal"
+    assert msme["assessment"]["road"]["road"] == "go_international"
 
     history = await registry.ok("GET", f"/msmes/{msme_id}/assessments")
     assert [(a["tier"], a["trigger"]) for a in history][:2] == [
@@ -181,7 +192,11 @@ async def test_sales_feedback_raises_readiness_once_even_when_redelivered(platfo
     assert (msme["assessment"]["score"], msme["assessment"]["tier"]) == (80, "siap")
     product_events = await events_of(platform.topic(REGISTRY_PRODUCT), product_id, at_least=2)
     assert short(product_events) == ["product.listed", "product.export_ready"]
-    assessed = [e for e in await events_of(platform.topic(REGISTRY_MSME), msme_id) if "readiness" in e["type"]]
+    assessed = [
+        e
+        for e in await events_of(platform.topic(REGISTRY_MSME), msme_id)
+        if e["type"].endswith("readiness.assessed.v2")
+    ]
     assert [e["data"]["trigger"] for e in assessed] == ["registered", "product_listed", "sales_reported"]
     assert assessed[-1]["causationid"] == event.id
     assert msme["track_record"]["reports"] == 1, "the redeliveries changed nothing"
@@ -238,7 +253,8 @@ async def test_incubation_enrol_complete_milestones_reassess_graduate_in_order(p
     await registry.ok("POST", f"/msmes/{msme_id}/nib-verification")
     await registry.ok("POST", f"/msmes/{msme_id}/incubation/milestones/first_export_sales/completion")
     await registry.certificate(msme_id, product_id, "pirt")
-    await registry.ok("POST", f"/msmes/{msme_id}/listings", {"platform": "tokopedia", "url": "https://tokopedia.com/t"})
+    tokopedia = {"platform": "tokopedia", "url": "https://tokopedia.com/t"}
+    await opened_shop(registry.client, msme_id, tokopedia, [(product_id, TAHU["unit_price_idr"])], YESTERDAY)
     await registry.certificate(msme_id, product_id, "halal")
 
     msme = await registry.get(msme_id)
@@ -272,8 +288,8 @@ async def test_incubation_enrol_complete_milestones_reassess_graduate_in_order(p
         ("graduated", None),
     ]
     order = short(events)
-    assert order.index("incubation.graduated") > max(i for i, t in enumerate(order) if t == "readiness.assessed")
-    assert [e["data"]["tier"] for e in events if "readiness" in e["type"]][-1] == "siap"
+    assert order.index("incubation.graduated") > max(i for i, t in enumerate(order) if t == "readiness.assessed.v2")
+    assert [e["data"]["tier"] for e in events if e["type"].endswith("readiness.assessed.v2")][-1] == "siap"
 
 
 async def test_bad_input_gets_4xx_with_messages_and_duplicate_nib_409(registry):

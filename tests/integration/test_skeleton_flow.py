@@ -105,8 +105,8 @@ async def test_metrics_count_what_the_relay_published(platform):
 
         async def published():
             text = (await client.get("/metrics")).text
-            # registered, the contact, the supplier for shipping, the first assessment
-            return metric(text, "ekspora_outbox_published_total") == 4 and text
+            # registered, the contact, the supplier for shipping, the first assessment (v1 and v2)
+            return metric(text, "ekspora_outbox_published_total") == 5 and text
 
-        text = await eventually(published, what="four published events in the metrics")
+        text = await eventually(published, what="five published events in the metrics")
     assert metric(text, "ekspora_outbox_pending_events") == 0

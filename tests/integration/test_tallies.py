@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 from pymongo import AsyncMongoClient
 
 from ekspora_contracts.envelope import new_event
-from ekspora_contracts.registry import ReadinessAssessed
+from ekspora_contracts.registry import ReadinessAssessed, RoadAdvice
 from ekspora_contracts.topics import REGISTRY_MSME
 from ekspora_kit.consumer import Dispatcher
 from ekspora_kit.metrics import KitMetrics
@@ -43,6 +43,7 @@ def assessed(previous, tier) -> ReadinessAssessed:  # type: ignore[no-untyped-de
         gaps=[],
         criteria=[],
         best_product_id=None,
+        road=RoadAdvice(road="go_international", reason_id="-", reason_en="-", next_steps=[]),
         trigger="registered",
     )
 

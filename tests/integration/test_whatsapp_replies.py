@@ -223,7 +223,7 @@ async def test_an_owner_gets_their_report_by_a_signed_link_and_stops_and_starts_
 
     async def readiness_news() -> list[dict]:
         items = (await feed.get(f"/feeds/umkm:{msme_id}")).json()["items"]
-        return [item for item in items if item["event_type"] == "ekspora.registry.readiness.assessed.v1"]
+        return [item for item in items if item["event_type"] == "ekspora.registry.readiness.assessed.v2"]
 
     told_before = len(await readiness_news())
     await owners.registry.certificate(msme_id, product_id, "halal")  # a better tier: a readiness message

@@ -49,7 +49,7 @@ def contact(language: str = "id"):
 
 
 def assessed(previous, tier="setengah"):
-    from ekspora_contracts.registry import Gap, ReadinessAssessed
+    from ekspora_contracts.registry import Gap, ReadinessAssessed, RoadAdvice
 
     gap = Gap(
         code="certificate.halal",
@@ -68,6 +68,7 @@ def assessed(previous, tier="setengah"):
         criteria=[],
         best_product_id=None,
         trigger="x",
+        road=RoadAdvice(road="incubate_first", reason_id="-", reason_en="-", next_steps=[gap]),
     )
     return new_event(data, region="kota-kediri", producer="registry", correlation_id="c", time=CLOCK.now())
 
@@ -85,7 +86,9 @@ def owner_message(event, contact):
 def test_owners_hear_of_tier_changes_only_in_their_language_with_the_next_step():
     message = owner_message(assessed("didorong"), contact())
     assert message.subject == "Kesiapan ekspor Keripik Sri: setengah siap"
-    assert message.text.endswith("Langkah berikutnya: Ajukan sertifikat halal ke BPJPH.")
+    assert message.text.endswith(
+        "Jalur yang disarankan: inkubasi dulu. Langkah berikutnya: Ajukan sertifikat halal ke BPJPH."
+    )
     assert owner_message(assessed("setengah"), contact()) is None, "no change, no message"
     english = owner_message(assessed("didorong"), contact("en"))
     assert english.subject == "Export readiness of Keripik Sri: half-ready" and english.language == "en"

@@ -13,9 +13,11 @@ from ekspora_registry.domain import (
     HeldCertificate,
     Listing,
     Msme,
+    PlatformSales,
     Product,
     Profile,
     TrackRecord,
+    road_for,
     score_product,
 )
 from ekspora_registry.policy import RUBRIC_PATH, load_rubric
@@ -39,7 +41,11 @@ def cert(kind: CertificateKind, expires_on: date = VALID, verified: bool = True)
     return HeldCertificate(kind=kind, number=f"{kind.upper()}-001", expires_on=expires_on, evidence=evidence)
 
 
-def msme(*, verified=True, listings=0, reports=0, rating=0.0, reorders=0) -> Msme:
+SOLD = PlatformSales(orders=3, units=12, revenue_idr=300_000, first_sale_on=TODAY, last_sale_on=TODAY, imported_at=NOW)
+
+
+def msme(*, verified=True, listings=0, unsold=0, reports=0, rating=0.0, reorders=0) -> Msme:
+    """`listings` on Shopee, whose sales are imported; `unsold` on Tokopedia, with none imported."""
     return Msme(
         msme_id="msme-1",
         registered_at=NOW,
@@ -59,8 +65,10 @@ def msme(*, verified=True, listings=0, reports=0, rating=0.0, reorders=0) -> Msm
             timezone="Asia/Jakarta",
         ),
         listings=[
-            Listing(platform="shopee", url=f"https://shopee.co.id/uji{n}", added_at=NOW) for n in range(listings)
+            *(Listing(platform="shopee", url=f"https://shopee.co.id/uji{n}", added_at=NOW) for n in range(listings)),
+            *(Listing(platform="tokopedia", url=f"https://tokopedia.com/uji{n}", added_at=NOW) for n in range(unsold)),
         ],
+        marketplace_sales={"shopee": SOLD} if listings else {},
         track_record=TrackRecord(reports=reports, rating_sum=round(rating * reports), reorder_intents=reorders),
     )
 
@@ -224,6 +232,22 @@ CASES = [
         "siap",
         ["track_record.weak"],
     ),
+    (
+        "listings whose sales were never imported earn nothing",
+        dict(verified=False, unsold=2),
+        product("woven_textile", price=400_000, capacity=50, label=True),
+        70,
+        "setengah",
+        ["legality.nib_unverified", "marketplace.no_sales", "track_record.none"],
+    ),
+    (
+        "a listing with sales counts, one without does not",
+        dict(verified=False, listings=1, unsold=1),
+        product("woven_textile", price=400_000, capacity=50, label=True),
+        75,
+        "siap",
+        ["legality.nib_unverified", "track_record.none"],
+    ),
     # Tier boundaries, with a textile product that needs no certificate.
     (
         "boundary: exactly 75 is siap",
@@ -307,3 +331,60 @@ def test_rubric_data_is_checked_when_loaded(tmp_path):
     with pytest.raises(ValueError, match="add up to 110"):
         load_rubric(broken)
     assert RUBRIC_PATH.exists()
+
+
+ROADS = [
+    # (description, msme kwargs, product, road, next steps in order, words in the Indonesian reason)
+    (
+        "siap goes international, the rest of its gaps by weight",
+        dict(listings=2),
+        product(certificates=FOOD_OK),
+        "go_international",
+        ["track_record.none"],
+        "Memenuhi semua syarat ekspor (skor 90/100)",
+    ),
+    (
+        "export-only gaps: the marketplace first, its own gap leading, then export's heaviest first",
+        dict(verified=False),
+        product("woven_textile", price=4_000_000, capacity=25, label=False),
+        "go_to_marketplace",
+        [
+            "marketplace.no_listing",
+            "legality.nib_unverified",
+            "packaging.no_english_label",
+            "export_pricing.above_market",
+            "capacity.below_typical_order",
+            "track_record.none",
+        ],
+        "Verifikasi NIB di OSS, Peningkatan kapasitas produksi, Lokakarya kemasan",
+    ),
+    (
+        "no food permit: incubation first, the permit and halal leading",
+        dict(listings=1),
+        product(certificates=()),
+        "incubate_first",
+        ["certificate.pirt|bpom_md", "certificate.halal", "track_record.none"],
+        "Belum bisa dijual resmi secara online: Pendampingan SPP-IRT / BPOM MD, Sertifikasi halal BPJPH",
+    ),
+    (
+        "certified food below the line only for want of shops and sales: the marketplace",
+        dict(verified=False, unsold=1),
+        product(certificates=FOOD_OK, capacity=300),
+        "go_to_marketplace",
+        ["marketplace.no_sales", "legality.nib_unverified", "capacity.below_typical_order", "track_record.none"],
+        "skor 63/100",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("description", "evidence", "item", "road", "steps", "words"), ROADS, ids=[r[0] for r in ROADS]
+)
+def test_the_assessment_recommends_a_road_with_its_reason_and_ordered_next_steps(
+    description, evidence, item, road, steps, words
+):
+    advice = road_for(score_product(msme(**evidence), item, RUBRIC, TODAY), RUBRIC)
+    assert advice.road == road
+    assert [gap.code for gap in advice.next_steps] == steps
+    assert words in advice.reason_id, advice.reason_id
+    assert "{" not in advice.reason_id + advice.reason_en

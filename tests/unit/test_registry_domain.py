@@ -22,6 +22,7 @@ from ekspora_contracts.registry import (
     ProductListed,
     ProductUpdated,
     ReadinessAssessed,
+    ReadinessAssessedV1,
     SupplierChanged,
 )
 from ekspora_kit.clock import WIB
@@ -78,14 +79,26 @@ def certify(msme: domain.Msme, certificate: domain.AddCertificate, now: datetime
     return domain.review_evidence(msme, "prd-1", certificate.kind, VERIFIED, "op", now, RUBRIC)
 
 
+SHOPEE_SALES = domain.PlatformSales(
+    orders=4,
+    units=40,
+    revenue_idr=1_000_000,
+    first_sale_on=date(2026, 11, 1),
+    last_sale_on=date(2026, 11, 20),
+    imported_at=NOW,
+)
+
+
 def setengah_with_pirt() -> domain.Msme:
-    """Verified, listed twice, tahu with SPP-IRT but no halal certificate: 75, yet setengah (halal missing)."""
+    """Verified, listed twice with its Shopee sales imported, tahu with SPP-IRT but no halal
+    certificate: 75, yet setengah (halal missing)."""
     msme = registered()
     msme = domain.verify_nib(msme, NOW, RUBRIC).msme
     msme = domain.list_product(msme, TAHU, "prd-1", NOW, RUBRIC).msme
     for n in range(2):
         listing = domain.AddListing.model_validate({"platform": "shopee", "url": f"https://shopee.co.id/tahu{n}"})
         msme = domain.add_listing(msme, listing, NOW, RUBRIC).msme
+    msme = domain.record_marketplace_sales(msme, "shopee", SHOPEE_SALES, NOW, RUBRIC).msme
     pirt = domain.AddCertificate(kind="pirt", number="P-IRT 2063571010123-28", expires_on=date(2028, 5, 1))
     return certify(msme, pirt).msme
 
@@ -95,7 +108,13 @@ HALAL = domain.AddCertificate(kind="halal", number="ID35110000123450823", expire
 
 def test_registration_emits_the_public_event_the_private_contact_and_supplier_and_the_first_assessment():
     change = domain.register(domain.RegisterMsme(**VALID_REGISTRATION), "msme-1", NOW, RUBRIC)
-    assert types(change) == [MsmeRegistered, MsmeContactChanged, SupplierChanged, ReadinessAssessed]
+    assert types(change) == [
+        MsmeRegistered,
+        MsmeContactChanged,
+        SupplierChanged,
+        ReadinessAssessedV1,
+        ReadinessAssessed,
+    ]
     public = change.events[0].model_dump_json() + change.events[3].model_dump_json()
     assert "+6281234500001" not in public and "tini@tahutakwa.id" not in public
     assert VALID_REGISTRATION["nib"] not in public, "the NIB travels only to shipping"
@@ -125,7 +144,7 @@ def test_adding_the_missing_certificate_makes_the_product_export_ready_once_its_
     assert types(uploaded) == [] and uploaded.msme.tier == "setengah", "evidence not yet verified"
     assert "evidence not yet verified: halal" in uploaded.msme.assessment.criteria[1].detail
     change = domain.review_evidence(uploaded.msme, "prd-1", "halal", VERIFIED, "op", NOW, RUBRIC)
-    assert types(change) == [ProductUpdated, ProductExportReady, ReadinessAssessed]
+    assert types(change) == [ProductUpdated, ProductExportReady, ReadinessAssessedV1, ReadinessAssessed]
     assert change.msme.tier == "siap" and change.msme.products[0].export_ready
     ready = change.events[1]
     assert ready.product.category == "processed_food" and ready.score == 90
@@ -140,7 +159,7 @@ def test_adding_the_missing_certificate_makes_the_product_export_ready_once_its_
 def test_losing_a_certificate_withdraws_export_readiness():
     msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.remove_certificate(msme, "prd-1", "halal", NOW, RUBRIC)
-    assert types(change) == [ProductUpdated, ProductExportReadinessLost, ReadinessAssessed]
+    assert types(change) == [ProductUpdated, ProductExportReadinessLost, ReadinessAssessedV1, ReadinessAssessed]
     assert change.events[1].reasons == ["Apply for a halal certificate with BPJPH"]
     assert change.events[2].previous_tier == "siap" and change.events[2].tier == "setengah"
 
@@ -164,7 +183,7 @@ def test_a_certificate_warns_30_and_7_days_before_and_stops_counting_at_local_mi
         (7, 7, "halal", date(2027, 3, 1)),
     ]
     assert "SIHALAL" in warnings[0].renewal_id and "SIHALAL" in warnings[0].renewal_en
-    assert [type(e) for e in expired] == [ProductExportReadinessLost, ReadinessAssessed]
+    assert [type(e) for e in expired] == [ProductExportReadinessLost, ReadinessAssessedV1, ReadinessAssessed]
     assert msme.tier == "setengah"
     assert msme.next_certificate_expiry == datetime(2028, 3, 31, 17, 0, tzinfo=UTC), "SPP-IRT's first warning"
 
@@ -255,7 +274,7 @@ def report(report_id: str, rating: int = 5, reorder: bool = True) -> SalesReport
 def test_sales_feedback_builds_the_track_record_once_per_report():
     msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.record_sales(msme, report("r1"), NOW, RUBRIC)
-    assert types(change) == [ReadinessAssessed]
+    assert types(change) == [ReadinessAssessedV1, ReadinessAssessed]
     record = change.msme.track_record
     assert (record.reports, record.units_sold, record.returns, record.revenue_minor_units) == (
         1,
@@ -332,12 +351,13 @@ def test_incubation_from_enrolment_to_graduation():
     assert types(graduated) == [
         ProductUpdated,
         ProductExportReady,
+        ReadinessAssessedV1,
         ReadinessAssessed,
         IncubationMilestoneCompleted,
         IncubationGraduated,
     ]
-    assert graduated.events[3].completed_by == "evidence"
-    assert graduated.events[4].days_in_incubation == 40
+    assert graduated.events[4].completed_by == "evidence"
+    assert graduated.events[5].days_in_incubation == 40
     assert graduated.msme.incubation.graduated_at == later
 
 
@@ -420,9 +440,12 @@ def test_a_withdrawn_umkm_keeps_its_record_and_leaves_export():
     ("event", "adds"),
     [
         (MsmeRegistered.model_construct(), {"registered": 1, "unassessed": 1}),
-        (ReadinessAssessed.model_construct(previous_tier=None, tier="didorong"), {"unassessed": -1, "didorong": 1}),
-        (ReadinessAssessed.model_construct(previous_tier="didorong", tier="setengah"), {"didorong": -1, "setengah": 1}),
-        (ReadinessAssessed.model_construct(previous_tier="siap", tier="siap"), {}),
+        (ReadinessAssessedV1.model_construct(previous_tier=None, tier="didorong"), {"unassessed": -1, "didorong": 1}),
+        (
+            ReadinessAssessedV1.model_construct(previous_tier="didorong", tier="setengah"),
+            {"didorong": -1, "setengah": 1},
+        ),
+        (ReadinessAssessedV1.model_construct(previous_tier="siap", tier="siap"), {}),
         (IncubationEnrolled.model_construct(), {"in_incubation": 1}),
         (IncubationGraduated.model_construct(), {"in_incubation": -1, "graduated": 1}),
     ],
@@ -434,12 +457,12 @@ def test_what_each_event_adds_to_the_funnel(event, adds):
 def test_a_region_s_funnel_follows_from_its_events_alone():
     story = [
         MsmeRegistered.model_construct(),
-        ReadinessAssessed.model_construct(previous_tier=None, tier="didorong"),
+        ReadinessAssessedV1.model_construct(previous_tier=None, tier="didorong"),
         MsmeRegistered.model_construct(),
-        ReadinessAssessed.model_construct(previous_tier=None, tier="siap"),
+        ReadinessAssessedV1.model_construct(previous_tier=None, tier="siap"),
         IncubationEnrolled.model_construct(),
-        ReadinessAssessed.model_construct(previous_tier="didorong", tier="setengah"),
-        ReadinessAssessed.model_construct(previous_tier="setengah", tier="siap"),
+        ReadinessAssessedV1.model_construct(previous_tier="didorong", tier="setengah"),
+        ReadinessAssessedV1.model_construct(previous_tier="setengah", tier="siap"),
         IncubationGraduated.model_construct(),
     ]
     counts: Counter[str] = Counter()

@@ -61,7 +61,7 @@ def test_inside_the_window_a_proposal_goes_with_reply_buttons_that_answer_it():
 
 
 def test_inside_the_window_other_messages_go_as_their_text():
-    sent = content(TEMPLATES, "ekspora.registry.readiness.assessed.v1", "en", "x" * 5000, {}, in_window=True)
+    sent = content(TEMPLATES, "ekspora.registry.readiness.assessed.v2", "en", "x" * 5000, {}, in_window=True)
     assert sent == {"type": "text", "text": {"body": "x" * 4096, "preview_url": False}}
 
 

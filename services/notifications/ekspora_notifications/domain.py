@@ -163,6 +163,7 @@ class Labels:
     def __init__(self, path: Path = DATA_DIR / "labels.yaml") -> None:
         data = yaml.safe_load(path.read_text())
         self.tiers: dict[str, dict[str, str]] = data["tiers"]
+        self.roads: dict[str, dict[str, str]] = data["roads"]
         self.statuses: dict[str, dict[str, str]] = data["statuses"]
         self.documents: dict[str, dict[str, str]] = data["documents"]
         self.certificates: dict[str, dict[str, str]] = data["certificates"]
@@ -260,11 +261,12 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
             "match": terms.match_id,
         }
     match event.type:
-        case "ekspora.registry.readiness.assessed.v1":
+        case "ekspora.registry.readiness.assessed.v2":  # v1 beside it is for other readers: no message of its own
             values |= {
                 "tier_label": labels.word(labels.tiers, language, data.tier),
                 "score": data.score,
-                "next_step": _next_step(data.gaps, language),
+                "road_label": labels.word(labels.roads, language, data.road.road),
+                "next_step": _next_step(data.road.next_steps, language),
             }
         case "ekspora.matching.match.withdrawn.v1":
             values |= {"reason": data.reason_id if language == "id" else data.reason_en}

@@ -16,7 +16,13 @@ from ekspora_contracts.matching import (
     PartnerChanged,
     PartnerChangedV1,
 )
-from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1, ReadinessAssessed
+from ekspora_contracts.registry import (
+    MsmeContactChanged,
+    MsmeRegistered,
+    MsmeRegisteredV1,
+    ReadinessAssessed,
+    ReadinessAssessedV1,
+)
 from ekspora_contracts.shipping import OrderCreated, ShipmentPlanned
 from ekspora_kit.clock import Clock
 from ekspora_kit.metrics import KitMetrics
@@ -70,7 +76,7 @@ class NotificationsService:
             await self.conversations.proposal_closed(data.terms.match_id)
         elif isinstance(data, MatchDeclined | MatchExpired):
             await self.conversations.proposal_closed(data.match_id)
-        elif isinstance(data, ReadinessAssessed):  # what an owner's LAPORAN shows
+        elif isinstance(data, ReadinessAssessed | ReadinessAssessedV1):  # what an owner's LAPORAN shows
             gaps = [gap.model_dump(include={"code", "next_step_id", "next_step_en"}) for gap in data.gaps]
             await self.conversations.assessed(
                 Readiness(msme_id=data.msme_id, tier=data.tier, score=data.score, gaps=gaps, assessed_at=event.time)

@@ -11,6 +11,7 @@ from ekspora_kit.runtime import ServiceRuntime
 from ekspora_registry.api import ROUTERS
 from ekspora_registry.api.deps import Operations
 from ekspora_registry.handlers import build_routes
+from ekspora_registry.marketplace import load_marketplaces
 from ekspora_registry.policy import load_rubric
 from ekspora_registry.service import RegistryService
 from ekspora_registry.settings import RegistrySettings
@@ -48,6 +49,8 @@ def create_app(settings: RegistrySettings) -> FastAPI:
                 settings.regions,
                 FileStore(runtime.db, bucket="evidence"),
                 settings.evidence_max_bytes,
+                load_marketplaces(),
+                settings.sales_file_max_bytes,
             )
         },
         on_startup=lambda: store.ready(settings.regions),

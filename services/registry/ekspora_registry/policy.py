@@ -2,12 +2,12 @@
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ekspora_contracts.registry import CertificateKind, Tier
+from ekspora_contracts.registry import CertificateKind, Road, Tier
 
 RUBRIC_PATH = Path(__file__).parent / "data" / "readiness_rubric.yaml"
 
@@ -80,10 +80,19 @@ class MilestoneSpec(Strict):
     title_en: str
 
 
+Sale = Literal["export", "marketplace"]
+
+
 class GapText(Strict):
     next_step_id: str
     next_step_en: str
     milestone: MilestoneSpec
+    blocks: list[Sale] = ["export"]  # which selling the gap rules out while it is open
+
+
+class RoadText(Strict):
+    reason_id: str
+    reason_en: str
 
 
 def certificate_gap_code(group: Sequence[str]) -> str:
@@ -107,6 +116,7 @@ class Rubric(Strict):
     criteria: Criteria
     categories: dict[str, CategoryRule]
     gaps: dict[str, GapText]
+    roads: dict[Road, RoadText]
     certificate_warnings: CertificateWarnings
 
     @model_validator(mode="after")
@@ -120,6 +130,8 @@ class Rubric(Strict):
         needed = {certificate_gap_code(group) for c in self.categories.values() for group in c.required_certificates}
         if missing := needed - self.gaps.keys():
             raise ValueError(f"no next step for gaps {sorted(missing)}")
+        if missing_roads := set(get_args(Road)) - self.roads.keys():
+            raise ValueError(f"no reason for roads {sorted(missing_roads)}")
         return self
 
     def gap_text(self, code: str) -> GapText:

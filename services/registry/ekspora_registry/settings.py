@@ -11,3 +11,6 @@ class RegistrySettings(ServiceSettings):
         default=30, gt=0, description="How often list entries a crash left behind their UMKM are looked for"
     )
     evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest certificate scan")
+    sales_file_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest seller-centre order export imported at once"
+    )

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.topics import REGISTRY_MSME
@@ -22,12 +22,14 @@ from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
 from ekspora_kit.domain import Busy
 from ekspora_kit.tallies import Tally
-from ekspora_registry.domain import Assessment, Change, Cohort, Msme, funnel
+from ekspora_registry.domain import Assessment, Change, Cohort, Msme, PlatformSales, funnel
+from ekspora_registry.marketplace import SaleLine
 
 EXPIRY_CHECK = "certificate_expiry"
 FIRST_EXPIRY_CHECK = "scan: the first expiry check, for expiries stored before checks were recorded"
 # a region's UMKM are numbered densely as they register, and read in blocks of this many: a page
 # of the list is a few equality queries on `listing_block`, which the store narrows itself
+DUPLICATE_KEY = 11000
 LISTING_BLOCK = 25
 NUMBERING_ATTEMPTS = 1000
 LISTED_BY = ("region", "tier", "sector", "kecamatan", "cohort_id")
@@ -125,6 +127,9 @@ class RegistryStore:
         self.listing = db["listing"]  # slim entries, see listing_entry
         self.relisting = db["relisting"]  # UMKM being saved: their entries follow the save
         self.numbers = db["numbers"]  # `<region>#<n>`: taken; `next:<region>`: a lower bound of the next
+        self.sale_lines = db[
+            "sale_lines"
+        ]  # marketplace order lines, once each by `<msme>:<platform>:<order>:<product>`
         self.aggregates = VersionedStore(self.msmes, Msme, derive=query_fields)
         self.funnel_tally = Tally("funnel", REGISTRY_MSME, db["tallies"])
         for model, steps in funnel.STEPS.items():
@@ -143,6 +148,40 @@ class RegistryStore:
         await self.msmes.create_index("expiry_day", sparse=True)
         await self.msmes.create_index("cohort_id", sparse=True)
         await self.cohorts.create_index([("region", 1), ("starts_on", 1)])
+        await self.sale_lines.create_index([("msme_id", 1), ("platform", 1)])
+
+    async def keep_sale_lines(self, msme_id: str, platform: str, lines: Sequence[SaleLine]) -> int:
+        """Keeps the lines not kept before (by order and product) and returns how many were new."""
+        documents = [
+            {"_id": line.key(msme_id, platform), "msme_id": msme_id, "platform": platform}
+            | line.model_dump(mode="json", exclude={"line"})
+            for line in lines
+        ]
+        if not documents:
+            return 0
+        try:
+            return len((await self.sale_lines.insert_many(documents, ordered=False)).inserted_ids)
+        except BulkWriteError as error:
+            if any(fault["code"] != DUPLICATE_KEY for fault in error.details["writeErrors"]):
+                raise
+            return int(error.details["nInserted"])
+
+    async def sales_totals(self, msme_id: str, platform: str, now: datetime) -> PlatformSales | None:
+        lines = [
+            SaleLine.model_validate(document | {"line": 0})
+            async for document in self.sale_lines.find({"msme_id": msme_id, "platform": platform})
+        ]
+        if not lines:
+            return None
+        days = [line.ordered_on for line in lines]
+        return PlatformSales(
+            orders=len({line.order_id for line in lines}),
+            units=sum(line.quantity for line in lines),
+            revenue_idr=sum(line.quantity * line.unit_price_idr for line in lines),
+            first_sale_on=min(days),
+            last_sale_on=max(days),
+            imported_at=now,
+        )
 
     async def add(self, change: Change, events: Sequence[CloudEvent]) -> Msme:
         msme, nib = change.msme, change.msme.profile.nib

@@ -2,6 +2,6 @@
 
 Routes validate, call a use case and return; refusals are answered once by the kit's HTTP app."""
 
-from ekspora_registry.api import cohorts, msmes, products
+from ekspora_registry.api import cohorts, marketplace, msmes, products
 
-ROUTERS = [msmes.router, products.router, cohorts.router]
+ROUTERS = [msmes.router, products.router, marketplace.router, cohorts.router]

@@ -12,6 +12,7 @@ from ekspora_kit.files import FileStore
 from ekspora_kit.http import Unprocessable
 from ekspora_kit.tokens import Access
 from ekspora_registry import domain
+from ekspora_registry.marketplace import Marketplaces
 from ekspora_registry.policy import Rubric
 from ekspora_registry.service import RegistryService
 from ekspora_registry.store import RegistryStore
@@ -28,9 +29,12 @@ class Operations:
         regions: Sequence[str],
         evidence: FileStore,
         evidence_max_bytes: int,
+        marketplaces: Marketplaces,
+        sales_file_max_bytes: int,
     ):
         self.service, self.store, self.rubric, self.served = service, store, rubric, set(regions)
         self.evidence, self.evidence_max_bytes = evidence, evidence_max_bytes
+        self.marketplaces, self.sales_file_max_bytes = marketplaces, sales_file_max_bytes
 
     def check_served(self, region: str, operator: Access) -> None:
         if region not in self.served:

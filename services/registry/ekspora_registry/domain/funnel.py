@@ -10,7 +10,7 @@ from ekspora_contracts.registry import (
     IncubationGraduated,
     MsmeRegistered,
     MsmeRegisteredV1,
-    ReadinessAssessed,
+    ReadinessAssessedV1,
 )
 
 UNASSESSED = "unassessed"
@@ -20,7 +20,7 @@ def registered(_: MsmeRegistered | MsmeRegisteredV1) -> Mapping[str, int]:
     return {"registered": 1, UNASSESSED: 1}
 
 
-def assessed(event: ReadinessAssessed) -> Mapping[str, int]:
+def assessed(event: ReadinessAssessedV1) -> Mapping[str, int]:
     """An UMKM leaves its previous tier (or the unassessed) for its new one."""
     if event.tier == event.previous_tier:
         return {}
@@ -39,7 +39,7 @@ def graduated(_: IncubationGraduated) -> Mapping[str, int]:
 STEPS: dict[type[EventData], Callable[[Any], Mapping[str, int]]] = {
     MsmeRegisteredV1: registered,
     MsmeRegistered: registered,
-    ReadinessAssessed: assessed,
+    ReadinessAssessedV1: assessed,  # published for every assessment, then and now; v2 beside it adds the road
     IncubationEnrolled: enrolled,
     IncubationGraduated: graduated,
 }

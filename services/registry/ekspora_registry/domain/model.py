@@ -13,6 +13,7 @@ from ekspora_contracts.registry import (
     Gap,
     Language,
     Milestone,
+    RoadAdvice,
     Tier,
 )
 from ekspora_kit.domain import Model, NotFound
@@ -76,6 +77,18 @@ class Listing(Model):
     added_at: datetime
 
 
+class PlatformSales(Model):
+    """What an UMKM sold on one marketplace, from the seller centre's exports it imported: each order
+    line once, however often an export holding it is imported."""
+
+    orders: int
+    units: int
+    revenue_idr: int
+    first_sale_on: date
+    last_sale_on: date
+    imported_at: datetime
+
+
 class TrackRecord(Model):
     reports: int = 0
     units_sold: int = 0
@@ -102,6 +115,7 @@ class Assessment(Model):
     best_product_id: str | None
     assessed_at: datetime
     trigger: str
+    road: RoadAdvice | None = None  # None on assessments made before roads were recommended
 
 
 class MilestoneProgress(Model):
@@ -148,6 +162,7 @@ class Msme(Model):
     nib_verified: bool = False
     products: list[Product] = []
     listings: list[Listing] = []
+    marketplace_sales: dict[Marketplace, PlatformSales] = {}
     track_record: TrackRecord = TrackRecord()
     applied_report_ids: list[str] = []
     assessment: Assessment | None = None
@@ -162,6 +177,10 @@ class Msme(Model):
     @property
     def tier(self) -> Tier | None:
         return self.assessment.tier if self.assessment else None
+
+    def listings_with_sales(self) -> list[Listing]:
+        """Listings on a marketplace the UMKM has imported sales from: those count for readiness."""
+        return [listing for listing in self.listings if listing.platform in self.marketplace_sales]
 
     def product(self, product_id: str) -> Product:
         for product in self.products:

@@ -30,7 +30,9 @@ from ekspora_registry.domain.model import (
     Evidence,
     HeldCertificate,
     Listing,
+    Marketplace,
     Msme,
+    PlatformSales,
     Product,
     Profile,
     TrackRecord,
@@ -227,6 +229,18 @@ def add_listing(msme: Msme, command: AddListing, now: datetime, rubric: Rubric) 
     listing = Listing(platform=command.platform, url=url, added_at=now)
     updated = touched(msme.model_copy(update={"listings": [*msme.listings, listing]}), now)
     return reassess(Change(updated), "marketplace_listing_added", now, rubric)
+
+
+def record_marketplace_sales(
+    msme: Msme, platform: Marketplace, totals: PlatformSales, now: datetime, rubric: Rubric
+) -> Change:
+    """The UMKM's sales on a marketplace, as all its imported order lines add up to now: the totals
+    are recounted from the lines, so an import repeated after a crash sets the same figures."""
+    if not any(listing.platform == platform for listing in msme.listings):
+        raise NotAllowed(f"add the UMKM's {platform} listing before importing its sales", field="platform")
+    sales = {**msme.marketplace_sales, platform: totals}
+    updated = touched(msme.model_copy(update={"marketplace_sales": sales}), now)
+    return reassess(Change(updated), f"marketplace_sales_imported:{platform}", now, rubric)
 
 
 def record_sales(msme: Msme, report: SalesReported, now: datetime, rubric: Rubric) -> Change | None:

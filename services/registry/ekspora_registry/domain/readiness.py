@@ -14,6 +14,9 @@ from ekspora_contracts.registry import (
     ProductExportReadinessLost,
     ProductExportReady,
     ReadinessAssessed,
+    ReadinessAssessedV1,
+    Road,
+    RoadAdvice,
     Tier,
 )
 from ekspora_registry.domain.events import product_facts
@@ -177,14 +180,17 @@ def _export_pricing(sheet: _ScoreSheet, product: Product, category: CategoryRule
 
 
 def _marketplace(sheet: _ScoreSheet, msme: Msme) -> None:
+    """A listing counts once sales from its marketplace are imported, not because a URL was typed."""
     rule = sheet.rubric.criteria.marketplace
-    points = min(rule.max_points, rule.points_per_listing * len(msme.listings))
+    selling = msme.listings_with_sales()
+    points = min(rule.max_points, rule.points_per_listing * len(selling))
+    gaps = ["marketplace.no_listing"] if not msme.listings else ["marketplace.no_sales"] if not selling else []
     sheet.award(
         "marketplace",
         points,
         rule.max_points,
-        f"{len(msme.listings)} marketplace listing(s)",
-        ["marketplace.no_listing"] if not msme.listings else [],
+        f"{len(msme.listings)} marketplace listing(s), {len(selling)} with sales imported",
+        gaps,
     )
 
 
@@ -209,6 +215,35 @@ def _track_record(sheet: _ScoreSheet, record: TrackRecord) -> None:
     )
     sheet.award(
         "track_record", points, rule.max_points, detail, [] if points == rule.max_points else ["track_record.weak"]
+    )
+
+
+def road_for(scored: Scored, rubric: Rubric) -> RoadAdvice:
+    """The road to recommend: international when siap; else the marketplace first unless a gap blocks
+    selling online too (then incubation first). Its next steps put what decides the road first."""
+    blocking_sale = [gap for gap in scored.gaps if "marketplace" in rubric.gap_text(gap.code).blocks]
+    blocking_export = [gap for gap in scored.gaps if "export" in rubric.gap_text(gap.code).blocks]
+    road: Road
+    if scored.tier == "siap":
+        road, first, decisive = "go_international", [], []
+    elif blocking_sale:
+        road, first, decisive = "incubate_first", blocking_sale, blocking_sale
+    else:
+        road, decisive = "go_to_marketplace", blocking_export or scored.gaps
+        first = [gap for gap in scored.gaps if gap.criterion == "marketplace"]
+    # then what stands between the product and export, heaviest first; a track record comes of exporting
+    ordered = sorted(scored.gaps, key=lambda gap: (gap not in blocking_export, -gap.points_missing))
+    steps = [*first, *(gap for gap in ordered if gap not in first)]
+    text = rubric.roads[road]
+
+    def names(language: str) -> str:
+        return ", ".join(getattr(rubric.milestone_for(gap.code), f"title_{language}") for gap in decisive)
+
+    return RoadAdvice(
+        road=road,
+        reason_id=text.reason_id.format(score=scored.score, blocking=names("id")),
+        reason_en=text.reason_en.format(score=scored.score, blocking=names("en")),
+        next_steps=steps,
     )
 
 
@@ -299,7 +334,9 @@ def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Cha
         # Same readiness in new words (a new price, say): refresh the wording without an event or history entry.
         msme = msme.model_copy(update={"assessment": previous.model_copy(update={"criteria": best.criteria})})
     elif not unchanged:
+        road = road_for(best, rubric)
         new_assessment = Assessment(
+            road=road,
             score=best.score,
             tier=best.tier,
             gaps=best.gaps,
@@ -309,19 +346,19 @@ def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Cha
             trigger=trigger,
         )
         msme = msme.model_copy(update={"assessment": new_assessment})
-        events.append(
-            ReadinessAssessed(
-                msme_id=msme.msme_id,
-                region=msme.region,
-                score=best.score,
-                tier=best.tier,
-                previous_tier=previous.tier if previous else None,
-                gaps=best.gaps,
-                criteria=best.criteria,
-                best_product_id=best.product_id,
-                trigger=trigger,
-            )
+        assessed = ReadinessAssessedV1(
+            msme_id=msme.msme_id,
+            region=msme.region,
+            score=best.score,
+            tier=best.tier,
+            previous_tier=previous.tier if previous else None,
+            gaps=best.gaps,
+            criteria=best.criteria,
+            best_product_id=best.product_id,
+            trigger=trigger,
         )
+        # v1 goes on beside v2 until every reader of the public topic has moved (contracts/README.md)
+        events += [assessed, ReadinessAssessed(**assessed.model_dump(), road=road)]
 
     change = Change(msme, events, new_assessment)
     return progress_incubation(change, best, now)

@@ -8,7 +8,7 @@ from aiokafka import ConsumerRecord
 from pymongo import AsyncMongoClient
 
 from ekspora_contracts.envelope import new_event
-from ekspora_contracts.registry import ReadinessAssessed, RoadAdvice
+from ekspora_contracts.registry import ReadinessAssessedV1
 from ekspora_contracts.topics import REGISTRY_MSME
 from ekspora_kit.consumer import Dispatcher
 from ekspora_kit.metrics import KitMetrics
@@ -33,8 +33,9 @@ def record(partition: int, offset: int, data) -> ConsumerRecord:  # type: ignore
     return ConsumerRecord(TOPIC, partition, offset, 0, 0, b"msme", value, None, 4, len(value), ())
 
 
-def assessed(previous, tier) -> ReadinessAssessed:  # type: ignore[no-untyped-def]
-    return ReadinessAssessed(
+def assessed(previous, tier) -> ReadinessAssessedV1:  # type: ignore[no-untyped-def]
+    """The funnel counts the v1 published beside every v2 (it is on the topic for all of history)."""
+    return ReadinessAssessedV1(
         msme_id="msme",
         region=REGION,
         score=50,
@@ -43,7 +44,6 @@ def assessed(previous, tier) -> ReadinessAssessed:  # type: ignore[no-untyped-de
         gaps=[],
         criteria=[],
         best_product_id=None,
-        road=RoadAdvice(road="go_international", reason_id="-", reason_en="-", next_steps=[]),
         trigger="registered",
     )
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ekspora_contracts.envelope import new_event
+from ekspora_contracts.registry import Milestone
 from ekspora_notifications.domain import Templates, for_msme_registered, notification_id
 from tests.factories import CLOCK, registered_event
 
@@ -253,12 +254,26 @@ def test_parties_of_an_event():
     assert parties(status_changed("departed").data) == ([], [])
 
 
+HALAL_MILESTONE = Milestone(
+    code="halal_certification",
+    title_id="Sertifikasi halal BPJPH",
+    title_en="BPJPH halal certification",
+    gap_code="certificate.halal",
+)
+
+
 def every_message_event():
     """One realistic event of every type a rule in data/messages.yaml tells someone about."""
     from datetime import date
 
     from ekspora_contracts.matching import MatchConfirmed, MatchRequoted, MatchWithdrawn, SalesReported
-    from ekspora_contracts.registry import CertificateEvidenceRejected, CertificateExpiring, IncubationGraduated
+    from ekspora_contracts.registry import (
+        CertificateEvidenceRejected,
+        CertificateExpiring,
+        IncubationEnrolled,
+        IncubationGraduated,
+        IncubationMilestoneCompleted,
+    )
     from ekspora_contracts.shipping import (
         SalesFeedbackRequested,
         ShipmentDocumentsMissing,
@@ -309,6 +324,22 @@ def every_message_event():
             partner_id="partner-1",
             msme_id="msme-1",
             product_name="Keripik Tempe",
+        ),
+        IncubationEnrolled(
+            msme_id="msme-1",
+            region="kota-kediri",
+            cohort_id="coh-1",
+            cohort_name="UMKM Kita Bisa Kota Kediri 2026",
+            tier_at_enrolment="didorong",
+            milestones=[HALAL_MILESTONE],
+        ),
+        IncubationMilestoneCompleted(
+            msme_id="msme-1",
+            region="kota-kediri",
+            cohort_id="coh-1",
+            milestone=HALAL_MILESTONE,
+            completed_by="evidence",
+            remaining=2,
         ),
         CertificateExpiring(
             msme_id="msme-1",

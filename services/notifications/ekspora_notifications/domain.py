@@ -244,6 +244,34 @@ def _certificate_values(data: Any, language: str, labels: Labels) -> dict[str, o
     return values | {"expires": f"{data.expires_on:%Y-%m-%d}", "days": data.days_left, "renewal": renewal}
 
 
+def _registry_values(event_type: str, data: Any, language: str, labels: Labels) -> dict[str, object]:
+    """What the templates of the registry's events fill in, in `language`."""
+    values: dict[str, object] = {}
+    match event_type:
+        case "ekspora.registry.readiness.assessed.v2":  # v1 beside it is for other readers: no message of its own
+            values |= {
+                "tier_label": labels.word(labels.tiers, language, data.tier),
+                "score": data.score,
+                "road_label": labels.word(labels.roads, language, data.road.road),
+                "next_step": _next_step(data.road.next_steps, language),
+            }
+        case "ekspora.registry.certificate.expiring.v1" | "ekspora.registry.certificate.evidence_rejected.v1":
+            values |= _certificate_values(data, language, labels)
+        case "ekspora.registry.incubation.enrolled.v1":
+            first = data.milestones[0] if data.milestones else None
+            values |= {
+                "cohort": data.cohort_name,
+                "milestones": len(data.milestones),
+                "first_milestone": (first.title_id if language == "id" else first.title_en) if first else "-",
+            }
+        case "ekspora.registry.incubation.milestone_completed.v1":
+            milestone = data.milestone.title_id if language == "id" else data.milestone.title_en
+            values |= {"milestone": milestone, "remaining": data.remaining}
+        case "ekspora.registry.incubation.graduated.v1":
+            values |= {"days": data.days_in_incubation, "score": data.score}
+    return values
+
+
 def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str, str]) -> dict[str, object]:
     """What the templates of `event` fill in, in `language`."""
     data = event.data
@@ -260,22 +288,13 @@ def _values(event: CloudEvent, language: str, labels: Labels, context: dict[str,
             "documents": labels.document_list(language, terms.documents),
             "match": terms.match_id,
         }
+    if event.type.startswith("ekspora.registry."):
+        return values | _registry_values(event.type, data, language, labels)
     match event.type:
-        case "ekspora.registry.readiness.assessed.v2":  # v1 beside it is for other readers: no message of its own
-            values |= {
-                "tier_label": labels.word(labels.tiers, language, data.tier),
-                "score": data.score,
-                "road_label": labels.word(labels.roads, language, data.road.road),
-                "next_step": _next_step(data.road.next_steps, language),
-            }
         case "ekspora.matching.match.withdrawn.v1":
             values |= {"reason": data.reason_id if language == "id" else data.reason_en}
         case "ekspora.matching.match.requoted.v1":
             values |= {"previous": f"{_money(data.previous_unit_price, data.terms.currency)}"}
-        case "ekspora.registry.certificate.expiring.v1" | "ekspora.registry.certificate.evidence_rejected.v1":
-            values |= _certificate_values(data, language, labels)
-        case "ekspora.registry.incubation.graduated.v1":
-            values |= {"days": data.days_in_incubation, "score": data.score}
         case "ekspora.matching.match.proposed.v1":
             values |= {
                 "score": f"{data.score:.0f}",

@@ -2,27 +2,22 @@
 heard at the same moment, by two instances, is proposed no more than it asked for."""
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 from pymongo import AsyncMongoClient
 
-from ekspora_contracts.registry import Certificate, ProductFacts
 from ekspora_kit.clock import Clock
 from ekspora_kit.domain import Busy
 from ekspora_kit.leases import Exclusive, Leases
-from ekspora_matching import domain
-from ekspora_matching.app import demand_filling
-from ekspora_matching.policy import RulesHolder, load_exchange_rates, load_scoring
-from ekspora_matching.service import MatchingService
-from ekspora_matching.store import MatchingStore
-from ekspora_shipping.domain import lane_of
-from ekspora_shipping.policy import load_lanes
 from tests.integration.support import MONGO
+from tests.integration.test_partner_stats import two_instances
+from tests.unit.test_matching_domain import AMSTERDAM, PARTNER, demand, offer
 
 CLOCK = Clock.from_environment()
 REGION = "kota-kediri"
+SIX_WEEKS = CLOCK.now().date() + timedelta(days=42)  # tahu flies: 12 days of waiting and transit leave 30 to make it
 
 
 @pytest.fixture
@@ -35,97 +30,30 @@ async def database():
         await client.close()
 
 
-def maker(number: int) -> domain.Offer:
-    facts = ProductFacts(
-        product_id=f"prd-tahu-{number}",
-        msme_id=f"msme-tahu-{number}",
-        region=REGION,
-        name="Tahu Takwa",
-        description_id="-",
-        description_en="-",
-        category="processed_food",
-        hs_code="210690",
-        unit="pack 500 g",
-        unit_price_idr=25_000,
-        minimum_order_quantity=50,
-        monthly_capacity=200,
-        net_weight_grams=500,
-        shelf_life_days=30,  # it flies: made within a month of a request needed in six weeks
-        english_label=True,
-        certificates=[
-            Certificate(kind=kind, number="x", expires_on=CLOCK.now().date() + timedelta(days=700))
-            for kind in ("pirt", "halal")
-        ],
-    )
-    return domain.Offer(product=facts, readiness_score=90, ready=True)
-
-
-def request_of(partner: domain.Partner, quantity: int, today: date) -> domain.Demand:
-    return domain.Demand(
-        demand_id=f"dmd-{uuid4().hex[:10]}",
-        kind="rfq",
-        partner_id=partner.partner_id,
-        category="processed_food",
-        hs_prefix=None,
-        quantity=quantity,
-        target_price_min=None,
-        target_price_max=300,
-        required_certificates=[],
-        currency="EUR",
-        needed_by=today + timedelta(days=42),
-        destination_city="Amsterdam",
-        destination_country="NL",
-    )
-
-
 async def test_a_request_and_its_makers_heard_together_by_two_instances_are_proposed_what_it_asked(database):
-    stores = [MatchingStore(db) for db in database]
-    services = [
-        MatchingService(
-            store,
-            rules=RulesHolder().get,
-            scoring=load_scoring(),
-            exchange_rates=load_exchange_rates(),
-            clock=CLOCK,
-            expiry=timedelta(days=7),
-            filling=demand_filling(store, CLOCK, holder=f"matching-{number}"),
-        )
-        for number, store in enumerate(stores)
-    ]
-    store = stores[0]
+    services = two_instances(database)
+    store = services[0].store
     await store.ensure_indexes()
-    await store.keep_lane(domain.Lane.of(lane_of("Amsterdam", load_lanes())))
-    partner = domain.Partner(
-        partner_id="ptn-toko",
-        kind="diaspora_business",
-        name="Toko Indonesia Amsterdam",
-        country="NL",
-        city="Amsterdam",
-        categories=["processed_food"],
-        min_order_units=0,
-        max_order_units=10_000,
-        languages=["en"],
-        contact_email="toko@example.nl",
-        verified=True,
-    )
-    await store.keep_partner(partner)
-    today = CLOCK.now().date()
+    await store.keep_lane(AMSTERDAM)
+    await store.keep_partner(PARTNER)
     for round_ in range(3):  # each round a new request of 400 and three new makers of 200, all heard at once
-        demand = request_of(partner, 400, today)
-        await store.keep_demand(demand)
-        offers = [maker(round_ * 3 + n) for n in range(3)]
-        for offer in offers:
-            await store.save_offer(REGION, offer)
-        await asyncio.gather(
-            services[0].match_demand(demand, REGION),
-            services[1].match_demand(demand, REGION),
-            *(services[n % 2].match_offer(offer, REGION) for n, offer in enumerate(offers)),
+        request = demand(
+            demand_id=f"dmd-{uuid4().hex[:10]}", quantity=400, required_certificates=[], needed_by=SIX_WEEKS
         )
-        parts = [pair.current for pair in await store.pairs_of_demand(demand.demand_id) if pair.current]
+        await store.keep_demand(request)
+        makers = [offer(f"prd-tahu-{round_}-{n}", capacity=200, moq=50) for n in range(3)]
+        for maker in makers:
+            await store.save_offer(REGION, maker)
+        await asyncio.gather(
+            services[0].match_demand(request, REGION),
+            services[1].match_demand(request, REGION),
+            *(services[n % 2].match_offer(maker, REGION) for n, maker in enumerate(makers)),
+        )
+        parts = [pair.current for pair in await store.pairs_of_demand(request.demand_id) if pair.current]
         assert sum(part.terms.quantity for part in parts) == 400, f"round {round_}: {[p.terms for p in parts]}"
         assert [part.terms.quantity for part in parts] == [200, 200]
-        for offer in offers:  # the next round's makers are new; these are spoken for
-            await store.save_offer(REGION, offer.model_copy(update={"ready": False}))
+        for maker in makers:  # the next round's makers are new; these are spoken for
+            await store.save_offer(REGION, maker.model_copy(update={"ready": False}))
     assert await store.allocation_leases.count_documents({}) == 0, "every lease handed back"
 
 

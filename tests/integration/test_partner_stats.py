@@ -70,22 +70,26 @@ def as_record(event, offset: int) -> ConsumerRecord:
     return ConsumerRecord(topic, 0, offset, 0, 0, b"ptn-warung", value, None, 10, len(value), ())
 
 
-async def test_two_instances_count_every_sales_report_of_a_partner_once():
-    database = f"test_stats_{uuid4().hex[:8]}"
-    clients = [AsyncMongoClient(MONGO, tz_aware=True, maxPoolSize=8) for _ in range(2)]
-    stores = [MatchingStore(client[database]) for client in clients]
-    services = [
+def two_instances(databases: list) -> list[MatchingService]:
+    """Matching as two instances run it: each its own client of the same database, its own holder name."""
+    return [
         MatchingService(
-            store,
+            MatchingStore(database),
             rules=RulesHolder().get,
             scoring=load_scoring(),
             exchange_rates=load_exchange_rates(),
             clock=CLOCK,
             expiry=timedelta(days=7),
-            filling=demand_filling(store, CLOCK, holder=f"matching-{number}"),
+            filling=demand_filling(MatchingStore(database), CLOCK, holder=f"matching-{number}"),
         )
-        for number, store in enumerate(stores)
+        for number, database in enumerate(databases)
     ]
+
+
+async def test_two_instances_count_every_sales_report_of_a_partner_once():
+    database = f"test_stats_{uuid4().hex[:8]}"
+    clients = [AsyncMongoClient(MONGO, tz_aware=True, maxPoolSize=8) for _ in range(2)]
+    services = two_instances([client[database] for client in clients])
     topic = MATCHING_SALES.topic("kota-kediri")
     events = [report(n, "ptn-warung") for n in range(2 * REPORTS_PER_INSTANCE)]
     halves = [events[:REPORTS_PER_INSTANCE], events[REPORTS_PER_INSTANCE:]]

@@ -6,10 +6,17 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ekspora_contracts.envelope import EventData, Region
-from ekspora_contracts.registry import Closed
-from ekspora_contracts.topics import MATCHING_DEMAND, MATCHING_MATCH, MATCHING_PARTNERS, MATCHING_SALES, Stream
 
-Currency = Literal["EUR", "AUD", "IDR"]
+# Currency and the demand values are defined beside the registry's road, which names them
+from ekspora_contracts.registry import Closed, Currency, DemandValue, UnlockedDemand
+from ekspora_contracts.topics import (
+    MATCHING_DEMAND,
+    MATCHING_MATCH,
+    MATCHING_OPPORTUNITIES,
+    MATCHING_PARTNERS,
+    MATCHING_SALES,
+    Stream,
+)
 
 
 class SalesReported(EventData):
@@ -280,3 +287,21 @@ class MatchExpired(EventData):
 
     def aggregate_id(self) -> str:
         return self.match_id
+
+
+class OpportunitiesChanged(EventData):
+    """The demand each gap of a not-ready product keeps it from, largest first; empty once the product
+    is export-ready or nothing open would take it."""
+
+    event_type: ClassVar[str] = "ekspora.matching.opportunities.changed.v1"
+    stream: ClassVar[Stream] = MATCHING_OPPORTUNITIES
+
+    product_id: str
+    msme_id: str
+    region: Region
+    once_ready: DemandValue | None = Field(description="What it would match once export-ready as it is")
+    opportunities: list[UnlockedDemand] = Field(description="Per gap that changes what it matches, largest first")
+    rate_on: date
+
+    def aggregate_id(self) -> str:
+        return self.product_id

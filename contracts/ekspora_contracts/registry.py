@@ -181,8 +181,8 @@ class CertificateEvidenceRejected(EventData):
 
 
 class ReadinessAssessedV1(EventData):
-    """No longer published: v2 adds the road the assessment recommends. Its schema stays for the
-    records still on the topic."""
+    """An UMKM's readiness changed. Published beside v2, which adds the road, until every reader of
+    the public topic has moved to v2 (contracts/README.md)."""
 
     event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v1"
     stream: ClassVar[Stream] = REGISTRY_MSME
@@ -201,6 +201,48 @@ class ReadinessAssessedV1(EventData):
         return self.msme_id
 
 
+class ProductAssessed(EventData):
+    """A product's own readiness changed (its score, tier or gaps): what matching needs to work out
+    which open requests each gap keeps it from."""
+
+    event_type: ClassVar[str] = "ekspora.registry.product.assessed.v1"
+    stream: ClassVar[Stream] = REGISTRY_PRODUCT
+
+    product_id: str
+    msme_id: str
+    region: Region
+    score: int = Field(ge=0, le=100)
+    tier: Tier
+    gaps: list[Gap]
+
+    def aggregate_id(self) -> str:
+        return self.product_id
+
+
+Currency = Literal["EUR", "AUD", "IDR"]
+
+
+class Amount(Closed):
+    currency: Currency
+    minor_units: int = Field(ge=0)
+
+
+class DemandValue(Closed):
+    """Open requests and standing interests a product would match, and what its part of them is worth."""
+
+    requests: int = Field(ge=1)
+    demand_ids: list[str]
+    units: int = Field(ge=0, description="Units it could supply of them")
+    value: list[Amount] = Field(description="Those units at its quoted price, per currency")
+    value_idr: int = Field(ge=0, description="The same in rupiah at the day's planning rate, to order by")
+
+
+class UnlockedDemand(DemandValue):
+    """What closing one gap of a product would open, beyond what it matches once export-ready as it is."""
+
+    gap_code: str = Field(description="The registry's gap code, e.g. certificate.halal")
+
+
 Road = Literal["go_international", "go_to_marketplace", "incubate_first"]
 
 
@@ -214,25 +256,18 @@ class RoadAdvice(Closed):
     reason_id: str
     reason_en: str
     next_steps: list[Gap] = Field(description="The gaps to close, first things first on this road")
+    unlocked: list[UnlockedDemand] = Field(
+        default=[], description="Per next step, the open demand closing it would open (from matching)"
+    )
 
 
-class ReadinessAssessed(EventData):
+class ReadinessAssessed(ReadinessAssessedV1):
+    """An UMKM's readiness changed, and the road it should take now."""
+
     event_type: ClassVar[str] = "ekspora.registry.readiness.assessed.v2"
     stream: ClassVar[Stream] = REGISTRY_MSME
 
-    msme_id: str
-    region: Region
-    score: int = Field(ge=0, le=100)
-    tier: Tier
-    previous_tier: Tier | None
-    gaps: list[Gap]
-    criteria: list[CriterionScore]
-    best_product_id: str | None
-    trigger: str = Field(description="What changed the evidence, e.g. certificate_added")
     road: RoadAdvice
-
-    def aggregate_id(self) -> str:
-        return self.msme_id
 
 
 class ProductFacts(Closed):

@@ -90,6 +90,17 @@ MATCHING_SALES = Stream(
     consumers=("registry", "matching", "notifications"),
     description="Sales feedback partners report for confirmed matches and delivered orders. Key: msme id.",
 )
+MATCHING_OPPORTUNITIES = Stream(
+    name="matching.opportunities",
+    producer="matching",
+    partitions=3,
+    scope="region",
+    visibility="internal",
+    compacted=True,
+    consumers=("registry",),
+    description="Open requests each not-ready product would match if one of its gaps were closed, and their"
+    " value (the newest record per product is the truth). Key: product id.",
+)
 MATCHING_PARTNERS = Stream(
     name="matching.partners",
     producer="matching",
@@ -167,6 +178,7 @@ CATALOGUE: tuple[Stream, ...] = (
     REGISTRY_PRODUCT,
     MATCHING_MATCH,
     MATCHING_SALES,
+    MATCHING_OPPORTUNITIES,
     MATCHING_PARTNERS,
     MATCHING_DEMAND,
     SHIPPING_SHIPMENT,

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from ekspora_contracts.matching import SalesReported
+from ekspora_contracts.matching import OpportunitiesChanged, SalesReported
 from ekspora_contracts.registry import (
+    Amount,
     CertificateEvidenceRejected,
     CertificateExpiring,
     IncubationEnrolled,
@@ -17,6 +18,7 @@ from ekspora_contracts.registry import (
     MsmeContactChanged,
     MsmeRegistered,
     MsmeUpdated,
+    ProductAssessed,
     ProductExportReadinessLost,
     ProductExportReady,
     ProductListed,
@@ -24,6 +26,7 @@ from ekspora_contracts.registry import (
     ReadinessAssessed,
     ReadinessAssessedV1,
     SupplierChanged,
+    UnlockedDemand,
 )
 from ekspora_kit.clock import WIB
 from ekspora_kit.domain import Invalid, NotAllowed, NotFound
@@ -144,7 +147,13 @@ def test_adding_the_missing_certificate_makes_the_product_export_ready_once_its_
     assert types(uploaded) == [] and uploaded.msme.tier == "setengah", "evidence not yet verified"
     assert "evidence not yet verified: halal" in uploaded.msme.assessment.criteria[1].detail
     change = domain.review_evidence(uploaded.msme, "prd-1", "halal", VERIFIED, "op", NOW, RUBRIC)
-    assert types(change) == [ProductUpdated, ProductExportReady, ReadinessAssessedV1, ReadinessAssessed]
+    assert types(change) == [
+        ProductUpdated,
+        ProductExportReady,
+        ProductAssessed,
+        ReadinessAssessedV1,
+        ReadinessAssessed,
+    ]
     assert change.msme.tier == "siap" and change.msme.products[0].export_ready
     ready = change.events[1]
     assert ready.product.category == "processed_food" and ready.score == 90
@@ -159,9 +168,16 @@ def test_adding_the_missing_certificate_makes_the_product_export_ready_once_its_
 def test_losing_a_certificate_withdraws_export_readiness():
     msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.remove_certificate(msme, "prd-1", "halal", NOW, RUBRIC)
-    assert types(change) == [ProductUpdated, ProductExportReadinessLost, ReadinessAssessedV1, ReadinessAssessed]
+    assert types(change) == [
+        ProductUpdated,
+        ProductExportReadinessLost,
+        ProductAssessed,
+        ReadinessAssessedV1,
+        ReadinessAssessed,
+    ]
     assert change.events[1].reasons == ["Apply for a halal certificate with BPJPH"]
-    assert change.events[2].previous_tier == "siap" and change.events[2].tier == "setengah"
+    assert (change.events[2].tier, change.events[2].gaps[0].code) == ("setengah", "certificate.halal")
+    assert change.events[3].previous_tier == "siap" and change.events[3].tier == "setengah"
 
 
 def test_a_certificate_warns_30_and_7_days_before_and_stops_counting_at_local_midnight_of_its_expiry():
@@ -183,7 +199,12 @@ def test_a_certificate_warns_30_and_7_days_before_and_stops_counting_at_local_mi
         (7, 7, "halal", date(2027, 3, 1)),
     ]
     assert "SIHALAL" in warnings[0].renewal_id and "SIHALAL" in warnings[0].renewal_en
-    assert [type(e) for e in expired] == [ProductExportReadinessLost, ReadinessAssessedV1, ReadinessAssessed]
+    assert [type(e) for e in expired] == [
+        ProductExportReadinessLost,
+        ProductAssessed,
+        ReadinessAssessedV1,
+        ReadinessAssessed,
+    ]
     assert msme.tier == "setengah"
     assert msme.next_certificate_expiry == datetime(2028, 3, 31, 17, 0, tzinfo=UTC), "SPP-IRT's first warning"
 
@@ -274,7 +295,7 @@ def report(report_id: str, rating: int = 5, reorder: bool = True) -> SalesReport
 def test_sales_feedback_builds_the_track_record_once_per_report():
     msme = certify(setengah_with_pirt(), HALAL).msme
     change = domain.record_sales(msme, report("r1"), NOW, RUBRIC)
-    assert types(change) == [ReadinessAssessedV1, ReadinessAssessed]
+    assert types(change) == [ProductAssessed, ReadinessAssessedV1, ReadinessAssessed]
     record = change.msme.track_record
     assert (record.reports, record.units_sold, record.returns, record.revenue_minor_units) == (
         1,
@@ -351,13 +372,14 @@ def test_incubation_from_enrolment_to_graduation():
     assert types(graduated) == [
         ProductUpdated,
         ProductExportReady,
+        ProductAssessed,
         ReadinessAssessedV1,
         ReadinessAssessed,
         IncubationMilestoneCompleted,
         IncubationGraduated,
     ]
-    assert graduated.events[4].completed_by == "evidence"
-    assert graduated.events[5].days_in_incubation == 40
+    assert graduated.events[5].completed_by == "evidence"
+    assert graduated.events[6].days_in_incubation == 40
     assert graduated.msme.incubation.graduated_at == later
 
 
@@ -469,3 +491,48 @@ def test_a_region_s_funnel_follows_from_its_events_alone():
     for event in story:
         counts.update(funnel.STEPS[type(event)](event))
     assert +counts == {"registered": 2, "siap": 2, "graduated": 1}
+
+
+def unlocked(code: str, value_idr: int, requests: int = 1) -> UnlockedDemand:
+    return UnlockedDemand(
+        gap_code=code,
+        requests=requests,
+        demand_ids=[f"dmd-{n}" for n in range(requests)],
+        units=100 * requests,
+        value=[Amount(currency="EUR", minor_units=value_idr // 180)],
+        value_idr=value_idr,
+    )
+
+
+def opportunities_of(product_id: str, *openings: UnlockedDemand) -> OpportunitiesChanged:
+    return OpportunitiesChanged(
+        product_id=product_id,
+        msme_id="msme-1",
+        region="kota-kediri",
+        once_ready=None,
+        opportunities=list(openings),
+        rate_on=date(2026, 12, 1),
+    )
+
+
+def test_the_demand_behind_each_gap_reorders_the_next_steps_without_a_new_assessment():
+    msme = registered()
+    msme = domain.list_product(msme, TAHU.model_copy(update={"monthly_capacity": 200}), "prd-1", NOW, RUBRIC).msme
+    assert msme.assessment is not None and msme.assessment.road is not None
+    before = [gap.code for gap in msme.assessment.road.next_steps]
+    assert before[:2] == ["certificate.pirt|bpom_md", "certificate.halal"], "the heaviest first, with no demand known"
+
+    found = opportunities_of(
+        "prd-1", unlocked("certificate.halal", 75_600_000, 3), unlocked("capacity.below_typical_order", 9_000_000)
+    )
+    change = domain.record_opportunities(msme, found, NOW, NOW, RUBRIC)
+    assert change is not None and change.events == [], "the same readiness: no event, no history entry"
+    road = change.msme.assessment.road
+    assert [gap.code for gap in road.next_steps][:2] == ["certificate.halal", "certificate.pirt|bpom_md"]
+    assert [u.gap_code for u in road.unlocked] == ["certificate.halal", "capacity.below_typical_order"]
+    assert road.unlocked[0].requests == 3
+    assert change.msme.product("prd-1").unlocked == found.opportunities
+
+    older = opportunities_of("prd-1")
+    assert domain.record_opportunities(change.msme, older, NOW - timedelta(seconds=1), NOW, RUBRIC) is None
+    assert domain.record_opportunities(change.msme, opportunities_of("prd-gone"), NOW, NOW, RUBRIC) is None

@@ -5,6 +5,7 @@ from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported
 from ekspora_contracts.notifications import ProposalAnswered
 from ekspora_contracts.registry import (
+    ProductAssessed,
     ProductDelisted,
     ProductExportReadinessLost,
     ProductExportReady,
@@ -60,6 +61,10 @@ def build_routes(service: MatchingService, region: str) -> list[EventRoutes]:
             f"the product is no longer export-ready ({why})",
             "produk tidak lagi siap ekspor",
         )
+
+    @products.on(ProductAssessed)
+    async def on_assessed(event: CloudEvent[ProductAssessed]) -> None:
+        await service.product_assessed(event, region)
 
     @products.on(ProductDelisted)
     async def on_delisted(event: CloudEvent[ProductDelisted]) -> None:

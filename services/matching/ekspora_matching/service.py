@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from ekspora_contracts.envelope import CloudEvent, EventData
 from ekspora_contracts.matching import DemandChanged, PartnerChanged, PartnerChangedV1, SalesReported, Side
 from ekspora_contracts.notifications import ProposalAnswered
-from ekspora_contracts.registry import ProductFacts
+from ekspora_contracts.registry import DemandValue, ProductAssessed, ProductFacts, UnlockedDemand
 from ekspora_kit import aggregates
 from ekspora_kit.clock import Clock
 from ekspora_kit.domain import NotAllowed, NotFound
@@ -218,6 +218,8 @@ class MatchingService:
                 "the request was closed",
                 "permintaan pembeli sudah ditutup",
             )
+        for offer in await self.store.not_ready_offers(region, demand):  # what this request may open to them
+            await self.refresh_opportunities(offer, region, causation_id=event.id)
 
     async def offer_changed(
         self, facts: ProductFacts, region: str, *, ready: bool | None, score: int | None, causation_id: str
@@ -227,10 +229,77 @@ class MatchingService:
             product=facts,
             readiness_score=score if score is not None else (known.readiness_score if known else 0),
             ready=ready if ready is not None else bool(known and known.ready),
+            gap_codes=known.gap_codes if known else [],
         )
         await self.store.save_offer(region, offer)
         if offer.ready and ready:
             await self.match_offer(offer, region, causation_id=causation_id)
+            await self.refresh_opportunities(offer, region, causation_id=causation_id)  # ready: none left
+
+    async def product_assessed(self, event: CloudEvent[ProductAssessed], region: str) -> None:
+        """A product's gaps changed: what they keep it from changes with them."""
+        known = await self.store.offer(event.data.product_id)
+        if known is None:
+            return  # its listing comes first on the same partition; a product never listed is not matched
+        offer = known.model_copy(update={"gap_codes": [gap.code for gap in event.data.gaps]})
+        if offer != known:
+            await self.store.save_offer(region, offer)
+        await self.refresh_opportunities(offer, region, causation_id=event.id)
+
+    async def refresh_opportunities(self, offer: domain.Offer, region: str, *, causation_id: str | None) -> None:
+        """Recounts the open requests each gap of a not-ready product keeps it from, and publishes them
+        when they changed; an export-ready product has none (published once, as an empty list)."""
+        today, product = self.clock.now().date(), offer.product
+        rate = self.exchange_rates.on(today)
+        once_ready: DemandValue | None = None
+        unlocked: list[UnlockedDemand] = []
+        if not offer.ready:
+            prospects = await self._prospects(product, region)
+            terms = domain.Terms(rules=self.rules(), scoring=self.scoring, rate=rate, today=today)
+            once_ready, unlocked = domain.opportunities(product, offer.gap_codes, prospects, terms)
+        fresh = domain.ProductOpportunities(
+            product_id=product.product_id,
+            msme_id=product.msme_id,
+            region=region,
+            once_ready=once_ready,
+            opportunities=unlocked,
+            rate_on=rate.since,
+        )
+
+        def apply(known: domain.ProductOpportunities | None) -> domain.ProductOpportunities | None:
+            if fresh.same_as(known) or (known is None and not (once_ready or unlocked)):
+                return None
+            return fresh.model_copy(update={"version": known.version if known else 0})
+
+        async def save(
+            known: domain.ProductOpportunities | None, updated: domain.ProductOpportunities
+        ) -> domain.ProductOpportunities:
+            events = self._envelopes([updated.changed_event()], region, causation_id)
+            return await self.store.save_opportunities(known, updated, events)
+
+        await aggregates.change(
+            lambda: self.store.product_opportunities(product.product_id),
+            apply,
+            save,
+            what=f"opportunities of {product.product_id}",
+        )
+
+    async def _prospects(self, product: ProductFacts, region: str) -> list[domain.Prospect]:
+        rules = self.rules()
+        hs_prefixes = [product.hs_code[:2], product.hs_code[:4], product.hs_code]
+        demands = await self.store.open_demands_for(
+            product.category, hs_prefixes, rules.allowed_countries(product.category)
+        )
+        prospects = []
+        for demand in demands:
+            partner = await self.store.partner(demand.partner_id)
+            if partner is None or demand.schedule:
+                continue
+            fill = await self.fill(demand)
+            prospects.append(
+                domain.Prospect(demand, partner, await self.store.lane(demand.destination_city), fill.remaining)
+            )
+        return prospects
 
     async def offer_withdrawn(self, product_id: str, reason_en: str, reason_id: str) -> None:
         """A product no longer on offer (readiness lost, delisted, its UMKM withdrew): no new proposals,

@@ -15,7 +15,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import keep_newest, to_document
-from ekspora_matching.domain import HOLDING, Demand, Lane, Offer, Pair, Partner, PartnerStats
+from ekspora_matching.domain import (
+    HOLDING,
+    Demand,
+    Lane,
+    Offer,
+    Pair,
+    Partner,
+    PartnerStats,
+    ProductOpportunities,
+)
 
 # Stored beside a pair's state for queries (its open proposal, its expiry, the capacity it holds), not part of it.
 PAIR_QUERY_FIELDS = {
@@ -62,15 +71,17 @@ class MatchingStore:
         self.partner_stats = db["partner_stats"]
         self.lane_view = db["lane_view"]
         self.allocation_leases = db["allocation_leases"]
+        self.opportunities = db["opportunities"]
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
         self.own_pairs = VersionedStore(self.pairs, Pair, hidden=PAIR_QUERY_FIELDS, derive=pair_query_fields)
         # sales reports of one partner arrive on every partition, so its statistics have many writers
         self.own_stats = VersionedStore(self.partner_stats, PartnerStats)
+        self.own_opportunities = VersionedStore(self.opportunities, ProductOpportunities)
 
     @property
     def outboxes(self) -> list[AsyncCollection]:
-        return [self.partners, self.demands, self.pairs, self.partner_stats]
+        return [self.partners, self.demands, self.pairs, self.partner_stats, self.opportunities]
 
     async def ensure_indexes(self) -> None:
         await self.partner_stats.update_many(
@@ -163,6 +174,24 @@ class MatchingStore:
         cursor = self.offers.find({"_id": {"$in": product_ids}, "region": region})
         return [offer_from_document(document) async for document in cursor]
 
+    async def not_ready_offers(self, region: str, demand: Demand, limit: int = 500) -> list[Offer]:
+        """The region's not-ready products in the demand's bucket: whose opportunities it may change."""
+        query: dict[str, Any] = {"region": region, "ready": False}
+        if demand.hs_prefix:
+            query["hs_prefixes"] = demand.hs_prefix
+        else:
+            query["category"] = demand.category
+        cursor = self.offers.find(query).sort([("readiness_score", -1), ("_id", 1)]).limit(limit)
+        return [offer_from_document(document) async for document in cursor]
+
+    async def product_opportunities(self, product_id: str) -> ProductOpportunities | None:
+        return await self.own_opportunities.get(product_id)
+
+    async def save_opportunities(
+        self, read: ProductOpportunities | None, updated: ProductOpportunities, events: Sequence[CloudEvent]
+    ) -> ProductOpportunities:
+        return await self.own_opportunities.save(updated.product_id, updated, read.version if read else None, events)
+
     async def standing_interests_due(self, today: date) -> list[str]:
         """Ids of open standing interests posted here whose next recurring order is due."""
         query = {"status": "open", "next_order_on": {"$lte": today.isoformat()}}
@@ -253,4 +282,6 @@ def offer_document(region: str, offer: Offer) -> dict[str, Any]:
 
 
 def offer_from_document(document: dict[str, Any]) -> Offer:
-    return Offer.model_validate({k: document[k] for k in ("product", "readiness_score", "ready")})
+    return Offer.model_validate(
+        {k: document[k] for k in ("product", "readiness_score", "ready", "gap_codes") if k in document}
+    )

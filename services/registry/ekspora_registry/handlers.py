@@ -1,8 +1,9 @@
-"""Events the registry consumes: partners' sales feedback feeds the track record and readiness."""
+"""Events the registry consumes: partners' sales feedback feeds the track record and readiness; the
+demand matching finds behind each gap orders the next steps."""
 
 from ekspora_contracts.envelope import CloudEvent
-from ekspora_contracts.matching import SalesReported
-from ekspora_contracts.topics import MATCHING_SALES
+from ekspora_contracts.matching import OpportunitiesChanged, SalesReported
+from ekspora_contracts.topics import MATCHING_OPPORTUNITIES, MATCHING_SALES
 from ekspora_kit.consumer import EventRoutes, PermanentFailure
 from ekspora_kit.domain import NotFound
 from ekspora_registry import domain
@@ -24,4 +25,18 @@ def build_routes(service: RegistryService) -> list[EventRoutes]:
         except NotFound as error:
             raise PermanentFailure(str(error)) from error
 
-    return [sales]
+    opportunities = EventRoutes(MATCHING_OPPORTUNITIES)
+
+    @opportunities.on(OpportunitiesChanged)
+    async def on_opportunities(event: CloudEvent[OpportunitiesChanged]) -> None:
+        changed = event.data
+        try:
+            await service.change(
+                changed.msme_id,
+                lambda msme, now: domain.record_opportunities(msme, changed, event.time, now, service.rubric),
+                causation_id=event.id,
+            )
+        except NotFound as error:
+            raise PermanentFailure(str(error)) from error
+
+    return [sales, opportunities]

@@ -48,7 +48,18 @@ def query_fields(msme: Msme) -> dict[str, Any]:
         "product_ids": [product.product_id for product in msme.products],
         "cohort_id": msme.incubation.cohort_id if msme.incubation else None,
         "expiry_day": expiry.date().isoformat() if expiry else None,
+        # each gap of a product that matching found open demand behind, and ANY_GAP when there is one,
+        # so that selecting a cohort by it is an equality on one index
+        "unlocked_gaps": unlocked_gaps(msme),
     }
+
+
+ANY_GAP = "*"
+
+
+def unlocked_gaps(msme: Msme) -> list[str]:
+    codes = sorted({u.gap_code for product in msme.products for u in product.unlocked})
+    return [ANY_GAP, *codes] if codes and msme.withdrawn_at is None else []
 
 
 def listing_entry(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,6 +158,7 @@ class RegistryStore:
         await self.msmes.create_index("product_ids")
         await self.msmes.create_index("expiry_day", sparse=True)
         await self.msmes.create_index("cohort_id", sparse=True)
+        await self.msmes.create_index([("region", 1), ("unlocked_gaps", 1)])
         await self.cohorts.create_index([("region", 1), ("starts_on", 1)])
         await self.sale_lines.create_index([("msme_id", 1), ("platform", 1)])
 
@@ -426,6 +438,11 @@ class RegistryStore:
     async def cohorts_of(self, region: str) -> list[Cohort]:
         cursor = self.cohorts.find({"region": region}).sort("starts_on", 1)
         return [Cohort.model_validate({k: v for k, v in d.items() if k != "_id"}) async for d in cursor]
+
+    async def unlocking(self, region: str, gap_code: str | None, limit: int = 500) -> list[Msme]:
+        """The region's UMKM with open demand behind a gap of theirs (`gap_code`, or any)."""
+        cursor = self.msmes.find({"region": region, "unlocked_gaps": gap_code or ANY_GAP}).limit(limit)
+        return [self.aggregates.parse(document) async for document in cursor]
 
     async def members(self, cohort_id: str) -> list[Msme]:
         cursor = self.msmes.find({"cohort_id": cohort_id}).sort("registered_at", 1)

@@ -7,6 +7,7 @@ the events call a pair's proposal round a "match".
 
 from ekspora_contracts.matching import WithdrawalReason
 from ekspora_matching.domain.continuity import preferred_first, previous_order_id, recurring_order, reorder
+from ekspora_matching.domain.opportunities import Prospect, Terms, opportunities
 from ekspora_matching.domain.pricing import countered, quote, requoted
 from ekspora_matching.domain.proposals import (
     HOLDING,
@@ -42,7 +43,15 @@ from ekspora_matching.domain.scoring import (
     ready_by,
     score_ceiling,
 )
-from ekspora_matching.domain.views import Demand, Lane, Offer, Partner, PartnerStats, unserved
+from ekspora_matching.domain.views import (
+    Demand,
+    Lane,
+    Offer,
+    Partner,
+    PartnerStats,
+    ProductOpportunities,
+    unserved,
+)
 
 __all__ = [
     "HOLDING",
@@ -58,9 +67,12 @@ __all__ = [
     "Pair",
     "Partner",
     "PartnerStats",
+    "ProductOpportunities",
+    "Prospect",
     "Refusal",
     "Round",
     "SalesReport",
+    "Terms",
     "WithdrawalReason",
     "accept",
     "allocate",
@@ -73,6 +85,7 @@ __all__ = [
     "free_capacity",
     "hard_filter",
     "match_id",
+    "opportunities",
     "pair_id",
     "preferred_first",
     "previous_order_id",

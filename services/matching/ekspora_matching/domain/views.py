@@ -10,12 +10,13 @@ from ekspora_contracts.matching import (
     DemandOrigin,
     DemandStatus,
     Incoterm,
+    OpportunitiesChanged,
     PartnerChanged,
     PartnerKind,
     SalesReported,
     Schedule,
 )
-from ekspora_contracts.registry import ProductFacts
+from ekspora_contracts.registry import DemandValue, ProductFacts, UnlockedDemand
 from ekspora_contracts.shipping import LaneChanged, LaneCosts, ModeSchedule
 from ekspora_kit.domain import Model
 
@@ -137,13 +138,41 @@ def unserved(city: str, country: str, lanes: list[Lane]) -> str | None:
 
 
 class Offer(Model):
-    """An export-ready product as matching sees it (from the registry's product events)."""
+    """A product as matching sees it (from the registry's product events): proposed once export-ready;
+    before that, its gaps say what keeps it from which requests (see opportunities)."""
 
     product: ProductFacts
     readiness_score: int
     ready: bool
+    gap_codes: list[str] = []
 
     @property
     def hs_prefixes(self) -> list[str]:
         code = self.product.hs_code
         return [code[:2], code[:4], code]
+
+
+class ProductOpportunities(Model):
+    """What matching last published of a not-ready product's opportunities (the outbox's aggregate)."""
+
+    product_id: str
+    msme_id: str
+    region: str
+    version: int = 0
+    once_ready: DemandValue | None = None
+    opportunities: list[UnlockedDemand] = []
+    rate_on: date
+
+    def same_as(self, other: "ProductOpportunities | None") -> bool:
+        """The same demand behind it, whatever day's rate it was valued at."""
+        return other is not None and (self.once_ready, self.opportunities) == (other.once_ready, other.opportunities)
+
+    def changed_event(self) -> OpportunitiesChanged:
+        return OpportunitiesChanged(
+            product_id=self.product_id,
+            msme_id=self.msme_id,
+            region=self.region,
+            once_ready=self.once_ready,
+            opportunities=self.opportunities,
+            rate_on=self.rate_on,
+        )

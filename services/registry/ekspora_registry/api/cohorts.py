@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from ekspora_contracts.envelope import REGION_PATTERN
-from ekspora_contracts.registry import Tier
+from ekspora_contracts.registry import Amount, Road, Tier, UnlockedDemand
 from ekspora_kit.auth import Operator
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import Unprocessable
@@ -33,21 +33,48 @@ class MemberProgress(BaseModel):
     business_name: str
     tier: Tier | None
     score: int | None
+    road: Road | None
     milestones_done: int
     milestones_total: int
     graduated: bool
+    unlocked: list[UnlockedDemand] = Field(description="Open demand closing each of its next steps would open")
+    unlocked_value_idr: int
 
     @classmethod
     def of(cls, member: domain.Msme, enrolment: domain.Enrolment) -> "MemberProgress":
+        advice = member.assessment.road if member.assessment else None
+        unlocked = advice.unlocked if advice else []
         return cls(
             msme_id=member.msme_id,
             business_name=member.profile.business_name,
             tier=member.tier,
             score=member.assessment.score if member.assessment else None,
+            road=advice.road if advice else None,
             milestones_done=sum(1 for step in enrolment.milestones if step.completed_at),
             milestones_total=len(enrolment.milestones),
             graduated=enrolment.graduated_at is not None,
+            unlocked=unlocked,
+            unlocked_value_idr=sum(u.value_idr for u in unlocked),
         )
+
+
+class Opportunity(BaseModel):
+    """One gap of one product, and the open demand closing it would open."""
+
+    msme_id: str
+    business_name: str
+    tier: Tier | None
+    cohort_id: str | None
+    product_id: str
+    product_name: str
+    gap_code: str
+    next_step_id: str
+    next_step_en: str
+    requests: int
+    demand_ids: list[str]
+    units: int
+    value: list[Amount]
+    value_idr: int
 
 
 class CohortView(BaseModel):
@@ -79,7 +106,44 @@ async def get_cohort(operator: Operator, registry: Registry, cohort_id: str) -> 
     if (cohort := await registry.store.cohort(cohort_id)) is None or not operator.covers(cohort.region):
         raise NotFound(f"no cohort {cohort_id}")
     members = [MemberProgress.of(m, m.incubation) for m in await registry.store.members(cohort_id) if m.incubation]
+    members.sort(key=lambda member: -member.unlocked_value_idr)  # who a closed gap would earn the most first
     return CohortView(cohort=cohort, members=members)
+
+
+@router.get(
+    "/opportunities",
+    response_model=list[Opportunity],
+    summary="Gaps of the region's products by the open demand closing them would open, largest first",
+    description="For selecting a cohort by demand: `gap_code` narrows it to one gap (certificate.halal, say).",
+)
+async def opportunities(
+    operator: Operator,
+    registry: Registry,
+    region: str = Query(pattern=REGION_PATTERN),
+    gap_code: str | None = Query(default=None, pattern=r"^[a-z_]+\.[a-z_|]+$"),
+) -> list[Opportunity]:
+    registry.check_served(region, operator)
+    found = []
+    for msme in await registry.store.unlocking(region, gap_code):
+        for product in msme.products:
+            for opening in product.unlocked:
+                if gap_code and opening.gap_code != gap_code:
+                    continue
+                text = registry.rubric.gaps.get(opening.gap_code)
+                found.append(
+                    Opportunity(
+                        msme_id=msme.msme_id,
+                        business_name=msme.profile.business_name,
+                        tier=msme.tier,
+                        cohort_id=msme.incubation.cohort_id if msme.incubation else None,
+                        product_id=product.product_id,
+                        product_name=product.name,
+                        next_step_id=text.next_step_id if text else opening.gap_code,
+                        next_step_en=text.next_step_en if text else opening.gap_code,
+                        **opening.model_dump(),
+                    )
+                )
+    return sorted(found, key=lambda row: (-row.value_idr, row.msme_id, row.gap_code))
 
 
 @router.post(

@@ -10,11 +10,13 @@ from ekspora_contracts.envelope import EventData, Region
 from ekspora_contracts.registry import (
     Certificate,
     CriterionScore,
+    DemandValue,
     Gap,
     Language,
     Milestone,
     RoadAdvice,
     Tier,
+    UnlockedDemand,
 )
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.files import StoredFile
@@ -69,6 +71,10 @@ class Product(Model):
     score: int = 0
     tier: Tier = "didorong"
     export_ready: bool = False
+    gap_codes: list[str] = []  # as last published (product.assessed), to publish only a change
+    once_ready: DemandValue | None = None  # what matching finds open to it once export-ready
+    unlocked: list[UnlockedDemand] = []  # and per gap what closing it would open, largest first
+    opportunities_at: datetime | None = None
 
 
 class Listing(Model):

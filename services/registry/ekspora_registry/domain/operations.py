@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from ekspora_contracts.envelope import EventData
-from ekspora_contracts.matching import SalesReported
+from ekspora_contracts.matching import OpportunitiesChanged, SalesReported
 from ekspora_contracts.registry import (
     CertificateEvidenceRejected,
     CertificateExpiring,
@@ -262,6 +262,21 @@ def record_sales(msme: Msme, report: SalesReported, now: datetime, rubric: Rubri
     applied = [*msme.applied_report_ids, report.report_id][-500:]
     updated = touched(msme.model_copy(update={"track_record": track, "applied_report_ids": applied}), now)
     return reassess(Change(updated), "sales_reported", now, rubric)
+
+
+def record_opportunities(
+    msme: Msme, changed: OpportunitiesChanged, at: datetime, now: datetime, rubric: Rubric
+) -> Change | None:
+    """What matching found each gap of a product keeps it from; an older finding (or one about a
+    product since delisted) changes nothing."""
+    if not any(p.product_id == changed.product_id for p in msme.products):
+        return None
+    product = msme.product(changed.product_id)
+    if product.opportunities_at is not None and at <= product.opportunities_at:
+        return None
+    found = {"once_ready": changed.once_ready, "unlocked": changed.opportunities, "opportunities_at": at}
+    products = [p.model_copy(update=found) if p.product_id == product.product_id else p for p in msme.products]
+    return reassess(Change(msme.model_copy(update={"products": products})), "opportunities_changed", now, rubric)
 
 
 def certificate_moments(msme: Msme, now: datetime, rubric: Rubric) -> Change:

@@ -11,6 +11,7 @@ from ekspora_contracts.registry import (
     Gap,
     IncubationGraduated,
     IncubationMilestoneCompleted,
+    ProductAssessed,
     ProductExportReadinessLost,
     ProductExportReady,
     ReadinessAssessed,
@@ -18,6 +19,7 @@ from ekspora_contracts.registry import (
     Road,
     RoadAdvice,
     Tier,
+    UnlockedDemand,
 )
 from ekspora_registry.domain.events import product_facts
 from ekspora_registry.domain.model import Assessment, Change, Msme, Product, TrackRecord
@@ -218,9 +220,11 @@ def _track_record(sheet: _ScoreSheet, record: TrackRecord) -> None:
     )
 
 
-def road_for(scored: Scored, rubric: Rubric) -> RoadAdvice:
+def road_for(scored: Scored, rubric: Rubric, unlocked: Sequence[UnlockedDemand] = ()) -> RoadAdvice:
     """The road to recommend: international when siap; else the marketplace first unless a gap blocks
-    selling online too (then incubation first). Its next steps put what decides the road first."""
+    selling online too (then incubation first). Its next steps put what decides the road first, then
+    what stands between the product and export; within each, the gap that would open the most open
+    demand (`unlocked`, from matching) first, then the heaviest. A track record comes of exporting."""
     blocking_sale = [gap for gap in scored.gaps if "marketplace" in rubric.gap_text(gap.code).blocks]
     blocking_export = [gap for gap in scored.gaps if "export" in rubric.gap_text(gap.code).blocks]
     road: Road
@@ -231,9 +235,12 @@ def road_for(scored: Scored, rubric: Rubric) -> RoadAdvice:
     else:
         road, decisive = "go_to_marketplace", blocking_export or scored.gaps
         first = [gap for gap in scored.gaps if gap.criterion == "marketplace"]
-    # then what stands between the product and export, heaviest first; a track record comes of exporting
-    ordered = sorted(scored.gaps, key=lambda gap: (gap not in blocking_export, -gap.points_missing))
-    steps = [*first, *(gap for gap in ordered if gap not in first)]
+    value = {opening.gap_code: opening.value_idr for opening in unlocked}
+
+    def rank(gap: Gap) -> tuple[bool, bool, int, int]:
+        return gap not in first, gap not in blocking_export, -value.get(gap.code, 0), -gap.points_missing
+
+    steps = sorted(scored.gaps, key=rank)
     text = rubric.roads[road]
 
     def names(language: str) -> str:
@@ -244,6 +251,7 @@ def road_for(scored: Scored, rubric: Rubric) -> RoadAdvice:
         reason_id=text.reason_id.format(score=scored.score, blocking=names("id")),
         reason_en=text.reason_en.format(score=scored.score, blocking=names("en")),
         next_steps=steps,
+        unlocked=[opening for step in steps for opening in unlocked if opening.gap_code == step.code],
     )
 
 
@@ -322,7 +330,20 @@ def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Cha
                     or [f"tier is now {scored.tier}"],
                 )
             )
-        products.append(product.model_copy(update={"score": scored.score, "tier": scored.tier, "export_ready": ready}))
+        gap_codes = [gap.code for gap in scored.gaps]
+        if (product.score, product.tier, product.gap_codes) != (scored.score, scored.tier, gap_codes):
+            events.append(
+                ProductAssessed(
+                    product_id=product.product_id,
+                    msme_id=msme.msme_id,
+                    region=msme.region,
+                    score=scored.score,
+                    tier=scored.tier,
+                    gaps=scored.gaps,
+                )
+            )
+        update = {"score": scored.score, "tier": scored.tier, "export_ready": ready, "gap_codes": gap_codes}
+        products.append(product.model_copy(update=update))
     upcoming = next_certificate_expiry(msme, now, rubric.certificate_warnings.days_before)
     msme = msme.model_copy(update={"products": products, "next_certificate_expiry": upcoming})
 
@@ -330,11 +351,14 @@ def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Cha
     unchanged = previous is not None and _readiness(
         previous.score, previous.tier, previous.gaps, previous.criteria
     ) == (_readiness(best.score, best.tier, best.gaps, best.criteria))
-    if unchanged and previous is not None and previous.criteria != best.criteria:
-        # Same readiness in new words (a new price, say): refresh the wording without an event or history entry.
-        msme = msme.model_copy(update={"assessment": previous.model_copy(update={"criteria": best.criteria})})
+    best_product = next((p for p in msme.products if p.product_id == best.product_id), None)
+    road = road_for(best, rubric, best_product.unlocked if best_product else ())
+    if unchanged and previous is not None and (previous.criteria, previous.road) != (best.criteria, road):
+        # Same readiness in new words (a new price, say) or next steps reordered by the demand behind
+        # them: refresh the assessment without an event or history entry.
+        refreshed = previous.model_copy(update={"criteria": best.criteria, "road": road})
+        msme = msme.model_copy(update={"assessment": refreshed})
     elif not unchanged:
-        road = road_for(best, rubric)
         new_assessment = Assessment(
             road=road,
             score=best.score,

@@ -28,12 +28,20 @@ class Certificate(Closed):
     expires_on: date
 
 
+class Programme(Closed):
+    """A public programme that helps close a gap (halal self-declaration, KUR financing, ...)."""
+
+    name: str
+    url: str
+
+
 class Gap(Closed):
     code: str = Field(description="Stable gap code, e.g. certificate.halal")
     criterion: str
     points_missing: int
     next_step_id: str = Field(description="Concrete next step in Bahasa Indonesia")
     next_step_en: str = Field(description="The same step in English")
+    programme: Programme | None = Field(default=None, description="The programme that helps close it")
 
 
 class CriterionScore(Closed):

@@ -50,7 +50,7 @@ def contact(language: str = "id"):
 
 
 def assessed(previous, tier="setengah"):
-    from ekspora_contracts.registry import Gap, ReadinessAssessed, RoadAdvice
+    from ekspora_contracts.registry import Gap, Programme, ReadinessAssessed, RoadAdvice
 
     gap = Gap(
         code="certificate.halal",
@@ -58,6 +58,7 @@ def assessed(previous, tier="setengah"):
         points_missing=15,
         next_step_id="Ajukan sertifikat halal ke BPJPH",
         next_step_en="Apply for a halal certificate with BPJPH",
+        programme=Programme(name="SEHATI (self-declare)", url="https://ptsp.halal.go.id"),
     )
     data = ReadinessAssessed(
         msme_id="msme-1",
@@ -89,6 +90,7 @@ def test_owners_hear_of_tier_changes_only_in_their_language_with_the_next_step()
     assert message.subject == "Kesiapan ekspor Keripik Sri: setengah siap"
     assert message.text.endswith(
         "Jalur yang disarankan: inkubasi dulu. Langkah berikutnya: Ajukan sertifikat halal ke BPJPH."
+        " Program: SEHATI (self-declare) (https://ptsp.halal.go.id)."
     )
     assert owner_message(assessed("setengah"), contact()) is None, "no change, no message"
     english = owner_message(assessed("didorong"), contact("en"))

@@ -319,6 +319,8 @@ def test_every_criterion_is_scored_and_every_gap_has_a_next_step_in_both_languag
     assert halal.next_step_id == "Ajukan sertifikat halal ke BPJPH"
     assert halal.next_step_en == "Apply for a halal certificate with BPJPH"
     assert halal.points_missing == 15
+    assert halal.programme is not None and halal.programme.url == "https://ptsp.halal.go.id"
+    assert "self-declare" in halal.programme.name, "the free route for micro and small businesses"
 
 
 def test_rubric_data_is_checked_when_loaded(tmp_path):

@@ -226,11 +226,13 @@ def _money(amount_minor: int, currency: str) -> str:
 
 
 def _next_step(gaps: list, language: str) -> str:
-    """The first gap's next step; a full score leaves no gap, and no next step to name."""
+    """The first gap's next step and the programme that helps; a full score leaves no gap to name."""
     if not gaps:
         return ""
-    steps = {"id": f"Langkah berikutnya: {gaps[0].next_step_id}.", "en": f"Next step: {gaps[0].next_step_en}."}
-    return steps.get(language, steps["en"])
+    first = gaps[0]
+    steps = {"id": f"Langkah berikutnya: {first.next_step_id}.", "en": f"Next step: {first.next_step_en}."}
+    help_by = f" Program: {first.programme.name} ({first.programme.url})." if first.programme else ""
+    return steps.get(language, steps["en"]) + help_by
 
 
 def _certificate_values(data: Any, language: str, labels: Labels) -> dict[str, object]:

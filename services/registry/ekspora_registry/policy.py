@@ -7,7 +7,7 @@ from typing import Literal, Self, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ekspora_contracts.registry import CertificateKind, Road, Tier
+from ekspora_contracts.registry import CertificateKind, Programme, Road, Tier
 
 RUBRIC_PATH = Path(__file__).parent / "data" / "readiness_rubric.yaml"
 
@@ -88,6 +88,7 @@ class GapText(Strict):
     next_step_en: str
     milestone: MilestoneSpec
     blocks: list[Sale] = ["export"]  # which selling the gap rules out while it is open
+    programme: str | None = None  # the key of the programme (in `programmes`) that helps close it
 
 
 class RoadText(Strict):
@@ -116,6 +117,7 @@ class Rubric(Strict):
     criteria: Criteria
     categories: dict[str, CategoryRule]
     gaps: dict[str, GapText]
+    programmes: dict[str, Programme]
     roads: dict[Road, RoadText]
     certificate_warnings: CertificateWarnings
 
@@ -130,12 +132,18 @@ class Rubric(Strict):
         needed = {certificate_gap_code(group) for c in self.categories.values() for group in c.required_certificates}
         if missing := needed - self.gaps.keys():
             raise ValueError(f"no next step for gaps {sorted(missing)}")
+        if unknown := {g.programme for g in self.gaps.values() if g.programme} - self.programmes.keys():
+            raise ValueError(f"gaps name programmes not described: {sorted(unknown)}")
         if missing_roads := set(get_args(Road)) - self.roads.keys():
             raise ValueError(f"no reason for roads {sorted(missing_roads)}")
         return self
 
     def gap_text(self, code: str) -> GapText:
         return self.gaps[code]
+
+    def programme_for(self, gap_code: str) -> Programme | None:
+        key = self.gaps[gap_code].programme
+        return self.programmes[key] if key else None
 
     def milestone_for(self, gap_code: str) -> MilestoneSpec:
         return self.gaps[gap_code].milestone

@@ -71,6 +71,7 @@ class _ScoreSheet:
                 points_missing=points_missing,
                 next_step_id=text.next_step_id,
                 next_step_en=text.next_step_en,
+                programme=self.rubric.programme_for(code),
             )
         )
 

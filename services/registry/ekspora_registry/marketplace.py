@@ -7,9 +7,10 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -181,9 +182,12 @@ class LinesRefused(ApiError):
     status_code = 422
 
 
-def readings_of(content: bytes, content_type: str) -> list[list[list[Any]]]:
-    """The file's rows, as each way of reading it gives them: a workbook's first sheet, or a CSV
-    split by each separator seller centres use (which one is found by the header)."""
+def rows_of(
+    content: bytes, content_type: str, form: SalesFormat
+) -> tuple[Iterator[Sequence[Any]], int, dict[SaleField, int]]:
+    """The file's rows after its header, read as they are needed (a workbook's first sheet, or a CSV
+    split by the separator its header is found with: commas, semicolons or tabs), the header's row
+    and each field's column."""
     if content_type == XLSX:
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -191,12 +195,28 @@ def readings_of(content: bytes, content_type: str) -> list[list[list[Any]]]:
             raise LinesRefused(f"the workbook could not be read: {error}", field="file") from None
         if not workbook.worksheets:
             raise LinesRefused("the workbook has no sheet", field="file")
-        return [[list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]]
+        return after_header(workbook.worksheets[0].iter_rows(values_only=True), form)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LinesRefused("the CSV file is not UTF-8 text", field="file") from None
-    return [[list(row) for row in csv.reader(io.StringIO(text), delimiter=separator)] for separator in ",;\t"]
+    head = "\n".join(text.splitlines()[: form.header_within_rows])
+    for separator in ",;":
+        with suppress(LinesRefused):
+            header_row(list(csv.reader(io.StringIO(head), delimiter=separator)), form)
+            break
+    else:
+        separator = "\t"
+    return after_header(csv.reader(io.StringIO(text), delimiter=separator), form)
+
+
+def after_header(
+    rows: Iterable[Sequence[Any]], form: SalesFormat
+) -> tuple[Iterator[Sequence[Any]], int, dict[SaleField, int]]:
+    reading = iter(rows)
+    head = list(islice(reading, form.header_within_rows))
+    start, columns = header_row(head, form)
+    return chain(head[start + 1 :], reading), start, columns
 
 
 def cell_text(value: Any) -> str:
@@ -254,16 +274,6 @@ def day_of(value: Any) -> date:
     raise ValueError(f'"{text}" is not a date (2026-11-30 or 30-11-2026, with or without the time)')
 
 
-def located(
-    readings: Sequence[list[list[Any]]], form: SalesFormat
-) -> tuple[list[list[Any]], int, dict[SaleField, int]]:
-    """The reading whose header the format finds, with the header's row and each field's column."""
-    for rows in readings[:-1]:
-        with suppress(LinesRefused):
-            return rows, *header_row(rows, form)
-    return readings[-1], *header_row(readings[-1], form)
-
-
 class _Line:
     """One row of the export read into a SaleLine, collecting what is wrong with it."""
 
@@ -319,13 +329,13 @@ def read_sales(
 ) -> SalesFile:
     """The file's completed lines, or LinesRefused naming every bad line (by its line in the file,
     as a spreadsheet numbers them). `product_ids`: SKU as written in the catalogue -> product."""
-    rows, start, columns = located(readings_of(content, content_type), form)
+    rows, start, columns = rows_of(content, content_type, form)
     known = set(form.counted) | set(form.skipped)
     counted: list[SaleLine] = []
     skipped: dict[str, int] = {}
     faults: list[tuple[str, str]] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, row in enumerate(rows[start + 1 :], start=start + 2):
+    for number, row in enumerate(rows, start=start + 2):
         if not any(cell_text(cell) for cell in row):
             continue
         line = _Line(row, number, form, columns)

@@ -246,6 +246,107 @@ def trade_to_feedback(trade: Trade, registry: "Registry", cloud: LocalCloudApi) 
     return shipments
 
 
+def money(amounts: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{a['currency']} {a['minor_units'] / 100:,.2f}" for a in amounts) or "-"
+
+
+def unlocked_demand(registry: "Registry", trade: Trade) -> list[dict[str, Any]]:
+    """A request the not-ready cannot serve yet, and what matching finds each gap keeps them from."""
+    step("Demand-driven incubation: an open request decides what the not-ready learn first")
+    name = next(iter(trade.partners))
+    rfq = {
+        "kind": "rfq",
+        "category": "snack",
+        "quantity": 1_200,
+        "target_price_max": 300,
+        "currency": "EUR",
+        "required_certificates": ["halal"],
+        "destination_city": trade.partners[name]["city"],
+        "needed_by": (CLOCK.today(WIB) + timedelta(days=75)).isoformat(),
+    }
+    posted = trade.partner_client(name).post("/demands", json=rfq)
+    posted.raise_for_status()
+    print(f"  {name} asks for {rfq['quantity']:,} pouches of halal snacks by {rfq['needed_by']}")
+
+    def opportunities() -> list[dict[str, Any]]:
+        return registry.call("GET", f"/opportunities?region={REGION}")
+
+    demand_id = posted.json()["demand_id"]
+    wait_for(
+        "the demand behind each gap, from matching", lambda: any(demand_id in r["demand_ids"] for r in opportunities())
+    )
+    rows = opportunities()
+    print(
+        table(
+            ("UMKM", "product", "closing this gap", "would open", "units", "worth"),
+            [
+                (
+                    r["business_name"],
+                    r["product_name"],
+                    r["gap_code"],
+                    r["requests"],
+                    f"{r['units']:,}",
+                    money(r["value"]),
+                )
+                for r in rows
+            ],
+        )
+    )
+    by_gap: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_gap.setdefault(row["gap_code"], []).append(row)
+    totals = sorted(
+        (
+            (gap, len(found), len({d for r in found for d in r["demand_ids"]}), sum(r["value_idr"] for r in found))
+            for gap, found in by_gap.items()
+        ),
+        key=lambda total: -total[3],
+    )
+    print(
+        table(
+            ("gap", "products held back", "requests it would open", "their value"),
+            [(gap, products, requests, f"Rp{value:,}") for gap, products, requests, value in totals],
+        )
+    )
+    print(f"  The gap with the most unlocked demand: {totals[0][0]}")
+    return rows
+
+
+def coach_the_pushed(registry: "Registry", held_back: list[dict[str, Any]]) -> None:
+    """Coaches close the first steps of the roads of didorong UMKM: those the open request waits for
+    first, then those who may sell on a marketplace while they close the rest."""
+    pushed = [m for m in registry.all_msmes() if m["assessment"]["tier"] == "didorong" and m["products"]]
+    waited_for = {row["msme_id"] for row in held_back}
+    pushed.sort(key=lambda m: (m["msme_id"] not in waited_for, m["assessment"]["road"]["road"] != "go_to_marketplace"))
+    moved = []
+    for msme in pushed[:5]:
+        road = msme["assessment"]["road"]
+        done = [
+            result
+            for gap in road["next_steps"]
+            if (result := registry.close_gap(registry.call("GET", f"/msmes/{msme['msme_id']}"), gap["code"]))
+        ]
+        after = registry.call("GET", f"/msmes/{msme['msme_id']}")["assessment"]
+        first = road["next_steps"][0]["code"]
+        moved.append(
+            (
+                msme["profile"]["business_name"],
+                road["road"].replace("_", " "),
+                first,
+                msme["assessment"]["score"],
+                after["score"],
+                after["tier"],
+                "; ".join(done) or "-",
+            )
+        )
+    print(table(("UMKM", "road", "first step", "before", "after", "tier", "what was done"), moved))
+    up = [row for row in moved if row[5] != "didorong"]
+    sold_first = [row for row in moved if row[1] == "go to marketplace" and "sells on Tokopedia" in str(row[6])]
+    if len(up) < 3 or not sold_first:
+        raise StepFailed(f"{len(up)} didorong UMKM moved up, {len(sold_first)} sold on a marketplace first")
+    print(f"  {len(up)} didorong UMKM moved up; {len(sold_first)} went to a marketplace first and sell there")
+
+
 def owner_asks_for_the_report(registry: "Registry", cloud: LocalCloudApi, msme: dict[str, Any]) -> None:
     """An owner sends LAPORAN and opens the link in the answer, as on a phone."""
     phone = msme["profile"]["whatsapp"]
@@ -283,8 +384,12 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging, cloud: 
     cohort_id = incubate(registry, before)
     graduates, after_tiers = incubation_results(registry, cohort_id, before_tiers)
     shipments = trade_to_feedback(trade, registry, cloud)
-    pushed = next(m for m in registry.all_msmes() if m["assessment"]["tier"] == "didorong" and m["profile"]["whatsapp"])
-    owner_asks_for_the_report(registry, cloud, pushed)
+    coach_the_pushed(registry, unlocked_demand(registry, trade))
+    owner_asks_for_the_report(
+        registry,
+        cloud,
+        next(m for m in registry.all_msmes() if m["assessment"]["tier"] == "didorong" and m["profile"]["whatsapp"]),
+    )
 
     step("Summary")
     final_tiers = tier_counts(registry.all_msmes())

@@ -356,6 +356,7 @@ class Milestone(Closed):
     title_id: str
     title_en: str
     gap_code: str
+    due_on: date | None = Field(default=None, description="When the cohort expects it done")
 
 
 class IncubationEnrolled(EventData):

@@ -266,11 +266,21 @@ async def test_incubation_enrol_complete_milestones_reassess_graduate_in_order(p
         "marketplace_onboarding",
         "first_export_sales",
     ]
+    today = CLOCK.now().astimezone(WIB).date()
+    due = {m["code"]: m["due_on"] for m in enrolled["incubation"]["milestones"]}
+    assert (due["nib_verification"], due["halal_certification"]) == (
+        (today + timedelta(weeks=1)).isoformat(),
+        (today + timedelta(weeks=6)).isoformat(),
+    )
     again = await registry.client.post(f"/cohorts/{cohort['cohort_id']}/enrollments", json={"msme_id": msme_id})
     assert again.status_code == 409
 
     await registry.ok("POST", f"/msmes/{msme_id}/nib-verification")
-    await registry.ok("POST", f"/msmes/{msme_id}/incubation/milestones/first_export_sales/completion")
+    sold = {"note": "first 200 packs sold to a Surabaya exporter, invoice seen"}
+    done = await registry.ok("POST", f"/msmes/{msme_id}/incubation/milestones/first_export_sales/completion", sold)
+    assert (
+        next(m for m in done["incubation"]["milestones"] if m["code"] == "first_export_sales")["note"] == sold["note"]
+    )
     await registry.certificate(msme_id, product_id, "pirt")
     tokopedia = {"platform": "tokopedia", "url": "https://tokopedia.com/t"}
     await opened_shop(registry.client, msme_id, tokopedia, [(product_id, TAHU["unit_price_idr"])], YESTERDAY)
@@ -288,6 +298,8 @@ async def test_incubation_enrol_complete_milestones_reassess_graduate_in_order(p
             "road": "go_international",
             "milestones_done": 5,
             "milestones_total": 5,
+            "overdue": [],
+            "next_due_on": None,
             "graduated": True,
             "unlocked": [],
             "unlocked_value_idr": 0,

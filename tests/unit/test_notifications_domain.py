@@ -261,6 +261,7 @@ HALAL_MILESTONE = Milestone(
     title_id="Sertifikasi halal BPJPH",
     title_en="BPJPH halal certification",
     gap_code="certificate.halal",
+    due_on=datetime(2027, 1, 12).date(),
 )
 
 

@@ -361,11 +361,13 @@ def test_incubation_from_enrolment_to_graduation():
 
     with pytest.raises(NotAllowed, match="already enrolled"):
         domain.enrol(enrolled.msme, COHORT, NOW, RUBRIC)
-    training = domain.complete_milestone(enrolled.msme, "first_export_sales", NOW, RUBRIC)
+    training = domain.complete_milestone(
+        enrolled.msme, "first_export_sales", "first 200 packs sold in Amsterdam", NOW, RUBRIC
+    )
     assert types(training) == [IncubationMilestoneCompleted]
     assert training.events[0].completed_by == "operator" and training.events[0].remaining == 1
     with pytest.raises(NotAllowed):
-        domain.complete_milestone(training.msme, "first_export_sales", NOW, RUBRIC)
+        domain.complete_milestone(training.msme, "first_export_sales", None, NOW, RUBRIC)
 
     later = NOW + timedelta(days=40)
     graduated = certify(training.msme, HALAL, later)
@@ -536,3 +538,21 @@ def test_the_demand_behind_each_gap_reorders_the_next_steps_without_a_new_assess
     older = opportunities_of("prd-1")
     assert domain.record_opportunities(change.msme, older, NOW - timedelta(seconds=1), NOW, RUBRIC) is None
     assert domain.record_opportunities(change.msme, opportunities_of("prd-gone"), NOW, NOW, RUBRIC) is None
+
+
+def test_milestones_are_due_by_their_usual_time_within_the_cohort_and_overdue_after():
+    short_cohort = COHORT.model_copy(update={"ends_on": date(2027, 2, 1)})
+    enrolled = domain.enrol(setengah_with_pirt(), short_cohort, NOW, RUBRIC)
+    due = {m.code: m.due_on for m in enrolled.msme.incubation.milestones}
+    assert due == {"halal_certification": date(2027, 1, 12), "first_export_sales": date(2027, 2, 1)}, (
+        "six weeks from the cohort's start; twelve would pass its end"
+    )
+    assert enrolled.events[0].milestones[0].due_on == date(2027, 1, 12), "the owner is told when"
+    late = domain.enrol(setengah_with_pirt(), COHORT, datetime(2026, 12, 20, 3, 0, tzinfo=UTC), RUBRIC)
+    assert late.msme.incubation.milestones[0].due_on == date(2027, 1, 31), "who joins late gets the full time"
+
+    halal = enrolled.msme.incubation.milestones[0]
+    assert [halal.overdue(day) for day in (date(2027, 1, 12), date(2027, 1, 13))] == [False, True]
+    done = domain.complete_milestone(enrolled.msme, "halal_certification", "certificate seen", NOW, RUBRIC).msme
+    finished = done.incubation.milestones[0]
+    assert not finished.overdue(date(2027, 3, 1)) and finished.note == "certificate seen"

@@ -265,6 +265,7 @@ def _registry_values(event_type: str, data: Any, language: str, labels: Labels) 
                 "cohort": data.cohort_name,
                 "milestones": len(data.milestones),
                 "first_milestone": (first.title_id if language == "id" else first.title_en) if first else "-",
+                "first_due": f"{first.due_on:%Y-%m-%d}" if first and first.due_on else "-",
             }
         case "ekspora.registry.incubation.milestone_completed.v1":
             milestone = data.milestone.title_id if language == "id" else data.milestone.title_en

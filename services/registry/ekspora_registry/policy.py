@@ -78,6 +78,7 @@ class MilestoneSpec(Strict):
     code: str
     title_id: str
     title_en: str
+    weeks: int = Field(ge=1, le=52)
 
 
 Sale = Literal["export", "marketplace"]

@@ -1,5 +1,6 @@
 """Incubation: cohorts, enrolment, milestones."""
 
+from datetime import date, datetime
 from uuid import uuid4
 
 from fastapi import APIRouter, Path, Query
@@ -10,7 +11,7 @@ from ekspora_contracts.registry import Amount, Road, Tier, UnlockedDemand
 from ekspora_kit.auth import Operator
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import Unprocessable
-from ekspora_kit.inputs import Day, Line
+from ekspora_kit.inputs import Day, Line, Prose
 from ekspora_registry import domain
 from ekspora_registry.api.deps import Registry
 
@@ -28,6 +29,12 @@ class NewEnrolment(Model):
     msme_id: str
 
 
+class MilestoneDone(Model):
+    note: Prose | None = Field(
+        default=None, max_length=1000, examples=["SPP-IRT P-IRT 2063571010123-28 issued, copy seen"]
+    )
+
+
 class MemberProgress(BaseModel):
     msme_id: str
     business_name: str
@@ -36,14 +43,18 @@ class MemberProgress(BaseModel):
     road: Road | None
     milestones_done: int
     milestones_total: int
+    overdue: list[str] = Field(description="Milestones past their due date and not done")
+    next_due_on: date | None
     graduated: bool
     unlocked: list[UnlockedDemand] = Field(description="Open demand closing each of its next steps would open")
     unlocked_value_idr: int
 
     @classmethod
-    def of(cls, member: domain.Msme, enrolment: domain.Enrolment) -> "MemberProgress":
+    def of(cls, member: domain.Msme, enrolment: domain.Enrolment, now: datetime) -> "MemberProgress":
         advice = member.assessment.road if member.assessment else None
         unlocked = advice.unlocked if advice else []
+        today = domain.local_today(now, member.profile.timezone)
+        open_dues = [step.due_on for step in enrolment.milestones if step.completed_at is None and step.due_on]
         return cls(
             msme_id=member.msme_id,
             business_name=member.profile.business_name,
@@ -52,6 +63,8 @@ class MemberProgress(BaseModel):
             road=advice.road if advice else None,
             milestones_done=sum(1 for step in enrolment.milestones if step.completed_at),
             milestones_total=len(enrolment.milestones),
+            overdue=[step.code for step in enrolment.milestones if step.overdue(today)],
+            next_due_on=min(open_dues, default=None),
             graduated=enrolment.graduated_at is not None,
             unlocked=unlocked,
             unlocked_value_idr=sum(u.value_idr for u in unlocked),
@@ -105,7 +118,8 @@ async def list_cohorts(
 async def get_cohort(operator: Operator, registry: Registry, cohort_id: str) -> CohortView:
     if (cohort := await registry.store.cohort(cohort_id)) is None or not operator.covers(cohort.region):
         raise NotFound(f"no cohort {cohort_id}")
-    members = [MemberProgress.of(m, m.incubation) for m in await registry.store.members(cohort_id) if m.incubation]
+    now = registry.service.clock.now()
+    members = [MemberProgress.of(m, m.incubation, now) for m in await registry.store.members(cohort_id) if m.incubation]
     members.sort(key=lambda member: -member.unlocked_value_idr)  # who a closed gap would earn the most first
     return CohortView(cohort=cohort, members=members)
 
@@ -163,6 +177,10 @@ async def enrol(operator: Operator, registry: Registry, cohort_id: str, command:
     summary="An operator records a milestone as done; the UMKM is reassessed",
 )
 async def complete_milestone(
-    operator: Operator, registry: Registry, msme_id: str, code: str = Path(pattern=r"^[a-z_]{2,60}$")
+    operator: Operator,
+    registry: Registry,
+    msme_id: str,
+    code: str = Path(pattern=r"^[a-z_]{2,60}$"),
+    body: MilestoneDone | None = None,
 ) -> domain.Msme:
-    return await registry.apply(operator, msme_id, domain.complete_milestone, code)
+    return await registry.apply(operator, msme_id, domain.complete_milestone, code, body.note if body else None)

@@ -129,11 +129,18 @@ class MilestoneProgress(Model):
     title_id: str
     title_en: str
     gap_code: str
+    due_on: date | None = None
     completed_at: datetime | None = None
     completed_by: Literal["operator", "evidence"] | None = None
+    note: str | None = None  # what the operator saw done: the evidence in words
+
+    def overdue(self, today: date) -> bool:
+        return self.completed_at is None and self.due_on is not None and self.due_on < today
 
     def as_milestone(self) -> Milestone:
-        return Milestone(code=self.code, title_id=self.title_id, title_en=self.title_en, gap_code=self.gap_code)
+        return Milestone(
+            code=self.code, title_id=self.title_id, title_en=self.title_en, gap_code=self.gap_code, due_on=self.due_on
+        )
 
 
 class Enrolment(Model):

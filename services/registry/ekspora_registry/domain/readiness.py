@@ -287,13 +287,13 @@ def next_certificate_expiry(msme: Msme, now: datetime, warn_days: Sequence[int] 
     return min(instants) if instants else None
 
 
-def mark_milestone_done(change: Change, code: str, by: Literal["operator", "evidence"], now: datetime) -> Change:
+def mark_milestone_done(
+    change: Change, code: str, by: Literal["operator", "evidence"], now: datetime, note: str | None = None
+) -> Change:
     enrolment = change.msme.incubation
     assert enrolment is not None
-    milestones = [
-        m.model_copy(update={"completed_at": now, "completed_by": by}) if m.code == code else m
-        for m in enrolment.milestones
-    ]
+    completion = {"completed_at": now, "completed_by": by, "note": note}
+    milestones = [m.model_copy(update=completion) if m.code == code else m for m in enrolment.milestones]
     done = next(m for m in milestones if m.code == code)
     remaining = sum(1 for m in milestones if m.completed_at is None)
     msme = change.msme.model_copy(update={"incubation": enrolment.model_copy(update={"milestones": milestones})})

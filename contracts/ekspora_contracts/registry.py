@@ -1,6 +1,6 @@
 """Events produced by the registry service."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -372,6 +372,38 @@ class IncubationEnrolled(EventData):
 
     def aggregate_id(self) -> str:
         return self.msme_id
+
+
+class IncubationSession(Closed):
+    """A coaching session of a cohort: when and where, with whom."""
+
+    session_id: str
+    title: str = Field(max_length=200)
+    starts_at: datetime
+    place: str = Field(max_length=200)
+    mentor: str = Field(max_length=200, description="Who leads it, with their organisation")
+
+
+class IncubationSessionScheduled(EventData):
+    """A member of a cohort is invited to a session."""
+
+    event_type: ClassVar[str] = "ekspora.registry.incubation.session_scheduled.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
+
+    msme_id: str
+    region: Region
+    cohort_id: str
+    session: IncubationSession
+
+    def aggregate_id(self) -> str:
+        return self.msme_id
+
+
+class IncubationSessionComing(IncubationSessionScheduled):
+    """A session a member is invited to is near (the rubric says how near)."""
+
+    event_type: ClassVar[str] = "ekspora.registry.incubation.session_coming.v1"
+    stream: ClassVar[Stream] = REGISTRY_MSME
 
 
 class IncubationMilestoneCompleted(EventData):

@@ -649,3 +649,49 @@ async def test_an_expiring_certificate_warns_its_owner_once_30_and_once_7_days_b
     [last] = [e["data"] for e in events if e["type"] == "ekspora.registry.certificate.expiring.v1"][-1:]
     assert (last["days_left"], last["kind"], await warnings(3)) == (7, "halal", None), "exactly one of each"
     assert "SIHALAL" in last["renewal_id"]
+
+
+async def test_members_are_invited_to_a_session_and_reminded_a_day_before_by_the_periodic_check(platform, registry):
+    msme_id, _ = await registry.umkm(verified=False, listings=0, certificates=())
+    cohort = await registry.ok(
+        "POST",
+        "/cohorts",
+        {
+            "region": platform.region,
+            "name": "UMKM Kita Bisa Kediri 2026/3",
+            "starts_on": CLOCK.today("Asia/Jakarta").isoformat(),
+        },
+    )
+    await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": msme_id})
+    path = f"/cohorts/{cohort['cohort_id']}/sessions"
+    past = await registry.client.post(
+        path, json={"title": "Klinik halal", "starts_at": CLOCK.now().isoformat(), "place": "Aula", "mentor": "Siti"}
+    )
+    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "starts_at"
+
+    starts = CLOCK.now() + timedelta(hours=24, seconds=8)  # its reminder falls due a few checks from now
+    body = {
+        "title": "Klinik halal: jalur self-declare",
+        "starts_at": starts.isoformat(),
+        "place": "Aula Dinas Koperasi dan UMKM Kota Kediri",
+        "mentor": "Siti Rahmah, Bank Indonesia Kediri",
+    }
+    scheduled = await registry.ok("POST", path, body)
+    assert scheduled["invited"] == [msme_id]
+    session_id = scheduled["session"]["session_id"]
+
+    async def told() -> list[str] | None:
+        kinds = [e["type"].split(".")[-2] for e in await events_of(platform.topic(REGISTRY_MSME), msme_id)]
+        return kinds if "session_coming" in kinds else None
+
+    kinds = await eventually(told, what="the reminder a day before the session", timeout=40)
+    assert kinds.count("session_scheduled") == 1 and kinds.count("session_coming") == 1
+    early = await registry.client.put(f"{path}/{session_id}/attendance", json={"present": [msme_id]})
+    assert early.status_code == 409 and "has not begun" in early.json()["message"]
+    stranger = await registry.client.put(f"{path}/{session_id}/attendance", json={"present": ["msme-nobody"]})
+    assert stranger.status_code == 422 and stranger.json()["errors"][0]["field"] == "present"
+    [member] = (await registry.ok("GET", f"/cohorts/{cohort['cohort_id']}"))["members"]
+    assert (member["sessions_held"], member["sessions_attended"]) == (0, 0)
+    assert datetime.fromisoformat(member["next_session_at"]) == starts.replace(
+        microsecond=starts.microsecond // 1000 * 1000
+    )

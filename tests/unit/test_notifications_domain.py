@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ekspora_contracts.envelope import new_event
-from ekspora_contracts.registry import Milestone
+from ekspora_contracts.registry import IncubationSession, IncubationSessionComing, Milestone
 from ekspora_notifications.domain import Templates, for_msme_registered, notification_id
 from tests.factories import CLOCK, registered_event
 
@@ -265,6 +265,32 @@ HALAL_MILESTONE = Milestone(
 )
 
 
+HALAL_CLINIC = IncubationSession(
+    session_id="ses-1",
+    title="Klinik halal: jalur self-declare",
+    starts_at=datetime(2026, 12, 10, 2, 0, tzinfo=UTC),
+    place="Aula Dinas Koperasi dan UMKM Kota Kediri",
+    mentor="Siti Rahmah, Bank Indonesia Kediri",
+)
+
+
+def test_a_session_is_named_by_its_day_and_time_in_kediri_in_the_owners_language():
+    from ekspora_notifications.domain import session_time
+
+    assert session_time(HALAL_CLINIC.starts_at, "id") == "Kamis, 10 Desember 2026 pukul 09.00 WIB"
+    assert session_time(HALAL_CLINIC.starts_at, "en") == "Thursday 10 December 2026 at 09:00 WIB"
+    coming = new_event(
+        IncubationSessionComing(msme_id="msme-1", region="kota-kediri", cohort_id="coh-1", session=HALAL_CLINIC),
+        region="kota-kediri",
+        producer="registry",
+        correlation_id="c",
+        time=CLOCK.now(),
+    )
+    message = owner_message(coming, contact())
+    assert message.subject == 'Pengingat: sesi "Klinik halal: jalur self-declare" segera dimulai'
+    assert "Kamis, 10 Desember 2026 pukul 09.00 WIB di Aula Dinas Koperasi" in message.text
+
+
 def every_message_event():
     """One realistic event of every type a rule in data/messages.yaml tells someone about."""
     from datetime import date
@@ -276,6 +302,8 @@ def every_message_event():
         IncubationEnrolled,
         IncubationGraduated,
         IncubationMilestoneCompleted,
+        IncubationSessionComing,
+        IncubationSessionScheduled,
     )
     from ekspora_contracts.shipping import (
         SalesFeedbackRequested,
@@ -344,6 +372,8 @@ def every_message_event():
             completed_by="evidence",
             remaining=2,
         ),
+        IncubationSessionScheduled(msme_id="msme-1", region="kota-kediri", cohort_id="coh-1", session=HALAL_CLINIC),
+        IncubationSessionComing(msme_id="msme-1", region="kota-kediri", cohort_id="coh-1", session=HALAL_CLINIC),
         CertificateExpiring(
             msme_id="msme-1",
             region="kota-kediri",

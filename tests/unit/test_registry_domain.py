@@ -15,6 +15,9 @@ from ekspora_contracts.registry import (
     IncubationEnrolled,
     IncubationGraduated,
     IncubationMilestoneCompleted,
+    IncubationSession,
+    IncubationSessionComing,
+    IncubationSessionScheduled,
     MsmeContactChanged,
     MsmeRegistered,
     MsmeUpdated,
@@ -556,3 +559,41 @@ def test_milestones_are_due_by_their_usual_time_within_the_cohort_and_overdue_af
     done = domain.complete_milestone(enrolled.msme, "halal_certification", "certificate seen", NOW, RUBRIC).msme
     finished = done.incubation.milestones[0]
     assert not finished.overdue(date(2027, 3, 1)) and finished.note == "certificate seen"
+
+
+def clinic(starts_at: datetime, session_id: str = "ses-1") -> IncubationSession:
+    return IncubationSession(
+        session_id=session_id,
+        title="Klinik halal: jalur self-declare",
+        starts_at=starts_at,
+        place="Aula Dinas Koperasi dan UMKM Kota Kediri",
+        mentor="Siti Rahmah, Bank Indonesia Kediri",
+    )
+
+
+def test_members_are_invited_reminded_once_a_day_before_and_their_attendance_taken():
+    member = domain.enrol(setengah_with_pirt(), COHORT, NOW, RUBRIC).msme
+    starts = NOW + timedelta(days=3)
+    invited = domain.schedule_session(member, "coh-1", clinic(starts), NOW, RUBRIC)
+    assert invited is not None and types(invited) == [IncubationSessionScheduled]
+    assert domain.schedule_session(invited.msme, "coh-1", clinic(starts), NOW, RUBRIC) is None, "invited once"
+    assert invited.msme.next_certificate_expiry == starts - timedelta(hours=24), "the check's next moment"
+    with pytest.raises(NotAllowed, match="not a member of cohort coh-2"):
+        domain.schedule_session(member, "coh-2", clinic(starts), NOW, RUBRIC)
+
+    early = domain.certificate_moments(invited.msme, starts - timedelta(hours=25), RUBRIC)
+    assert not [e for e in early.events if isinstance(e, IncubationSessionComing)]
+    reminded = domain.certificate_moments(invited.msme, starts - timedelta(hours=23), RUBRIC)
+    [coming] = [e for e in reminded.events if isinstance(e, IncubationSessionComing)]
+    assert coming.session.session_id == "ses-1" and coming.msme_id == member.msme_id
+    again = domain.certificate_moments(reminded.msme, starts - timedelta(hours=1), RUBRIC)
+    assert not [e for e in again.events if isinstance(e, IncubationSessionComing)], "reminded once"
+
+    soon = domain.schedule_session(reminded.msme, "coh-1", clinic(NOW + timedelta(hours=5), "ses-2"), NOW, RUBRIC)
+    assert soon is not None and soon.msme.incubation.sessions[0].reminded, "the invitation is its own reminder"
+
+    with pytest.raises(NotAllowed, match="has not begun"):
+        domain.record_attendance(soon.msme, "coh-1", "ses-1", True, NOW, RUBRIC)
+    came = domain.record_attendance(soon.msme, "coh-1", "ses-1", True, starts + timedelta(hours=2), RUBRIC)
+    assert came is not None and [s.attended for s in came.msme.incubation.sessions] == [None, True]
+    assert domain.record_attendance(came.msme, "coh-1", "ses-1", True, starts, RUBRIC) is None

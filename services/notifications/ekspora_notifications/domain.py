@@ -4,6 +4,7 @@ from datetime import date, datetime
 from pathlib import Path
 from string import Template
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from ekspora_contracts.envelope import CloudEvent
 from ekspora_contracts.matching import PartnerChanged, PartnerChangedV1
 from ekspora_contracts.registry import MsmeContactChanged, MsmeRegistered, MsmeRegisteredV1
+from ekspora_kit.clock import WIB
 from ekspora_notifications.preferences import Channel
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -246,6 +248,52 @@ def _certificate_values(data: Any, language: str, labels: Labels) -> dict[str, o
     return values | {"expires": f"{data.expires_on:%Y-%m-%d}", "days": data.days_left, "renewal": renewal}
 
 
+MONTHS = {
+    "id": [
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+DAYS = {
+    "id": ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+
+
+def session_time(moment: datetime, language: str) -> str:
+    """When a session starts, as the owner reads a date: in Kediri's time (every region served is in WIB)."""
+    local = moment.astimezone(ZoneInfo(WIB))
+    words = language if language in MONTHS else "en"
+    day, month = DAYS[words][local.weekday()], MONTHS[words][local.month - 1]
+    if words == "id":
+        return f"{day}, {local.day} {month} {local.year} pukul {local:%H.%M} WIB"
+    return f"{day} {local.day} {month} {local.year} at {local:%H:%M} WIB"
+
+
 def _registry_values(event_type: str, data: Any, language: str, labels: Labels) -> dict[str, object]:
     """What the templates of the registry's events fill in, in `language`."""
     values: dict[str, object] = {}
@@ -270,6 +318,14 @@ def _registry_values(event_type: str, data: Any, language: str, labels: Labels) 
         case "ekspora.registry.incubation.milestone_completed.v1":
             milestone = data.milestone.title_id if language == "id" else data.milestone.title_en
             values |= {"milestone": milestone, "remaining": data.remaining}
+        case "ekspora.registry.incubation.session_scheduled.v1" | "ekspora.registry.incubation.session_coming.v1":
+            session = data.session
+            values |= {
+                "session": session.title,
+                "when": session_time(session.starts_at, language),
+                "place": session.place,
+                "mentor": session.mentor,
+            }
         case "ekspora.registry.incubation.graduated.v1":
             values |= {"days": data.days_in_incubation, "score": data.score}
     return values

@@ -111,6 +111,10 @@ class CertificateWarnings(Strict):
     renewal: dict[str, Renewal]
 
 
+class Sessions(Strict):
+    remind_hours_before: int = Field(ge=1, le=168)
+
+
 class Rubric(Strict):
     version: int
     source: str
@@ -121,6 +125,7 @@ class Rubric(Strict):
     programmes: dict[str, Programme]
     roads: dict[Road, RoadText]
     certificate_warnings: CertificateWarnings
+    sessions: Sessions
 
     @model_validator(mode="after")
     def consistent(self) -> Self:

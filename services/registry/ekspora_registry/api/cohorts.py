@@ -7,13 +7,14 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from ekspora_contracts.envelope import REGION_PATTERN
-from ekspora_contracts.registry import Amount, Road, Tier, UnlockedDemand
+from ekspora_contracts.registry import Amount, IncubationSession, Road, Tier, UnlockedDemand
 from ekspora_kit.auth import Operator
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import Unprocessable
-from ekspora_kit.inputs import Day, Line, Prose
+from ekspora_kit.inputs import Day, Line, Moment, Prose
+from ekspora_kit.tokens import Access
 from ekspora_registry import domain
-from ekspora_registry.api.deps import Registry
+from ekspora_registry.api.deps import Operations, Registry
 
 router = APIRouter(tags=["incubation"])
 
@@ -27,6 +28,22 @@ class NewCohort(Model):
 
 class NewEnrolment(Model):
     msme_id: str
+
+
+class NewSession(Model):
+    title: Line = Field(min_length=3, max_length=200, examples=["Klinik halal: jalur self-declare"])
+    starts_at: Moment
+    place: Line = Field(min_length=2, max_length=200, examples=["Aula Dinas Koperasi dan UMKM Kota Kediri"])
+    mentor: Line = Field(min_length=2, max_length=200, examples=["Siti Rahmah, Bank Indonesia Kediri"])
+
+
+class SessionScheduled(BaseModel):
+    session: IncubationSession
+    invited: list[str] = Field(description="The members told of it")
+
+
+class Attendance(Model):
+    present: list[str] = Field(max_length=500, description="The members who came; the other invited did not")
 
 
 class MilestoneDone(Model):
@@ -45,6 +62,9 @@ class MemberProgress(BaseModel):
     milestones_total: int
     overdue: list[str] = Field(description="Milestones past their due date and not done")
     next_due_on: date | None
+    sessions_attended: int
+    sessions_held: int = Field(description="Sessions it was invited to that have begun")
+    next_session_at: datetime | None
     graduated: bool
     unlocked: list[UnlockedDemand] = Field(description="Open demand closing each of its next steps would open")
     unlocked_value_idr: int
@@ -65,6 +85,9 @@ class MemberProgress(BaseModel):
             milestones_total=len(enrolment.milestones),
             overdue=[step.code for step in enrolment.milestones if step.overdue(today)],
             next_due_on=min(open_dues, default=None),
+            sessions_attended=sum(1 for held in enrolment.sessions if held.attended),
+            sessions_held=sum(1 for held in enrolment.sessions if held.starts_at <= now),
+            next_session_at=min((held.starts_at for held in enrolment.sessions if held.starts_at > now), default=None),
             graduated=enrolment.graduated_at is not None,
             unlocked=unlocked,
             unlocked_value_idr=sum(u.value_idr for u in unlocked),
@@ -116,8 +139,7 @@ async def list_cohorts(
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortView)
 async def get_cohort(operator: Operator, registry: Registry, cohort_id: str) -> CohortView:
-    if (cohort := await registry.store.cohort(cohort_id)) is None or not operator.covers(cohort.region):
-        raise NotFound(f"no cohort {cohort_id}")
+    cohort = await cohort_of(registry, operator, cohort_id)
     now = registry.service.clock.now()
     members = [MemberProgress.of(m, m.incubation, now) for m in await registry.store.members(cohort_id) if m.incubation]
     members.sort(key=lambda member: -member.unlocked_value_idr)  # who a closed gap would earn the most first
@@ -158,6 +180,62 @@ async def opportunities(
                     )
                 )
     return sorted(found, key=lambda row: (-row.value_idr, row.msme_id, row.gap_code))
+
+
+async def cohort_of(registry: Operations, operator: Access, cohort_id: str) -> domain.Cohort:
+    if (cohort := await registry.store.cohort(cohort_id)) is None or not operator.covers(cohort.region):
+        raise NotFound(f"no cohort {cohort_id}")
+    return cohort
+
+
+@router.post(
+    "/cohorts/{cohort_id}/sessions",
+    status_code=201,
+    response_model=SessionScheduled,
+    summary="Schedule a coaching session: every member in incubation is told, and reminded before it",
+)
+async def schedule_session(
+    operator: Operator, registry: Registry, cohort_id: str, body: NewSession
+) -> SessionScheduled:
+    cohort = await cohort_of(registry, operator, cohort_id)
+    if body.starts_at <= registry.service.clock.now():
+        raise Unprocessable("a session is scheduled ahead of time", field="starts_at")
+    if cohort.ends_on and body.starts_at.date() > cohort.ends_on:
+        raise Unprocessable(f"the cohort ends on {cohort.ends_on}", field="starts_at")
+    session = IncubationSession(session_id=f"ses-{uuid4().hex[:10]}", **body.model_dump())
+    invited = []
+    for member in await registry.store.members(cohort_id):
+        if member.incubation and not member.incubation.graduated_at:
+            await registry.apply(operator, member.msme_id, domain.schedule_session, cohort_id, session)
+            invited.append(member.msme_id)
+    return SessionScheduled(session=session, invited=invited)
+
+
+@router.put(
+    "/cohorts/{cohort_id}/sessions/{session_id}/attendance",
+    response_model=list[MemberProgress],
+    summary="Who came to a session: the members listed did, the other invited did not",
+)
+async def take_attendance(
+    operator: Operator, registry: Registry, cohort_id: str, session_id: str, body: Attendance
+) -> list[MemberProgress]:
+    await cohort_of(registry, operator, cohort_id)
+    invited = [
+        m
+        for m in await registry.store.members(cohort_id)
+        if m.incubation and any(s.session_id == session_id for s in m.incubation.sessions)
+    ]
+    if not invited:
+        raise NotFound(f"no session {session_id} in cohort {cohort_id}")
+    if strangers := set(body.present) - {m.msme_id for m in invited}:
+        raise Unprocessable(f"not invited to this session: {', '.join(sorted(strangers))}", field="present")
+    now, progress = registry.service.clock.now(), []
+    for member in invited:
+        came = member.msme_id in body.present
+        updated = await registry.apply(operator, member.msme_id, domain.record_attendance, cohort_id, session_id, came)
+        assert updated.incubation is not None
+        progress.append(MemberProgress.of(updated, updated.incubation, now))
+    return progress
 
 
 @router.post(

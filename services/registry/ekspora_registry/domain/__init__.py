@@ -17,7 +17,7 @@ from ekspora_registry.domain.commands import (
     Withdrawal,
 )
 from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts
-from ekspora_registry.domain.incubation import complete_milestone, enrol
+from ekspora_registry.domain.incubation import complete_milestone, enrol, record_attendance, schedule_session
 from ekspora_registry.domain.model import (
     EMAIL_PATTERN,
     Assessment,
@@ -34,6 +34,7 @@ from ekspora_registry.domain.model import (
     Product,
     Profile,
     Sector,
+    SessionPlan,
     TrackRecord,
     touched,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "ReviewEvidence",
     "Scored",
     "Sector",
+    "SessionPlan",
     "TrackRecord",
     "UpdateMsme",
     "UpdateProduct",
@@ -112,6 +114,7 @@ __all__ = [
     "product_facts",
     "progress_incubation",
     "reassess",
+    "record_attendance",
     "record_marketplace_sales",
     "record_opportunities",
     "record_sales",
@@ -120,6 +123,7 @@ __all__ = [
     "replace_product",
     "review_evidence",
     "road_for",
+    "schedule_session",
     "score_product",
     "touched",
     "update_product",

@@ -4,9 +4,20 @@ from datetime import datetime, timedelta
 
 from ekspora_contracts.registry import (
     IncubationEnrolled,
+    IncubationSession,
+    IncubationSessionComing,
+    IncubationSessionScheduled,
 )
 from ekspora_kit.domain import NotAllowed, NotFound
-from ekspora_registry.domain.model import Change, Cohort, Enrolment, MilestoneProgress, Msme, touched
+from ekspora_registry.domain.model import (
+    Change,
+    Cohort,
+    Enrolment,
+    MilestoneProgress,
+    Msme,
+    SessionPlan,
+    touched,
+)
 from ekspora_registry.domain.readiness import local_today, mark_milestone_done, reassess
 from ekspora_registry.policy import Rubric
 
@@ -57,3 +68,66 @@ def complete_milestone(msme: Msme, code: str, note: str | None, now: datetime, r
         raise NotAllowed(f"milestone {code} was completed on {milestone.completed_at:%Y-%m-%d}")
     change = mark_milestone_done(Change(msme), milestone.code, "operator", now, note)
     return reassess(change, f"milestone_completed:{code}", now, rubric)
+
+
+def _enrolled_in(msme: Msme, cohort_id: str) -> Enrolment:
+    enrolment = msme.incubation
+    if enrolment is None or enrolment.cohort_id != cohort_id or enrolment.graduated_at:
+        raise NotAllowed(f"UMKM {msme.msme_id} is not a member of cohort {cohort_id} in incubation")
+    return enrolment
+
+
+def schedule_session(
+    msme: Msme, cohort_id: str, session: IncubationSession, now: datetime, rubric: Rubric
+) -> Change | None:
+    """The member is invited (and told); a session already held by the member changes nothing. One
+    within the reminder's reach is reminded of by the invitation itself."""
+    enrolment = _enrolled_in(msme, cohort_id)
+    if any(held.session_id == session.session_id for held in enrolment.sessions):
+        return None
+    near = session.starts_at - timedelta(hours=rubric.sessions.remind_hours_before) <= now
+    plan = SessionPlan(**session.model_dump(), reminded=near)
+    sessions = sorted([*enrolment.sessions, plan], key=lambda held: held.starts_at)
+    updated = touched(msme.model_copy(update={"incubation": enrolment.model_copy(update={"sessions": sessions})}), now)
+    event = IncubationSessionScheduled(msme_id=msme.msme_id, region=msme.region, cohort_id=cohort_id, session=session)
+    return reassess(Change(updated, [event]), f"session_scheduled:{session.session_id}", now, rubric)
+
+
+def record_attendance(
+    msme: Msme, cohort_id: str, session_id: str, attended: bool, now: datetime, rubric: Rubric
+) -> Change | None:
+    enrolment = _enrolled_in(msme, cohort_id)
+    held = next((s for s in enrolment.sessions if s.session_id == session_id), None)
+    if held is None:
+        raise NotFound(f"UMKM {msme.msme_id} was not invited to session {session_id}")
+    if held.starts_at > now:
+        raise NotAllowed(f"session {session_id} has not begun; attendance is taken once it has", field="present")
+    if held.attended == attended:
+        return None
+    sessions = [
+        s.model_copy(update={"attended": attended}) if s.session_id == session_id else s for s in enrolment.sessions
+    ]
+    updated = touched(msme.model_copy(update={"incubation": enrolment.model_copy(update={"sessions": sessions})}), now)
+    return Change(updated)
+
+
+def session_reminders(msme: Msme, now: datetime, rubric: Rubric) -> tuple[Msme, list[IncubationSessionComing]]:
+    """Reminders of the sessions now within reach, each once; a session already begun gets none."""
+    enrolment = msme.incubation
+    if enrolment is None or enrolment.graduated_at:
+        return msme, []
+    reach = timedelta(hours=rubric.sessions.remind_hours_before)
+    due = [s for s in enrolment.sessions if not s.reminded and s.starts_at - reach <= now < s.starts_at]
+    if not due:
+        return msme, []
+    sessions = [s.model_copy(update={"reminded": True}) if s in due else s for s in enrolment.sessions]
+    events = [
+        IncubationSessionComing(
+            msme_id=msme.msme_id,
+            region=msme.region,
+            cohort_id=enrolment.cohort_id,
+            session=IncubationSession(**s.model_dump(exclude={"reminded", "attended"})),
+        )
+        for s in due
+    ]
+    return msme.model_copy(update={"incubation": enrolment.model_copy(update={"sessions": sessions})}), events

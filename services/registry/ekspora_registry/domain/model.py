@@ -12,6 +12,7 @@ from ekspora_contracts.registry import (
     CriterionScore,
     DemandValue,
     Gap,
+    IncubationSession,
     Language,
     Milestone,
     RoadAdvice,
@@ -143,12 +144,20 @@ class MilestoneProgress(Model):
         )
 
 
+class SessionPlan(IncubationSession):
+    """A session as one member holds it: told of it, reminded, and whether they came."""
+
+    reminded: bool = False
+    attended: bool | None = None
+
+
 class Enrolment(Model):
     cohort_id: str
     cohort_name: str
     enrolled_at: datetime
     tier_at_enrolment: Tier
     milestones: list[MilestoneProgress]
+    sessions: list[SessionPlan] = []
     graduated_at: datetime | None = None
 
 
@@ -180,6 +189,8 @@ class Msme(Model):
     applied_report_ids: list[str] = []
     assessment: Assessment | None = None
     incubation: Enrolment | None = None
+    # the next moment the clock changes something: a certificate's warning or expiry, or a session's
+    # reminder (the name is older than the reminders; the expiry check applies them all)
     next_certificate_expiry: datetime | None = None
     withdrawn_at: datetime | None = None
 

@@ -25,6 +25,7 @@ from ekspora_registry.domain.commands import (
     UpdateProduct,
 )
 from ekspora_registry.domain.events import contact_changed_event, msme_updated, product_facts, supplier_changed
+from ekspora_registry.domain.incubation import session_reminders
 from ekspora_registry.domain.model import (
     Change,
     Evidence,
@@ -280,8 +281,9 @@ def record_opportunities(
 
 
 def certificate_moments(msme: Msme, now: datetime, rubric: Rubric) -> Change:
-    """What the clock does to certificates: owners warned before expiry (each warning once, the nearest
-    one only when several are due at once), and readiness reassessed as they expire."""
+    """What the clock does: owners warned before a certificate expires (each warning once, the nearest
+    one only when several are due at once), readiness reassessed as certificates expire, and members
+    reminded of their coming incubation sessions."""
     today = local_today(now, msme.profile.timezone)
     thresholds = sorted(rubric.certificate_warnings.days_before)
     events: list[EventData] = []
@@ -312,8 +314,8 @@ def certificate_moments(msme: Msme, now: datetime, rubric: Rubric) -> Change:
                 certificate = certificate.model_copy(update={"warned_days": sorted({*certificate.warned_days, *due})})
             certificates.append(certificate)
         products.append(product.model_copy(update={"certificates": certificates}))
-    updated = touched(msme.model_copy(update={"products": products}), now)
-    return reassess(Change(updated, events), "certificate_expired", now, rubric)
+    reminded, coming = session_reminders(msme.model_copy(update={"products": products}), now, rubric)
+    return reassess(Change(touched(reminded, now), [*events, *coming]), "certificate_expired", now, rubric)
 
 
 def replace_product(

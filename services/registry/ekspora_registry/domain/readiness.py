@@ -265,10 +265,13 @@ def best_score(msme: Msme, rubric: Rubric, today: date) -> tuple[Scored, dict[st
     return best, per_product
 
 
-def next_certificate_expiry(msme: Msme, now: datetime, warn_days: Sequence[int] = ()) -> datetime | None:
-    """The next instant (UTC) something happens to a certificate: it stops counting (local midnight of
-    its expiry date), or its owner is due a warning `warn_days` before that; now, for a warning that
-    fell due before the certificate was added (or while no check ran)."""
+def next_certificate_expiry(
+    msme: Msme, now: datetime, warn_days: Sequence[int] = (), remind_before: timedelta | None = None
+) -> datetime | None:
+    """The next instant (UTC) the clock changes something: a certificate stops counting (local midnight
+    of its expiry date), or its owner is due a warning `warn_days` before that, or a member is due a
+    reminder `remind_before` a session; now, for one that fell due before it was known (or while no
+    check ran)."""
     zone = ZoneInfo(msme.profile.timezone)
 
     def midnight(day: date) -> datetime:
@@ -283,6 +286,13 @@ def next_certificate_expiry(msme: Msme, now: datetime, warn_days: Sequence[int] 
             max(midnight(certificate.expires_on - timedelta(days=days)), now)
             for days in warn_days
             if days not in certificate.warned_days
+        ]
+    enrolment = msme.incubation
+    if remind_before is not None and enrolment is not None and not enrolment.graduated_at:
+        instants += [
+            max(session.starts_at - remind_before, now)
+            for session in enrolment.sessions
+            if not session.reminded and session.starts_at > now
         ]
     return min(instants) if instants else None
 
@@ -345,7 +355,8 @@ def reassess(change: Change, trigger: str, now: datetime, rubric: Rubric) -> Cha
             )
         update = {"score": scored.score, "tier": scored.tier, "export_ready": ready, "gap_codes": gap_codes}
         products.append(product.model_copy(update=update))
-    upcoming = next_certificate_expiry(msme, now, rubric.certificate_warnings.days_before)
+    remind_before = timedelta(hours=rubric.sessions.remind_hours_before)
+    upcoming = next_certificate_expiry(msme, now, rubric.certificate_warnings.days_before, remind_before)
     msme = msme.model_copy(update={"products": products, "next_certificate_expiry": upcoming})
 
     new_assessment = change.new_assessment

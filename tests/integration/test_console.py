@@ -200,11 +200,14 @@ def messages_to_owner(browser: WebDriver) -> str:
 
 def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: str) -> dict[str, list[str]]:
     browser.get(f"{console}/operator/incubation?region={region}")
+    assert "Permintaan yang menunggu" in text(browser, "h2"), "the demand behind each gap, to select a cohort by"
+    assert browser.find_elements(By.ID, "opportunities") or browser.find_elements(By.ID, "no-opportunities")
     browser.find_element(By.ID, "cohort-name").send_keys("UMKM Kita Bisa 2026/2")
     starts = browser.find_element(By.ID, "cohort-starts")
     browser.execute_script("arguments[0].value = arguments[1]", starts, CLOCK.now().date().isoformat())
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-cohort button"))
     assert text(browser, ".notice") == "Tersimpan." and text(browser, "h1") == "UMKM Kita Bisa 2026/2"
+    cohort_page = browser.current_url.split("&notice")[0]
     violations = {"incubation": accessible_and_kept(browser, "operator-cohort")}
     browser.get(f"{console}/operator/umkm/{msme_id}?region={region}")
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#enrol button"))
@@ -215,6 +218,10 @@ def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: s
     done = text(browser, f"#{milestone}")
     assert "selesai" in done and "Tandai" not in done, "the milestone is recorded as done"
     violations["umkm in incubation"] = accessible_and_kept(browser, "operator-umkm-in-incubation")
+    browser.get(cohort_page)
+    member = text(browser, "#members tbody tr")
+    assert "dulu" in member and "1 / " in member, "its road, and the milestone done"
+    violations["cohort with a member"] = accessible_and_kept(browser, "operator-cohort-member")
     return violations
 
 

@@ -149,8 +149,9 @@ async def verify_partner(request: Request, session: Signed, form: Form, partner_
 @router.get("/incubation", response_class=HTMLResponse)
 async def incubation(request: Request, session: Signed, region: str | None = None) -> Response:
     shown = region_of(session, region)
-    cohorts = await as_person(request, session).cohorts(shown)
-    return page(request, "incubation.html", session, region=shown, cohorts=cohorts)
+    person = as_person(request, session)
+    cohorts, opportunities = await asyncio.gather(person.cohorts(shown), person.opportunities(shown))
+    return page(request, "incubation.html", session, region=shown, cohorts=cohorts, opportunities=opportunities)
 
 
 @router.post("/cohorts")

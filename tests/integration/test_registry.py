@@ -663,7 +663,14 @@ async def test_members_are_invited_to_a_session_and_reminded_a_day_before_by_the
         },
     )
     await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": msme_id})
+    mentor = {"name": "Siti Rahmah", "organisation": "Bank Indonesia Kediri", "email": "siti.rahmah@bi.example"}
+    for _ in range(2):  # the same mentor twice is one mentor
+        with_mentor = await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/mentors", mentor)
+    assert with_mentor["mentors"] == [mentor]
     path = f"/cohorts/{cohort['cohort_id']}/sessions"
+    stranger = {"title": "Klinik", "starts_at": (CLOCK.now() + timedelta(days=2)).isoformat(), "place": "Aula"}
+    not_a_mentor = await registry.client.post(path, json={**stranger, "mentor": "Budi, nobody"})
+    assert not_a_mentor.status_code == 422 and not_a_mentor.json()["errors"][0]["field"] == "mentor"
     past = await registry.client.post(
         path, json={"title": "Klinik halal", "starts_at": CLOCK.now().isoformat(), "place": "Aula", "mentor": "Siti"}
     )

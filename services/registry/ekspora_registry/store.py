@@ -22,7 +22,7 @@ from ekspora_kit.aggregates import VersionedStore
 from ekspora_kit.documents import to_document
 from ekspora_kit.domain import Busy
 from ekspora_kit.tallies import Tally
-from ekspora_registry.domain import Assessment, Change, Cohort, Msme, PlatformSales, funnel
+from ekspora_registry.domain import Assessment, Change, Cohort, Mentor, Msme, PlatformSales, funnel
 from ekspora_registry.marketplace import SaleLine
 
 EXPIRY_CHECK = "certificate_expiry"
@@ -430,6 +430,13 @@ class RegistryStore:
 
     async def add_cohort(self, cohort: Cohort) -> None:
         await self.cohorts.insert_one(to_document(cohort, _id=cohort.cohort_id))
+
+    async def add_mentor(self, cohort_id: str, mentor: Mentor) -> bool:
+        """Adds the mentor unless one with the same email is there (a repeated request adds nothing)."""
+        added = await self.cohorts.update_one(
+            {"_id": cohort_id, "mentors.email": {"$ne": mentor.email}}, {"$push": {"mentors": to_document(mentor)}}
+        )
+        return added.modified_count == 1
 
     async def cohort(self, cohort_id: str) -> Cohort | None:
         document = await self.cohorts.find_one({"_id": cohort_id})

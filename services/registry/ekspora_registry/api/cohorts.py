@@ -188,6 +188,24 @@ async def cohort_of(registry: Operations, operator: Access, cohort_id: str) -> d
     return cohort
 
 
+class NewMentor(Model):
+    name: Line = Field(min_length=2, max_length=120, examples=["Siti Rahmah"])
+    organisation: Line = Field(min_length=2, max_length=120, examples=["Bank Indonesia Kediri"])
+    email: str = Field(pattern=domain.EMAIL_PATTERN, max_length=254, examples=["siti.rahmah@bi.go.id"])
+
+
+@router.post(
+    "/cohorts/{cohort_id}/mentors",
+    status_code=201,
+    response_model=domain.Cohort,
+    summary="Add a mentor to a cohort (once per email); they sign in to the console with that email",
+)
+async def add_mentor(operator: Operator, registry: Registry, cohort_id: str, body: NewMentor) -> domain.Cohort:
+    await cohort_of(registry, operator, cohort_id)
+    await registry.store.add_mentor(cohort_id, domain.Mentor(**body.model_dump()))
+    return await cohort_of(registry, operator, cohort_id)
+
+
 @router.post(
     "/cohorts/{cohort_id}/sessions",
     status_code=201,
@@ -198,6 +216,9 @@ async def schedule_session(
     operator: Operator, registry: Registry, cohort_id: str, body: NewSession
 ) -> SessionScheduled:
     cohort = await cohort_of(registry, operator, cohort_id)
+    if cohort.mentors and not any(m.name in body.mentor for m in cohort.mentors):
+        names = ", ".join(m.name for m in cohort.mentors)
+        raise Unprocessable(f"the cohort's mentors are {names}", field="mentor")
     if body.starts_at <= registry.service.clock.now():
         raise Unprocessable("a session is scheduled ahead of time", field="starts_at")
     if cohort.ends_on and body.starts_at.date() > cohort.ends_on:

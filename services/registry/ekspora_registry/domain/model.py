@@ -213,6 +213,15 @@ class Msme(Model):
         raise NotFound(f"UMKM {self.msme_id} has no product {product_id}")
 
 
+class Mentor(Model):
+    """Who coaches a cohort: from Kadin, Bank Indonesia, the city's cooperative office. Mentors sign in
+    to the console with this email, as the region's viewers (or operators, to take attendance)."""
+
+    name: str = Field(min_length=2, max_length=120)
+    organisation: str = Field(min_length=2, max_length=120)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+
+
 class Cohort(Model):
     cohort_id: str
     region: Region
@@ -220,6 +229,7 @@ class Cohort(Model):
     starts_on: date
     ends_on: date | None = None
     created_at: datetime
+    mentors: list[Mentor] = []
 
 
 @dataclass

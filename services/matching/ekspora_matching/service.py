@@ -218,8 +218,12 @@ class MatchingService:
                 "the request was closed",
                 "permintaan pembeli sudah ditutup",
             )
+        read: dict[tuple[str, str], list[domain.Prospect]] = {}  # one reading of the open requests per bucket
         for offer in await self.store.not_ready_offers(region, demand):  # what this request may open to them
-            await self.refresh_opportunities(offer, region, causation_id=event.id)
+            bucket = (offer.product.category, offer.product.hs_code)
+            if bucket not in read:
+                read[bucket] = await self._prospects(offer.product, region)
+            await self.refresh_opportunities(offer, region, causation_id=event.id, prospects=read[bucket])
 
     async def offer_changed(
         self, facts: ProductFacts, region: str, *, ready: bool | None, score: int | None, causation_id: str
@@ -246,7 +250,14 @@ class MatchingService:
             await self.store.save_offer(region, offer)
         await self.refresh_opportunities(offer, region, causation_id=event.id)
 
-    async def refresh_opportunities(self, offer: domain.Offer, region: str, *, causation_id: str | None) -> None:
+    async def refresh_opportunities(
+        self,
+        offer: domain.Offer,
+        region: str,
+        *,
+        causation_id: str | None,
+        prospects: list[domain.Prospect] | None = None,
+    ) -> None:
         """Recounts the open requests each gap of a not-ready product keeps it from, and publishes them
         when they changed; an export-ready product has none (published once, as an empty list)."""
         today, product = self.clock.now().date(), offer.product
@@ -254,7 +265,8 @@ class MatchingService:
         once_ready: DemandValue | None = None
         unlocked: list[UnlockedDemand] = []
         if not offer.ready:
-            prospects = await self._prospects(product, region)
+            if prospects is None:
+                prospects = await self._prospects(product, region)
             terms = domain.Terms(rules=self.rules(), scoring=self.scoring, rate=rate, today=today)
             once_ready, unlocked = domain.opportunities(product, offer.gap_codes, prospects, terms)
         fresh = domain.ProductOpportunities(

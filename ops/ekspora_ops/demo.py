@@ -257,7 +257,7 @@ def unlocked_demand(registry: "Registry", trade: Trade) -> list[dict[str, Any]]:
     rfq = {
         "kind": "rfq",
         "category": "snack",
-        "quantity": 1_200,
+        "quantity": 12_000,  # Lebaran hampers: more than the ready makers' three parts can fill
         "target_price_max": 300,
         "currency": "EUR",
         "required_certificates": ["halal"],
@@ -266,7 +266,7 @@ def unlocked_demand(registry: "Registry", trade: Trade) -> list[dict[str, Any]]:
     }
     posted = trade.partner_client(name).post("/demands", json=rfq)
     posted.raise_for_status()
-    print(f"  {name} asks for {rfq['quantity']:,} pouches of halal snacks by {rfq['needed_by']}")
+    print(f"  {name} asks for {rfq['quantity']:,} pouches of halal snacks for Lebaran hampers by {rfq['needed_by']}")
 
     def opportunities() -> list[dict[str, Any]]:
         return registry.call("GET", f"/opportunities?region={REGION}")

@@ -58,6 +58,7 @@ def create_app(settings: MatchingSettings) -> FastAPI:
     runtime.every("requests-due", settings.expiry_check_seconds, service.close_due_demands)
     runtime.every("capacity-release", settings.expiry_check_seconds, service.release_finished_holds)
     runtime.every("recurring-orders", settings.expiry_check_seconds, service.place_recurring_orders)
+    runtime.every("opportunity-recounts", settings.recount_seconds, service.recount_opportunities)
     return create_http_app(
         runtime,
         title="Ekspora matching",

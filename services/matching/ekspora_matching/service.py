@@ -218,12 +218,10 @@ class MatchingService:
                 "the request was closed",
                 "permintaan pembeli sudah ditutup",
             )
-        read: dict[tuple[str, str], list[domain.Prospect]] = {}  # one reading of the open requests per bucket
-        for offer in await self.store.not_ready_offers(region, demand):  # what this request may open to them
-            bucket = (offer.product.category, offer.product.hs_code)
-            if bucket not in read:
-                read[bucket] = await self._prospects(offer.product, region)
-            await self.refresh_opportunities(offer, region, causation_id=event.id, prospects=read[bucket])
+        # recounted by a periodic job, off this consumer's path: a bucket may hold hundreds of products
+        await self.store.mark_for_recount(
+            region, f"hs:{demand.hs_prefix}" if demand.hs_prefix else str(demand.category)
+        )
 
     async def offer_changed(
         self, facts: ProductFacts, region: str, *, ready: bool | None, score: int | None, causation_id: str
@@ -239,6 +237,20 @@ class MatchingService:
         if offer.ready and ready:
             await self.match_offer(offer, region, causation_id=causation_id)
             await self.refresh_opportunities(offer, region, causation_id=causation_id)  # ready: none left
+
+    async def recount_opportunities(self) -> int:
+        """The opportunities of the not-ready products in each bucket whose requests changed, reading
+        the open requests once per product kind; a mark changed meanwhile is recounted next time."""
+        marks = await self.store.marked_for_recount()
+        for mark in marks:
+            read: dict[tuple[str, str], list[domain.Prospect]] = {}
+            for offer in await self.store.not_ready_offers(mark["region"], mark["bucket"]):
+                kind = (offer.product.category, offer.product.hs_code)
+                if kind not in read:
+                    read[kind] = await self._prospects(offer.product, mark["region"])
+                await self.refresh_opportunities(offer, mark["region"], causation_id=None, prospects=read[kind])
+            await self.store.recounted(mark)
+        return len(marks)
 
     async def product_assessed(self, event: CloudEvent[ProductAssessed], region: str) -> None:
         """A product's gaps changed: what they keep it from changes with them."""

@@ -72,6 +72,7 @@ class MatchingStore:
         self.lane_view = db["lane_view"]
         self.allocation_leases = db["allocation_leases"]
         self.opportunities = db["opportunities"]
+        self.recounts = db["opportunity_recounts"]
         self.own_partners = VersionedStore(self.partners, Partner)
         self.own_demands = VersionedStore(self.demands, Demand)
         self.own_pairs = VersionedStore(self.pairs, Pair, hidden=PAIR_QUERY_FIELDS, derive=pair_query_fields)
@@ -174,15 +175,31 @@ class MatchingStore:
         cursor = self.offers.find({"_id": {"$in": product_ids}, "region": region})
         return [offer_from_document(document) async for document in cursor]
 
-    async def not_ready_offers(self, region: str, demand: Demand, limit: int = 500) -> list[Offer]:
-        """The region's not-ready products in the demand's bucket: whose opportunities it may change."""
+    async def not_ready_offers(self, region: str, bucket: str, limit: int = 500) -> list[Offer]:
+        """The region's not-ready products in a demand's bucket (`hs:<prefix>` or its category)."""
         query: dict[str, Any] = {"region": region, "ready": False}
-        if demand.hs_prefix:
-            query["hs_prefixes"] = demand.hs_prefix
+        if bucket.startswith("hs:"):
+            query["hs_prefixes"] = bucket.removeprefix("hs:")
         else:
-            query["category"] = demand.category
+            query["category"] = bucket
         cursor = self.offers.find(query).sort([("readiness_score", -1), ("_id", 1)]).limit(limit)
         return [offer_from_document(document) async for document in cursor]
+
+    async def mark_for_recount(self, region: str, bucket: str) -> None:
+        """A request in the bucket changed: its not-ready products' opportunities are to be recounted.
+        Each mark counts its changes, so a recount only clears the mark it saw."""
+        await self.recounts.update_one(
+            {"_id": f"{region}|{bucket}"},
+            {"$inc": {"changes": 1}, "$set": {"region": region, "bucket": bucket}},
+            upsert=True,
+        )
+
+    async def marked_for_recount(self, limit: int = 100) -> list[dict[str, Any]]:
+        cursor = self.recounts.find(comment="scan: the buckets whose requests changed since the last recount (a few)")
+        return [document async for document in cursor.limit(limit)]
+
+    async def recounted(self, mark: dict[str, Any]) -> None:
+        await self.recounts.delete_one({"_id": mark["_id"], "changes": mark["changes"]})
 
     async def product_opportunities(self, product_id: str) -> ProductOpportunities | None:
         return await self.own_opportunities.get(product_id)

@@ -44,8 +44,19 @@ def cert(kind: CertificateKind, expires_on: date = VALID, verified: bool = True)
 SOLD = PlatformSales(orders=3, units=12, revenue_idr=300_000, first_sale_on=TODAY, last_sale_on=TODAY, imported_at=NOW)
 
 
-def msme(*, verified=True, listings=0, unsold=0, reports=0, rating=0.0, reorders=0) -> Msme:
-    """`listings` on Shopee, whose sales are imported; `unsold` on Tokopedia, with none imported."""
+def sold_since(first: date, orders: int) -> PlatformSales:
+    return PlatformSales(
+        orders=orders,
+        units=orders * 2,
+        revenue_idr=orders * 50_000,
+        first_sale_on=first,
+        last_sale_on=TODAY,
+        imported_at=NOW,
+    )
+
+
+def msme(*, verified=True, listings=0, unsold=0, reports=0, rating=0.0, reorders=0, sold=SOLD) -> Msme:
+    """`listings` on Shopee, whose `sold` are imported; `unsold` on Tokopedia, with none imported."""
     return Msme(
         msme_id="msme-1",
         registered_at=NOW,
@@ -68,7 +79,7 @@ def msme(*, verified=True, listings=0, unsold=0, reports=0, rating=0.0, reorders
             *(Listing(platform="shopee", url=f"https://shopee.co.id/uji{n}", added_at=NOW) for n in range(listings)),
             *(Listing(platform="tokopedia", url=f"https://tokopedia.com/uji{n}", added_at=NOW) for n in range(unsold)),
         ],
-        marketplace_sales={"shopee": SOLD} if listings else {},
+        marketplace_sales={"shopee": sold} if listings else {},
         track_record=TrackRecord(reports=reports, rating_sum=round(rating * reports), reorder_intents=reorders),
     )
 
@@ -233,6 +244,46 @@ CASES = [
         ["track_record.weak"],
     ),
     (
+        "track record: marketplace orders over three months are a fair record until partners report",
+        dict(listings=2, sold=sold_since(date(2026, 9, 30), orders=10)),
+        product(certificates=FOOD_OK),
+        95,
+        "siap",
+        ["track_record.none"],
+    ),
+    (
+        "track record: as many marketplace orders within two months earn nothing yet",
+        dict(listings=2, sold=sold_since(date(2026, 10, 1), orders=30)),
+        product(certificates=FOOD_OK),
+        90,
+        "siap",
+        ["track_record.none"],
+    ),
+    (
+        "track record: nine marketplace orders over three months earn nothing yet",
+        dict(listings=2, sold=sold_since(date(2026, 9, 1), orders=9)),
+        product(certificates=FOOD_OK),
+        90,
+        "siap",
+        ["track_record.none"],
+    ),
+    (
+        "track record: poor partner ratings, steady marketplace sales: the better counts",
+        dict(listings=2, reports=2, rating=2, reorders=0, sold=sold_since(date(2026, 6, 1), orders=40)),
+        product(certificates=FOOD_OK),
+        95,
+        "siap",
+        ["track_record.weak"],
+    ),
+    (
+        "track record: marketplace sales leave a good partner record as it is",
+        dict(listings=2, reports=4, rating=4.5, reorders=3, sold=sold_since(date(2026, 6, 1), orders=40)),
+        product(certificates=FOOD_OK),
+        100,
+        "siap",
+        [],
+    ),
+    (
         "listings whose sales were never imported earn nothing",
         dict(verified=False, unsold=2),
         product("woven_textile", price=400_000, capacity=50, label=True),
@@ -390,3 +441,14 @@ def test_the_assessment_recommends_a_road_with_its_reason_and_ordered_next_steps
     assert [gap.code for gap in advice.next_steps] == steps
     assert words in advice.reason_id, advice.reason_id
     assert "{" not in advice.reason_id + advice.reason_en
+
+
+def test_the_track_record_says_what_it_counted_from_partners_and_marketplaces():
+    scored = score_product(
+        msme(listings=1, sold=sold_since(date(2026, 8, 15), orders=12)), product(certificates=FOOD_OK), RUBRIC, TODAY
+    )
+    record = next(c for c in scored.criteria if c.criterion == "track_record")
+    assert (record.points, record.detail) == (
+        5,
+        "no sales feedback from partners yet; 12 marketplace order(s) over 4 month(s)",
+    )

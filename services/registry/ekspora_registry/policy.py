@@ -50,10 +50,17 @@ class TrackRecordBand(Strict):
     points: int
 
 
+class MarketplaceRecordBand(Strict):
+    min_orders: int
+    min_months: int = Field(ge=1)
+    points: int
+
+
 class TrackRecord(Strict):
     max_points: int
     good: TrackRecordBand
     fair: TrackRecordBand
+    marketplace: MarketplaceRecordBand
 
 
 class Criteria(Strict):

@@ -22,7 +22,7 @@ from ekspora_contracts.registry import (
     UnlockedDemand,
 )
 from ekspora_registry.domain.events import product_facts
-from ekspora_registry.domain.model import Assessment, Change, Msme, Product, TrackRecord
+from ekspora_registry.domain.model import Assessment, Change, Msme, Product
 from ekspora_registry.policy import CategoryRule, Rubric, certificate_gap_code
 
 
@@ -96,7 +96,7 @@ def score_product(msme: Msme, product: Product | None, rubric: Rubric, today: da
         _packaging(sheet, product)
         _export_pricing(sheet, product, category)
     _marketplace(sheet, msme)
-    _track_record(sheet, msme.track_record)
+    _track_record(sheet, msme)
     tier = next(
         rule.tier
         for rule in rubric.tiers
@@ -197,12 +197,11 @@ def _marketplace(sheet: _ScoreSheet, msme: Msme) -> None:
     )
 
 
-def _track_record(sheet: _ScoreSheet, record: TrackRecord) -> None:
-    rule = sheet.rubric.criteria.track_record
-    if record.reports == 0:
-        sheet.award("track_record", 0, rule.max_points, "no sales feedback yet", ["track_record.none"])
-        return
-    points = next(
+def _track_record(sheet: _ScoreSheet, msme: Msme) -> None:
+    """Partners' reports from abroad, or failing those the marketplace sales imported month after
+    month (worth a fair record at most): whichever earns more."""
+    rule, record = sheet.rubric.criteria.track_record, msme.track_record
+    from_partners = next(
         (
             band.points
             for band in (rule.good, rule.fair)
@@ -212,13 +211,25 @@ def _track_record(sheet: _ScoreSheet, record: TrackRecord) -> None:
         ),
         0,
     )
-    detail = (
+    sold = msme.marketplace_sales.values()
+    orders = sum(sales.orders for sales in sold)
+    months = _months_spanned(min(s.first_sale_on for s in sold), max(s.last_sale_on for s in sold)) if sold else 0
+    band = rule.marketplace
+    from_marketplaces = band.points if orders >= band.min_orders and months >= band.min_months else 0
+    reports = (
         f"{record.reports} report(s), average rating {record.average_rating:.1f}, "
         f"reorder rate {record.reorder_rate:.0%}"
+        if record.reports
+        else "no sales feedback from partners yet"
     )
-    sheet.award(
-        "track_record", points, rule.max_points, detail, [] if points == rule.max_points else ["track_record.weak"]
-    )
+    detail = reports + (f"; {orders} marketplace order(s) over {months} month(s)" if sold else "")
+    points = max(from_partners, from_marketplaces)
+    gaps = ["track_record.none"] if record.reports == 0 else [] if points == rule.max_points else ["track_record.weak"]
+    sheet.award("track_record", points, rule.max_points, detail, gaps)
+
+
+def _months_spanned(first: date, last: date) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month + 1
 
 
 def road_for(scored: Scored, rubric: Rubric, unlocked: Sequence[UnlockedDemand] = ()) -> RoadAdvice:

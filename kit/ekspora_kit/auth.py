@@ -67,10 +67,18 @@ def verified(request: Request, secret: str) -> Claims:
     return claims
 
 
-def person_of_the_regions(request: Request, claims: Claims) -> Access:
-    """A viewer reads and never changes anything, whatever the route."""
-    if claims.role == "viewer" and request.method not in READING:
-        raise Forbidden("a viewer reads; changes are made by the region's operators")
+READ_ONLY = {
+    "viewer": "a viewer reads; changes are made by the region's operators",
+    "mentor": "a mentor reads, and coaches the cohorts they mentor; other changes are made by operators",
+}
+
+
+def person_of_the_regions(request: Request, claims: Claims, coaching: bool = False) -> Access:
+    """A viewer reads and never changes anything, whatever the route; a mentor changes only what a
+    coaching route lets it (which checks the cohort is theirs)."""
+    coach = coaching and claims.role == "mentor"
+    if claims.role in READ_ONLY and request.method not in READING and not coach:
+        raise Forbidden(READ_ONLY[claims.role])
     return Access(actor=claims.actor, role=claims.role, regions=claims.regions)
 
 
@@ -81,20 +89,30 @@ def machine(request: Request, secret: str) -> Access | None:
     )
 
 
-async def calling_operator(request: Request, credentials: Credentials) -> Access:
-    """The calling person of the regions (or machine), or 401/403."""
+async def _of_the_regions(request: Request, credentials: HTTPAuthorizationCredentials | None, coaching: bool) -> Access:
     secret = bearer(credentials)
     access = machine(request, secret)
     if access is None:
         claims = verified(request, secret)
         if claims.role not in OPERATOR_SIDE:
             raise Forbidden("operators only")
-        access = person_of_the_regions(request, claims)
+        access = person_of_the_regions(request, claims, coaching)
     acting.set(access.actor)
     return access
 
 
+async def calling_operator(request: Request, credentials: Credentials) -> Access:
+    """The calling person of the regions (or machine), or 401/403."""
+    return await _of_the_regions(request, credentials, coaching=False)
+
+
+async def calling_coach(request: Request, credentials: Credentials) -> Access:
+    """As calling_operator, and a mentor too: the route checks the mentor coaches what it changes."""
+    return await _of_the_regions(request, credentials, coaching=True)
+
+
 Operator = Annotated[Access, Depends(calling_operator)]
+Coach = Annotated[Access, Depends(calling_coach)]
 
 
 async def calling_party(request: Request, credentials: Credentials) -> tuple[Access | None, Any]:

@@ -30,14 +30,15 @@ class TokenRefused(Exception):
     """Not a token identity issued, not any more, or not for this platform."""
 
 
-OPERATOR_SIDE = frozenset({"operator", "viewer", "admin"})  # people of the regions, not of a partner
+PERSON_ID_PATTERN = r"^psn-[0-9a-f]{16}$"  # a person's id (identity's accounts): their subject is person:<id>
+OPERATOR_SIDE = frozenset({"operator", "viewer", "admin", "mentor"})  # people of the regions, not of a partner
 PARTNER_SIDE = frozenset({"partner", "partner_user"})  # a partner's system, or one of its people
 
 
 @dataclass(frozen=True)
 class Claims:
     subject: str  # partner:<partner id> for a partner's system, person:<person id> for a person
-    role: str  # operator | viewer | admin | partner | partner_user
+    role: str  # operator | viewer | admin | mentor | partner | partner_user
     partner_id: str | None
     key_id: str | None
     regions: tuple[str, ...] = ()
@@ -61,6 +62,10 @@ class Access:
 
     def covers(self, region: str) -> bool:
         return region in self.regions
+
+    @property
+    def person_id(self) -> str | None:
+        return self.actor.removeprefix("person:") if self.actor.startswith("person:") else None
 
     def names(self) -> str:
         return ", ".join(self.regions) or "no region"

@@ -666,7 +666,12 @@ async def test_members_are_invited_to_a_session_and_reminded_a_day_before_by_the
         },
     )
     await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/enrollments", {"msme_id": msme_id})
-    mentor = {"name": "Siti Rahmah", "organisation": "Bank Indonesia Kediri", "email": "siti.rahmah@bi.example"}
+    mentor = {
+        "name": "Siti Rahmah",
+        "organisation": "Bank Indonesia Kediri",
+        "email": "siti.rahmah@bi.example",
+        "person_id": "psn-0123456789abcdef",  # her account (tests/integration/test_mentors.py signs one in)
+    }
     for _ in range(2):  # the same mentor twice is one mentor
         with_mentor = await registry.ok("POST", f"/cohorts/{cohort['cohort_id']}/mentors", mentor)
     assert with_mentor["mentors"] == [mentor]

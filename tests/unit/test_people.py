@@ -17,6 +17,7 @@ NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 ADMIN = Access(actor="person:psn-0000000000000001", role="admin", regions=())
 KEDIRI_MACHINE = Access(actor="operator:kota-kediri", role="operator", regions=("kota-kediri",), machine=True)
 KEDIRI_PERSON = Access(actor="person:psn-0000000000000002", role="operator", regions=("kota-kediri",))
+KEDIRI_VIEWER = Access(actor="person:psn-0000000000000003", role="viewer", regions=("kota-kediri",))
 
 
 def new(role: str, **more: object) -> people.NewPerson:
@@ -38,6 +39,7 @@ def account(**more: object) -> people.Person:
         ("admin", {}, None),
         ("partner_user", {"partner_id": "ptn-toko"}, None),
         ("operator", {}, "regions"),
+        ("mentor", {}, "regions"),
         ("viewer", {"regions": ["kota-kediri"], "partner_id": "ptn-toko"}, "partner_id"),
         ("partner_user", {}, "partner_id"),
         ("partner_user", {"partner_id": "ptn-toko", "regions": ["kota-kediri"]}, "partner_id"),
@@ -66,6 +68,9 @@ def test_each_role_has_its_shape(role, fields, refused_field):
         (KEDIRI_MACHINE, Role.ADMIN, [], False),
         (KEDIRI_MACHINE, Role.VIEWER, ["kota-kediri", "blitar"], False),
         (KEDIRI_PERSON, Role.VIEWER, ["kota-kediri"], False),  # a person manages accounts only as an admin
+        (KEDIRI_PERSON, Role.MENTOR, ["kota-kediri"], True),  # or, as an operator, its cohorts' mentors
+        (KEDIRI_PERSON, Role.MENTOR, ["blitar"], False),
+        (KEDIRI_VIEWER, Role.MENTOR, ["kota-kediri"], False),
     ],
 )
 def test_who_may_make_whom(manager, role, regions, allowed):

@@ -364,13 +364,16 @@ def test_incubation_from_enrolment_to_graduation():
 
     with pytest.raises(NotAllowed, match="already enrolled"):
         domain.enrol(enrolled.msme, COHORT, NOW, RUBRIC)
-    training = domain.complete_milestone(
-        enrolled.msme, "first_export_sales", "first 200 packs sold in Amsterdam", NOW, RUBRIC
-    )
+    sold = domain.Witnessed(recorded_by="person:psn-0123456789abcdef", note="first 200 packs sold in Amsterdam")
+    training = domain.complete_milestone(enrolled.msme, "first_export_sales", sold, NOW, RUBRIC)
     assert types(training) == [IncubationMilestoneCompleted]
     assert training.events[0].completed_by == "operator" and training.events[0].remaining == 1
-    with pytest.raises(NotAllowed):
-        domain.complete_milestone(training.msme, "first_export_sales", None, NOW, RUBRIC)
+    recorded = training.msme.incubation.milestones[1]
+    assert (recorded.recorded_by, recorded.note) == (sold.recorded_by, sold.note)
+    assert domain.complete_milestone(training.msme, "first_export_sales", sold, NOW, RUBRIC) is None, "a retry"
+    with pytest.raises(NotAllowed, match="was completed on"):
+        other = sold.model_copy(update={"note": "sold in Rotterdam"})
+        domain.complete_milestone(training.msme, "first_export_sales", other, NOW, RUBRIC)
 
     later = NOW + timedelta(days=40)
     graduated = certify(training.msme, HALAL, later)
@@ -556,7 +559,8 @@ def test_milestones_are_due_by_their_usual_time_within_the_cohort_and_overdue_af
 
     halal = enrolled.msme.incubation.milestones[0]
     assert [halal.overdue(day) for day in (date(2027, 1, 12), date(2027, 1, 13))] == [False, True]
-    done = domain.complete_milestone(enrolled.msme, "halal_certification", "certificate seen", NOW, RUBRIC).msme
+    seen = domain.Witnessed(recorded_by="operator:kota-kediri", note="certificate seen")
+    done = domain.complete_milestone(enrolled.msme, "halal_certification", seen, NOW, RUBRIC).msme
     finished = done.incubation.milestones[0]
     assert not finished.overdue(date(2027, 3, 1)) and finished.note == "certificate seen"
 

@@ -69,13 +69,20 @@ class Accounts:
         except DuplicateKeyError:
             raise AlreadyRegistered(f"{person.email} has an account already") from None
 
-    async def visible_to(self, by: Access) -> list[people.Person]:
-        """An admin sees every account; a region's machine token its region's."""
+    async def visible_to(self, by: Access, email: str | None = None) -> list[people.Person]:
+        """An admin sees every account; a region's machine token its region's; an operator its
+        regions' mentors. Only the one with `email`, when given."""
         everyone = await self.store.all_people()
+        if email is not None:
+            everyone = [person for person in everyone if person.email == people.normalized(email)]
         if by.role == people.Role.ADMIN:
             return everyone
-        people.may_manage(by, people.Role.VIEWER, [])
-        return [person for person in everyone if set(person.regions) & set(by.regions)]
+        people.may_manage(by, people.Role.MENTOR, list(by.regions))
+        return [
+            person
+            for person in everyone
+            if set(person.regions) & set(by.regions) and (by.machine or person.role is people.Role.MENTOR)
+        ]
 
     async def get(self, person_id: str, by: Access) -> people.Person:
         person = await self.store.person(person_id)

@@ -18,12 +18,12 @@ from ekspora_contracts.envelope import Region
 from ekspora_contracts.identity import CredentialRevoked
 from ekspora_kit.domain import Invalid, Model, NotAllowed, NotPermitted
 from ekspora_kit.inputs import Line
-from ekspora_kit.tokens import AUDIENCE, ISSUER, Access
+from ekspora_kit.tokens import AUDIENCE, ISSUER, PERSON_ID_PATTERN, Access
 
 FAILURES_BEFORE_LOCK = 5
 LOCKED_FOR = timedelta(minutes=15)
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,180}\.[A-Za-z]{2,24}$"
-ID_PATTERN = r"^psn-[0-9a-f]{16}$"
+ID_PATTERN = PERSON_ID_PATTERN
 
 
 class Role(StrEnum):
@@ -31,6 +31,7 @@ class Role(StrEnum):
     VIEWER = "viewer"  # reads its regions (Kadin, Bank Indonesia, the city government)
     ADMIN = "admin"  # manages accounts; acts in the regions it is given
     PARTNER_USER = "partner_user"  # one partner's person
+    MENTOR = "mentor"  # reads its regions; coaches the incubation cohorts it mentors (the registry knows which)
 
 
 Locale = Literal["id", "en", "nl"]
@@ -81,7 +82,7 @@ def check_shape(role: Role, regions: list[str], partner_id: str | None) -> None:
             raise Invalid("a partner user belongs to one partner (partner_id) and covers no region", field="partner_id")
     elif partner_id:
         raise Invalid(f"a {role.value} belongs to no partner", field="partner_id")
-    elif role in (Role.OPERATOR, Role.VIEWER) and not regions:
+    elif role in (Role.OPERATOR, Role.VIEWER, Role.MENTOR) and not regions:
         raise Invalid(f"a {role.value} covers at least one region", field="regions")
 
 
@@ -97,10 +98,11 @@ def normalized(email: str) -> str:
 
 def may_manage(manager: Access, role: Role, regions: list[str]) -> None:
     """An admin manages every account; an operator's machine token (the deployment's own, from
-    configuration) manages its region's people; a person who is not an admin manages none."""
+    configuration) manages its region's people; an operator the mentors of its regions' cohorts; any
+    other person manages none."""
     if manager.role == Role.ADMIN:
         return
-    if manager.machine and manager.role == Role.OPERATOR:
+    if manager.role == Role.OPERATOR and (manager.machine or role is Role.MENTOR):
         outside = sorted(set(regions) - set(manager.regions))
         if role is Role.ADMIN or outside:
             raise NotPermitted(
@@ -108,7 +110,7 @@ def may_manage(manager: Access, role: Role, regions: list[str]) -> None:
                 + ("an admin" if role is Role.ADMIN else f"accounts for {', '.join(outside)}")
             )
         return
-    raise NotPermitted("only an admin manages accounts")
+    raise NotPermitted("only an admin manages accounts (an operator, its regions' mentors)")
 
 
 def new_person(command: NewPerson, password_hash: str, credential_id: str, created_by: str, now: datetime) -> Person:

@@ -3,7 +3,7 @@ them; a person signs in with a password and gets an access token carrying role a
 
 from datetime import datetime
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SecretStr
 
@@ -60,8 +60,11 @@ async def create_person(body: people.NewPerson, by: Operator, accounts: People) 
 
 
 @router.get("/people", response_model=list[PersonView])
-async def list_people(by: Operator, accounts: People) -> list[PersonView]:
-    return [PersonView.of(person) for person in await accounts.visible_to(by)]
+async def list_people(
+    by: Operator, accounts: People, email: str | None = Query(default=None, max_length=254)
+) -> list[PersonView]:
+    """The accounts you manage; the one of `email` only, when given (is there one for this mentor?)."""
+    return [PersonView.of(person) for person in await accounts.visible_to(by, email)]
 
 
 @router.get("/people/{person_id}", response_model=PersonView)

@@ -1,18 +1,19 @@
-"""Incubation: cohorts, enrolment, milestones."""
+"""Incubation: cohorts, their mentors and sessions, enrolment, milestones with their evidence."""
 
 from datetime import date, datetime
 from uuid import uuid4
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_contracts.registry import Amount, IncubationSession, Road, Tier, UnlockedDemand
-from ekspora_kit.auth import Operator
+from ekspora_kit.auth import Coach, Forbidden, Operator
 from ekspora_kit.domain import Model, NotFound
+from ekspora_kit.files import read_upload, served
 from ekspora_kit.http import Unprocessable
 from ekspora_kit.inputs import Day, Line, Moment, Prose
-from ekspora_kit.tokens import Access
+from ekspora_kit.tokens import PERSON_ID_PATTERN, Access
 from ekspora_registry import domain
 from ekspora_registry.api.deps import Operations, Registry
 
@@ -47,8 +48,11 @@ class Attendance(Model):
 
 
 class MilestoneDone(Model):
-    note: Prose | None = Field(
-        default=None, max_length=1000, examples=["SPP-IRT P-IRT 2063571010123-28 issued, copy seen"]
+    note: Prose = Field(
+        min_length=3,
+        max_length=1000,
+        description="What you saw done (attach its document or photo with PUT …/evidence instead)",
+        examples=["SPP-IRT P-IRT 2063571010123-28 issued, copy seen"],
     )
 
 
@@ -188,17 +192,38 @@ async def cohort_of(registry: Operations, operator: Access, cohort_id: str) -> d
     return cohort
 
 
+async def coached(registry: Operations, coach: Access, cohort_id: str) -> domain.Cohort:
+    """The cohort, if the caller coaches it: an operator of its region, or one of its mentors."""
+    cohort = await cohort_of(registry, coach, cohort_id)
+    if coach.role == "mentor" and not any(mentor.person_id == coach.person_id for mentor in cohort.mentors):
+        raise Forbidden(f"you do not mentor the cohort {cohort.name}")
+    return cohort
+
+
+async def coached_member(registry: Operations, coach: Access, msme_id: str) -> domain.Msme:
+    msme = await registry.visible(coach, msme_id)
+    if msme.incubation is not None:
+        await coached(registry, coach, msme.incubation.cohort_id)
+    elif coach.role == "mentor":
+        raise Forbidden(f"{msme.profile.business_name} is in none of your cohorts")
+    return msme
+
+
 class NewMentor(Model):
     name: Line = Field(min_length=2, max_length=120, examples=["Siti Rahmah"])
     organisation: Line = Field(min_length=2, max_length=120, examples=["Bank Indonesia Kediri"])
     email: str = Field(pattern=domain.EMAIL_PATTERN, max_length=254, examples=["siti.rahmah@bi.go.id"])
+    person_id: str = Field(
+        pattern=PERSON_ID_PATTERN,
+        description="Their account (identity's POST /people, role mentor, the cohort's region): they sign in with it",
+    )
 
 
 @router.post(
     "/cohorts/{cohort_id}/mentors",
     status_code=201,
     response_model=domain.Cohort,
-    summary="Add a mentor to a cohort (once per email); they sign in to the console with that email",
+    summary="Add a mentor to a cohort (once per email): they take its attendance and record its milestones",
 )
 async def add_mentor(operator: Operator, registry: Registry, cohort_id: str, body: NewMentor) -> domain.Cohort:
     await cohort_of(registry, operator, cohort_id)
@@ -238,9 +263,9 @@ async def schedule_session(
     summary="Who came to a session: the members listed did, the other invited did not",
 )
 async def take_attendance(
-    operator: Operator, registry: Registry, cohort_id: str, session_id: str, body: Attendance
+    coach: Coach, registry: Registry, cohort_id: str, session_id: str, body: Attendance
 ) -> list[MemberProgress]:
-    await cohort_of(registry, operator, cohort_id)
+    await coached(registry, coach, cohort_id)
     invited = [
         m
         for m in await registry.store.members(cohort_id)
@@ -253,7 +278,7 @@ async def take_attendance(
     now, progress = registry.service.clock.now(), []
     for member in invited:
         came = member.msme_id in body.present
-        updated = await registry.apply(operator, member.msme_id, domain.record_attendance, cohort_id, session_id, came)
+        updated = await registry.apply(coach, member.msme_id, domain.record_attendance, cohort_id, session_id, came)
         assert updated.incubation is not None
         progress.append(MemberProgress.of(updated, updated.incubation, now))
     return progress
@@ -270,16 +295,61 @@ async def enrol(operator: Operator, registry: Registry, cohort_id: str, command:
     return await registry.service.enrol(cohort_id, command.msme_id)
 
 
+MILESTONE = "/msmes/{msme_id}/incubation/milestones/{code}"
+MilestoneCode = Path(pattern=r"^[a-z_]{2,60}$")
+
+
 @router.post(
-    "/msmes/{msme_id}/incubation/milestones/{code}/completion",
+    f"{MILESTONE}/completion",
     response_model=domain.Msme,
-    summary="An operator records a milestone as done; the UMKM is reassessed",
+    summary="A coach (an operator, or a mentor of its cohort) records a milestone done; the UMKM is reassessed",
 )
 async def complete_milestone(
-    operator: Operator,
+    coach: Coach, registry: Registry, msme_id: str, body: MilestoneDone, code: str = MilestoneCode
+) -> domain.Msme:
+    await coached_member(registry, coach, msme_id)
+    seen = domain.Witnessed(recorded_by=coach.actor, note=body.note)
+    return await registry.apply(coach, msme_id, domain.complete_milestone, code, seen)
+
+
+@router.put(
+    f"{MILESTONE}/evidence",
+    response_model=domain.Msme,
+    summary="Record a milestone done with its evidence: the body is the PDF, JPEG or PNG, its type in Content-Type",
+    description="A certificate, a photo of the new label, a buyer's letter: kept with the milestone, and"
+    " downloadable from the same address. Sending the same file and note again changes nothing.",
+    responses={413: {"description": "Larger than the limit"}, 415: {"description": "Not a PDF, JPEG or PNG"}},
+)
+async def complete_milestone_with_evidence(
+    coach: Coach,
     registry: Registry,
     msme_id: str,
-    code: str = Path(pattern=r"^[a-z_]{2,60}$"),
-    body: MilestoneDone | None = None,
+    request: Request,
+    code: str = MilestoneCode,
+    note: str = Query(min_length=3, max_length=500, description="What it shows"),
+    filename: str = Query(default="evidence", min_length=1, max_length=200, pattern=r"^[\w .()-]+$"),
 ) -> domain.Msme:
-    return await registry.apply(operator, msme_id, domain.complete_milestone, code, body.note if body else None)
+    await coached_member(registry, coach, msme_id)  # refused before the upload is read
+    upload = await read_upload(request, filename=filename, max_bytes=registry.evidence_max_bytes)
+    await registry.evidence.keep(upload)
+    evidence = upload.stored(coach.actor, registry.service.clock.now())
+    seen = domain.Witnessed(recorded_by=coach.actor, note=note, evidence=evidence)
+    return await registry.apply(coach, msme_id, domain.complete_milestone, code, seen)
+
+
+@router.get(
+    f"{MILESTONE}/evidence",
+    response_class=Response,
+    summary="The evidence a milestone was recorded with",
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+async def milestone_evidence(
+    operator: Operator, registry: Registry, msme_id: str, code: str = MilestoneCode
+) -> Response:
+    msme = await registry.visible(operator, msme_id)
+    steps = msme.incubation.milestones if msme.incubation else []
+    evidence = next((step.evidence for step in steps if step.code == code), None)
+    content = await registry.evidence.read(evidence.sha256) if evidence else None
+    if evidence is None or content is None:
+        raise NotFound(f"no evidence for milestone {code} of {msme_id}")
+    return served(evidence, content)

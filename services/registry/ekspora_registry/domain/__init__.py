@@ -37,6 +37,7 @@ from ekspora_registry.domain.model import (
     Sector,
     SessionPlan,
     TrackRecord,
+    Witnessed,
     touched,
 )
 from ekspora_registry.domain.operations import (
@@ -99,6 +100,7 @@ __all__ = [
     "UpdateMsme",
     "UpdateProduct",
     "Withdrawal",
+    "Witnessed",
     "add_certificate",
     "add_listing",
     "attach_evidence",

@@ -16,6 +16,7 @@ from ekspora_registry.domain.model import (
     MilestoneProgress,
     Msme,
     SessionPlan,
+    Witnessed,
     touched,
 )
 from ekspora_registry.domain.readiness import local_today, mark_milestone_done, reassess
@@ -57,7 +58,8 @@ def enrol(msme: Msme, cohort: Cohort, now: datetime, rubric: Rubric) -> Change:
     return Change(updated, [event])
 
 
-def complete_milestone(msme: Msme, code: str, note: str | None, now: datetime, rubric: Rubric) -> Change:
+def complete_milestone(msme: Msme, code: str, seen: Witnessed, now: datetime, rubric: Rubric) -> Change | None:
+    """A coach records a milestone done, with what they saw (a note, its document or photo)."""
     enrolment = msme.incubation
     if enrolment is None or enrolment.graduated_at:
         raise NotAllowed("the UMKM is not in an incubation cohort")
@@ -65,9 +67,17 @@ def complete_milestone(msme: Msme, code: str, note: str | None, now: datetime, r
     if milestone is None:
         raise NotFound(f"cohort milestones are {[m.code for m in enrolment.milestones]}, not {code}")
     if milestone.completed_at:
+        if _same_seen(milestone, seen):
+            return None  # the same request again
         raise NotAllowed(f"milestone {code} was completed on {milestone.completed_at:%Y-%m-%d}")
-    change = mark_milestone_done(Change(msme), milestone.code, "operator", now, note)
+    change = mark_milestone_done(Change(msme), milestone.code, "operator", now, seen)
     return reassess(change, f"milestone_completed:{code}", now, rubric)
+
+
+def _same_seen(milestone: MilestoneProgress, seen: Witnessed) -> bool:
+    kept = milestone.evidence.sha256 if milestone.evidence else None
+    given = seen.evidence.sha256 if seen.evidence else None
+    return (milestone.recorded_by, milestone.note, kept) == (seen.recorded_by, seen.note, given)
 
 
 def _enrolled_in(msme: Msme, cohort_id: str) -> Enrolment:

@@ -21,6 +21,7 @@ from ekspora_contracts.registry import (
 )
 from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.files import StoredFile
+from ekspora_kit.tokens import PERSON_ID_PATTERN
 
 Sector = Literal["food", "beverage", "craft", "textile", "furniture", "fashion", "agriculture"]
 
@@ -125,6 +126,14 @@ class Assessment(Model):
     road: RoadAdvice | None = None  # None on assessments made before roads were recommended
 
 
+class Witnessed(Model):
+    """What a coach saw done: in words, and its document or photo."""
+
+    recorded_by: str
+    note: str | None = None
+    evidence: StoredFile | None = None
+
+
 class MilestoneProgress(Model):
     code: str
     title_id: str
@@ -133,7 +142,9 @@ class MilestoneProgress(Model):
     due_on: date | None = None
     completed_at: datetime | None = None
     completed_by: Literal["operator", "evidence"] | None = None
-    note: str | None = None  # what the operator saw done: the evidence in words
+    recorded_by: str | None = None  # the operator or mentor who recorded it (not for automatic evidence)
+    note: str | None = None  # what they saw done: the evidence in words
+    evidence: StoredFile | None = None  # and its document or photo
 
     def overdue(self, today: date) -> bool:
         return self.completed_at is None and self.due_on is not None and self.due_on < today
@@ -214,12 +225,14 @@ class Msme(Model):
 
 
 class Mentor(Model):
-    """Who coaches a cohort: from Kadin, Bank Indonesia, the city's cooperative office. Mentors sign in
-    to the console with this email, as the region's viewers (or operators, to take attendance)."""
+    """Who coaches a cohort: from Kadin, Bank Indonesia, the city's cooperative office. Each signs in
+    with an account of its own (identity's role mentor): it reads the region, and takes attendance and
+    records milestones with their evidence in the cohorts it mentors."""
 
     name: str = Field(min_length=2, max_length=120)
     organisation: str = Field(min_length=2, max_length=120)
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    person_id: str = Field(pattern=PERSON_ID_PATTERN)
 
 
 class Cohort(Model):

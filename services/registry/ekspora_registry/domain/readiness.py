@@ -22,7 +22,7 @@ from ekspora_contracts.registry import (
     UnlockedDemand,
 )
 from ekspora_registry.domain.events import product_facts
-from ekspora_registry.domain.model import Assessment, Change, Msme, Product
+from ekspora_registry.domain.model import Assessment, Change, Msme, Product, Witnessed
 from ekspora_registry.policy import CategoryRule, Rubric, certificate_gap_code
 
 
@@ -309,11 +309,13 @@ def next_certificate_expiry(
 
 
 def mark_milestone_done(
-    change: Change, code: str, by: Literal["operator", "evidence"], now: datetime, note: str | None = None
+    change: Change, code: str, by: Literal["operator", "evidence"], now: datetime, seen: Witnessed | None = None
 ) -> Change:
     enrolment = change.msme.incubation
     assert enrolment is not None
-    completion = {"completed_at": now, "completed_by": by, "note": note}
+    completion: dict[str, object] = {"completed_at": now, "completed_by": by}
+    if seen is not None:
+        completion |= {"recorded_by": seen.recorded_by, "note": seen.note, "evidence": seen.evidence}
     milestones = [m.model_copy(update=completion) if m.code == code else m for m in enrolment.milestones]
     done = next(m for m in milestones if m.code == code)
     remaining = sum(1 for m in milestones if m.completed_at is None)

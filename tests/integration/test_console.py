@@ -6,6 +6,7 @@ each is kept in .local/test-artifacts/console/."""
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import jwt
@@ -20,8 +21,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
+from ekspora_kit.clock import WIB
 from ekspora_ops.people import add_person
-from tests.factories import CLOCK, registered_event
+from tests.factories import CLOCK, registered_event, scanned_pdf
 from tests.integration.support import OPERATOR_TOKEN, ROOT, eventually, publish
 from tests.integration.test_identity import first_admin
 from tests.integration.test_matching import RFQ, Matching, matching_env, proposals
@@ -137,6 +139,7 @@ async def staged(platform) -> dict:
         "proposal": proposal,
         "not_ready": not_ready["msme_id"],
         "notifications": notifications,
+        "registry": str(registry.client.base_url).rstrip("/"),
     }
 
 
@@ -166,7 +169,7 @@ def operator_journey(browser: WebDriver, console: str, stage: dict) -> dict[str,
     assert " Siap " in history[0] and history[-1].endswith("registered"), "its assessments, newest first"
     assert "whatsapp" in messages_to_owner(browser), "what the owner was sent, and on which channel"
     violations["umkm page"] = accessible_and_kept(browser, "operator-umkm-page")
-    violations |= incubation_journey(browser, console, region, stage["not_ready"])
+    violations |= incubation_journey(browser, console, stage)
 
     browser.get(f"{console}/operator/partners?region={region}")
     buyer = stage["proposal"]["terms"]["partner_name"]  # other partners may be listed before it
@@ -198,7 +201,10 @@ def messages_to_owner(browser: WebDriver) -> str:
     return text(browser, "#messages")
 
 
-def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: str) -> dict[str, list[str]]:
+def incubation_journey(browser: WebDriver, console: str, stage: dict) -> dict[str, list[str]]:
+    """A cohort made, its mentor added (an account of their own), the UMKM enrolled, a milestone
+    recorded with its evidence, sessions scheduled; the mentor signs in and takes attendance."""
+    region, msme_id = stage["region"], stage["not_ready"]
     browser.get(f"{console}/operator/incubation?region={region}")
     assert "Permintaan yang menunggu" in text(browser, "h2"), "the demand behind each gap, to select a cohort by"
     assert browser.find_elements(By.ID, "opportunities") or browser.find_elements(By.ID, "no-opportunities")
@@ -208,21 +214,72 @@ def incubation_journey(browser: WebDriver, console: str, region: str, msme_id: s
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-cohort button"))
     assert text(browser, ".notice") == "Tersimpan." and text(browser, "h1") == "UMKM Kita Bisa 2026/2"
     cohort_page = browser.current_url.split("&notice")[0]
+    cohort_id = cohort_page.split("/incubation/")[1].split("?")[0]
+    mentor = {"name": "Siti Rahmah", "organisation": "Bank Indonesia Kediri", "email": "siti.rahmah@bi.example"}
+    for field, value in (*mentor.items(), ("password", PASSWORD)):
+        browser.find_element(By.ID, f"mentor-{field}").send_keys(value)
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-mentor button"))
+    assert text(browser, "#mentors") == "Siti Rahmah, Bank Indonesia Kediri"
     violations = {"incubation": accessible_and_kept(browser, "operator-cohort")}
+
     browser.get(f"{console}/operator/umkm/{msme_id}?region={region}")
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#enrol button"))
     assert text(browser, ".notice") == "Tersimpan." and "UMKM Kita Bisa 2026/2" in browser.page_source
     first = browser.find_element(By.CSS_SELECTOR, "#milestones tbody tr")
     milestone = first.get_attribute("id")
+    first.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("NIB 9120301234561 checked in OSS")
+    scan = ARTIFACTS / "nib.pdf"
+    scan.write_bytes(scanned_pdf("NIB 9120301234561"))
+    first.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(scan))
     follow(browser, first.find_element(By.CSS_SELECTOR, "button.tick"))
     done = text(browser, f"#{milestone}")
     assert "selesai" in done and "Tandai" not in done, "the milestone is recorded as done"
+    assert "checked in OSS" in done and "nib.pdf" in done, "with what was seen, and its document"
     violations["umkm in incubation"] = accessible_and_kept(browser, "operator-umkm-in-incubation")
+
     browser.get(cohort_page)
     member = text(browser, "#members tbody tr")
     assert "dulu" in member and "1 / " in member, "its road, and the milestone done"
+    schedule(browser, "Klinik ekspor", f"{CLOCK.today(WIB) + timedelta(days=1)}T09:00")
+    assert "belum dimulai" in text(browser, "#sessions"), "tomorrow's session, attendance taken once it has begun"
+    with httpx.Client(base_url=stage["registry"], headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}) as registry:
+        begins = CLOCK.now() + timedelta(seconds=2)  # the form's minutes are too coarse to wait for one
+        session = {"title": "Klinik halal", "starts_at": begins.isoformat(), "place": "Aula", "mentor": "Siti Rahmah"}
+        held = registry.post(f"/cohorts/{cohort_id}/sessions", json=session).json()["session"]["session_id"]
+    time.sleep(max(0.0, (begins - CLOCK.now()).total_seconds()) + 0.5)
     violations["cohort with a member"] = accessible_and_kept(browser, "operator-cohort-member")
+
+    violations["cohort as its mentor"] = mentor_takes_attendance(browser, console, mentor["email"], cohort_page, held)
     return violations
+
+
+def mentor_takes_attendance(browser: WebDriver, console: str, email: str, cohort_page: str, held: str) -> list[str]:
+    """The mentor signs in, reads the cohort (no operator's forms) and ticks who came; the operator
+    signs in again after."""
+    sign_out(browser)
+    sign_in(browser, console, email)
+    browser.get(cohort_page)
+    assert not browser.find_elements(By.ID, "new-session") and not browser.find_elements(By.ID, "new-mentor")
+    row = browser.find_element(By.ID, f"session-{held}")
+    row.find_element(By.CSS_SELECTOR, "input[name=present]").click()
+    follow(browser, row.find_element(By.CSS_SELECTOR, "button.attendance"))
+    assert text(browser, ".notice") == "Tersimpan." and "1 / 1" in text(browser, f"#session-{held}")
+    sessions_attended = browser.find_elements(By.CSS_SELECTOR, "#members tbody tr td")[6]
+    assert sessions_attended.text == "1 / 1", "the member's sessions: attended of those begun"
+    violations = accessible_and_kept(browser, "mentor-cohort")
+    sign_out(browser)
+    sign_in(browser, console, "sari@kediri.example")
+    return violations
+
+
+def schedule(browser: WebDriver, title: str, local_time: str) -> None:
+    browser.find_element(By.ID, "session-title").send_keys(title)
+    starts = browser.find_element(By.ID, "session-starts")
+    browser.execute_script("arguments[0].value = arguments[1]", starts, local_time)
+    browser.find_element(By.ID, "session-place").send_keys("Aula Dinas Koperasi dan UMKM Kota Kediri")
+    browser.find_element(By.ID, "session-mentor").send_keys("Siti Rahmah, Bank Indonesia Kediri")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-session button"))
+    assert text(browser, ".notice") == "Tersimpan."
 
 
 def listed_request(browser: WebDriver, console: str, status: str) -> WebElement:

@@ -109,8 +109,15 @@ async def test_a_mentor_signs_in_and_coaches_only_the_cohorts_they_mentor(platfo
             headers={"Content-Type": "text/plain"},
         )
         assert text.status_code == 415
-    members = (await registry.ok("GET", f"/cohorts/{mentored['cohort_id']}"))["members"]
-    assert {m["msme_id"]: m["milestones_done"] for m in members} == {first: 1, second: 0}, "nothing half-recorded"
+    view = await registry.ok("GET", f"/cohorts/{mentored['cohort_id']}")
+    assert {m["msme_id"]: m["milestones_done"] for m in view["members"]} == {first: 1, second: 0}, "none half-done"
+    [held] = view["sessions"]
+    assert (held["session"]["session_id"], sorted(held["invited"]), held["attended"], held["begun"]) == (
+        session_id,
+        sorted([first, second]),
+        [first],
+        True,
+    )
     budi_elsewhere = await person_token(identity.url, BUDI["email"], PASSWORD)
     async with httpx.AsyncClient(
         base_url=registry.client.base_url, headers={"Authorization": f"Bearer {budi_elsewhere}"}

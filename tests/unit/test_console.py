@@ -160,3 +160,12 @@ async def test_what_the_owner_was_sent_is_nothing_while_notifications_does_not_k
                 await person.sent_to_owner("msme-1", "kota-kediri")
         else:
             assert await person.sent_to_owner("msme-1", "kota-kediri") == sent
+
+
+def test_every_role_an_account_may_have_is_named_in_every_language():
+    from ekspora_console.pages.admin import ROLES
+    from ekspora_identity.people import Role
+
+    assert set(ROLES) == {role.value for role in Role}, "the admin's form offers every role"
+    for role in ROLES:
+        assert set(catalogue()[f"role_{role}"]) == set(LANGUAGES), role

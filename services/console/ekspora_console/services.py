@@ -21,6 +21,13 @@ class SessionEnded(Exception):
 
 
 @dataclass(frozen=True)
+class Evidence:
+    content: bytes
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class ServiceUrls:
     """Where each service answers; a `{region}` in a URL is the region asked about, where each region
     has its own instances (Kubernetes: `http://registry-{region}:8101`)."""
@@ -51,6 +58,15 @@ class Services:
         if answer.status_code >= 400:
             raise ServiceRefused(answer.status_code, _message(answer))
         return answer.json() if answer.content else None
+
+    async def file(self, token: str, url: str) -> tuple[bytes, str]:
+        """A document a service keeps (its bytes and type), as the person may read it."""
+        answer = await self.client.get(url, headers={"Authorization": f"Bearer {token}"})
+        if answer.status_code == 401:
+            raise SessionEnded(answer.text)
+        if answer.status_code >= 400:
+            raise ServiceRefused(answer.status_code, _message(answer))
+        return answer.content, answer.headers.get("content-type", "application/octet-stream")
 
     async def sign_in(self, email: str, password: str) -> httpx.Response:
         url = self.urls.of("identity", None) + "/sign-in"
@@ -152,9 +168,39 @@ class AsPerson:
     async def enrol(self, cohort_id: str, msme_id: str, region: str) -> dict:
         return dict(await self._post("registry", region, f"/cohorts/{cohort_id}/enrollments", {"msme_id": msme_id}))
 
-    async def milestone_done(self, msme_id: str, code: str, region: str) -> dict:
-        path = f"/msmes/{msme_id}/incubation/milestones/{code}/completion"
-        return dict(await self._post("registry", region, path))
+    async def milestone_done(self, msme_id: str, code: str, region: str, note: str, evidence: Evidence | None) -> dict:
+        """Recorded with what was seen: the note, and the document or photo when there is one."""
+        path = f"/msmes/{msme_id}/incubation/milestones/{code}"
+        if evidence is None:
+            return dict(await self._post("registry", region, f"{path}/completion", {"note": note}))
+        url = self.services.urls.of("registry", region) + f"{path}/evidence"
+        params = {"note": note, "filename": evidence.filename}
+        headers = {"Content-Type": evidence.content_type}
+        return dict(await self.services.call(self.token, "PUT", url, headers, params=params, content=evidence.content))
+
+    async def milestone_evidence(self, msme_id: str, code: str, region: str) -> tuple[bytes, str]:
+        url = self.services.urls.of("registry", region) + f"/msmes/{msme_id}/incubation/milestones/{code}/evidence"
+        return await self.services.file(self.token, url)
+
+    async def attendance(self, cohort_id: str, session_id: str, present: list[str], region: str) -> list[dict]:
+        url = self.services.urls.of("registry", region) + f"/cohorts/{cohort_id}/sessions/{session_id}/attendance"
+        return list(await self.services.call(self.token, "PUT", url, json={"present": present}))
+
+    async def schedule_session(self, cohort_id: str, region: str, session: dict) -> dict:
+        return dict(await self._post("registry", region, f"/cohorts/{cohort_id}/sessions", session))
+
+    async def add_mentor(self, cohort: dict, mentor: dict, password: str) -> dict:
+        """The mentor's account (made by the operator, or the one the address has) and their place
+        in the cohort."""
+        account = {k: mentor[k] for k in ("email", "name")} | {"role": "mentor", "regions": [cohort["region"]]}
+        try:
+            person = await self.new_person(account | {"password": password})
+        except ServiceRefused as refused:
+            if refused.status != 409:
+                raise
+            [person] = await self._get("identity", None, "/people", email=mentor["email"])
+        path = f"/cohorts/{cohort['cohort_id']}/mentors"
+        return dict(await self._post("registry", cohort["region"], path, mentor | {"person_id": person["person_id"]}))
 
     async def shipment(self, shipment_id: str, region: str) -> dict:
         return dict(await self._get("shipping", region, f"/shipments/{shipment_id}"))

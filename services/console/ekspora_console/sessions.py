@@ -25,11 +25,17 @@ class Person(BaseModel):
 
     @property
     def of_the_regions(self) -> bool:
-        return self.role in ("operator", "viewer", "admin")
+        return self.role in ("operator", "viewer", "admin", "mentor")
 
     @property
     def acts(self) -> bool:
-        return self.role != "viewer"
+        """Changes what its role lets it (a partner's person, its proposals); a mentor only coaches."""
+        return self.role not in ("viewer", "mentor")
+
+    @property
+    def coaches(self) -> bool:
+        """Takes attendance and records milestones (the registry checks a mentor's cohort is theirs)."""
+        return self.role in ("operator", "admin", "mentor")
 
 
 class Session(BaseModel):

@@ -11,7 +11,7 @@ from ekspora_console.sessions import Session
 from ekspora_console.web import Form, NotForYou, Signed, as_person, back_to, page
 
 router = APIRouter(prefix="/admin")
-ROLES = ("operator", "viewer", "admin", "partner_user")
+ROLES = ("operator", "viewer", "admin", "mentor", "partner_user")
 LOCALES = {"id": "Bahasa Indonesia", "en": "English", "nl": "Nederlands"}
 
 

@@ -4,18 +4,24 @@ partners abroad and their open demand, incubation, and shipments."""
 
 import asyncio
 import math
+import re
+from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from ekspora_console import funnel
+from ekspora_console.services import Evidence
 from ekspora_console.sessions import Session
+from ekspora_console.texts import WIB
 from ekspora_console.web import Form, NotForYou, Signed, as_person, back_to, page
 
 router = APIRouter(prefix="/operator")
 TIERS = ("siap", "setengah", "didorong")
 SECTORS = ("food", "beverage", "craft", "textile", "furniture", "other")
 PAGE_SIZE = 25
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 HISTORY_SHOWN = 20  # the latest assessments and messages on an UMKM's page
 # the shipment's journey, as shipping's tracking.yaml has it; the page shows where it stands on it
 JOURNEY = (
@@ -166,7 +172,8 @@ async def new_cohort(request: Request, session: Signed, form: Form) -> Response:
 async def cohort(request: Request, session: Signed, cohort_id: str, region: str | None = None) -> Response:
     shown = region_of(session, region)
     found = await as_person(request, session).cohort(cohort_id, shown)
-    return page(request, "cohort.html", session, region=shown, found=found)
+    names = {member["msme_id"]: member["business_name"] for member in found["members"]}
+    return page(request, "cohort.html", session, region=shown, found=found, names=names)
 
 
 @router.post("/umkm/{msme_id}/enrolment")
@@ -179,8 +186,58 @@ async def enrol(request: Request, session: Signed, form: Form, msme_id: str) -> 
 @router.post("/umkm/{msme_id}/milestones/{code}")
 async def milestone_done(request: Request, session: Signed, form: Form, msme_id: str, code: str) -> Response:
     shown = region_of(session, str(form.get("region", "")))
-    await as_person(request, session).milestone_done(msme_id, code, shown)
+    upload = form.get("evidence")
+    evidence = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        name = re.sub(r"[^\w .()-]", "_", upload.filename)[:200]
+        evidence = Evidence(await upload.read(), upload.content_type or "application/octet-stream", name)
+    note = str(form.get("note", "")).strip()
+    await as_person(request, session).milestone_done(msme_id, code, shown, note, evidence)
     return back_to(f"/operator/umkm/{msme_id}?region={shown}&notice=saved")
+
+
+@router.get("/umkm/{msme_id}/milestones/{code}/evidence")
+async def milestone_evidence(
+    request: Request, session: Signed, msme_id: str, code: str, region: str | None = None
+) -> Response:
+    content, kind = await as_person(request, session).milestone_evidence(msme_id, code, region_of(session, region))
+    disposition = f'inline; filename="{code}{EXTENSIONS.get(kind, "")}"'
+    return Response(content, media_type=kind, headers={"Content-Disposition": disposition})
+
+
+@router.post("/incubation/{cohort_id}/sessions/{session_id}/attendance")
+async def attendance(request: Request, session: Signed, form: Form, cohort_id: str, session_id: str) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    present = [str(msme_id) for msme_id in form.getlist("present")]
+    await as_person(request, session).attendance(cohort_id, session_id, present, shown)
+    return back_to(f"/operator/incubation/{cohort_id}?region={shown}&notice=saved")
+
+
+@router.post("/incubation/{cohort_id}/sessions")
+async def schedule_session(request: Request, session: Signed, form: Form, cohort_id: str) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    field = {name: str(form.get(name, "")).strip() for name in ("title", "starts_at", "place", "mentor")}
+    field["starts_at"] = local_moment(field["starts_at"])
+    await as_person(request, session).schedule_session(cohort_id, shown, field)
+    return back_to(f"/operator/incubation/{cohort_id}?region={shown}&notice=saved")
+
+
+@router.post("/incubation/{cohort_id}/mentors")
+async def add_mentor(request: Request, session: Signed, form: Form, cohort_id: str) -> Response:
+    shown = region_of(session, str(form.get("region", "")))
+    mentor = {name: str(form.get(name, "")).strip() for name in ("name", "organisation", "email")}
+    cohort = {"cohort_id": cohort_id, "region": shown}
+    await as_person(request, session).add_mentor(cohort, mentor, str(form.get("password", "")))
+    return back_to(f"/operator/incubation/{cohort_id}?region={shown}&notice=saved")
+
+
+def local_moment(typed: str) -> str:
+    """A time as the form's datetime-local field sends it, in Kediri's time (WIB), as RFC 3339; what
+    is not one goes to the registry as typed, which says what is wrong with it."""
+    try:
+        return datetime.fromisoformat(typed).replace(tzinfo=WIB).isoformat()
+    except ValueError:
+        return typed
 
 
 @router.get("/shipments", response_class=HTMLResponse)

@@ -117,9 +117,42 @@ class Opportunity(BaseModel):
     value_idr: int
 
 
+class CohortSession(BaseModel):
+    session: IncubationSession
+    invited: list[str]
+    attended: list[str] | None = Field(description="Who came, once attendance is taken")
+    begun: bool
+
+    @classmethod
+    def all_of(cls, members: list[domain.Msme], now: datetime) -> list["CohortSession"]:
+        """The cohort's sessions, from its members' invitations (a session lives with who is invited)."""
+        held: dict[str, tuple[IncubationSession, list[domain.Msme]]] = {}
+        for member in members:
+            for plan in member.incubation.sessions if member.incubation else []:
+                session = IncubationSession.model_validate(plan.model_dump(include=set(IncubationSession.model_fields)))
+                held.setdefault(plan.session_id, (session, []))[1].append(member)
+
+        def came(member: domain.Msme, session_id: str) -> bool | None:
+            assert member.incubation is not None
+            return next(plan.attended for plan in member.incubation.sessions if plan.session_id == session_id)
+
+        return [
+            cls(
+                session=session,
+                invited=[m.msme_id for m in invited],
+                attended=None
+                if all(came(m, session.session_id) is None for m in invited)
+                else [m.msme_id for m in invited if came(m, session.session_id)],
+                begun=session.starts_at <= now,
+            )
+            for session, invited in sorted(held.values(), key=lambda found: found[0].starts_at)
+        ]
+
+
 class CohortView(BaseModel):
     cohort: domain.Cohort
     members: list[MemberProgress]
+    sessions: list[CohortSession]
 
 
 @router.post("/cohorts", status_code=201, response_model=domain.Cohort)
@@ -145,9 +178,10 @@ async def list_cohorts(
 async def get_cohort(operator: Operator, registry: Registry, cohort_id: str) -> CohortView:
     cohort = await cohort_of(registry, operator, cohort_id)
     now = registry.service.clock.now()
-    members = [MemberProgress.of(m, m.incubation, now) for m in await registry.store.members(cohort_id) if m.incubation]
+    enrolled = [m for m in await registry.store.members(cohort_id) if m.incubation]
+    members = [MemberProgress.of(m, m.incubation, now) for m in enrolled if m.incubation]
     members.sort(key=lambda member: -member.unlocked_value_idr)  # who a closed gap would earn the most first
-    return CohortView(cohort=cohort, members=members)
+    return CohortView(cohort=cohort, members=members, sessions=CohortSession.all_of(enrolled, now))
 
 
 @router.get(

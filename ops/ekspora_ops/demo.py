@@ -32,8 +32,9 @@ from ekspora_kit.topic_reader import group_lag
 from ekspora_ops import seed
 from ekspora_ops.cloud_api import LocalCloudApi
 from ekspora_ops.console_accounts import DEMO_PASSWORD, make_demo_accounts, signed_in
-from ekspora_ops.evidence import certify
+from ekspora_ops.evidence import certify, scan_of
 from ekspora_ops.messaging import LocalMessaging, free_port
+from ekspora_ops.people import add_mentor, person_token
 from ekspora_ops.processes import DEFAULT_PORTS, SERVICES, ServiceFailed, ServiceProcess
 from ekspora_ops.shops import last_sale_day, open_shop
 from ekspora_ops.trade import CARRIER_SECRET, OPERATOR_TOKEN, Trade, TradeFailed, summaries
@@ -44,7 +45,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "kota-kediri"
 CONSOLE_PORT = 8110
 TIERS = ("siap", "setengah", "didorong")
+RECOUNT_SECONDS = 5  # matching's EKSPORA_RECOUNT_SECONDS, as the demo runs it
 CLOCK = Clock.from_environment()
+MENTOR = {"name": "Siti Rahmah", "organisation": "Bank Indonesia Kediri", "email": "siti.rahmah@bi.example"}
 
 
 class StepFailed(Exception):
@@ -53,6 +56,18 @@ class StepFailed(Exception):
 
 def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
+
+
+def settled(read: Callable[[], Any], quiet: float, timeout: float = 60) -> Any:
+    """What `read` answers once it has answered the same for `quiet` seconds."""
+    deadline, last, since = time.monotonic() + timeout, read(), time.monotonic()
+    while time.monotonic() - since < quiet:
+        if time.monotonic() > deadline:
+            raise StepFailed(f"still changing after {timeout:.0f} s")
+        time.sleep(0.5)
+        if (now := read()) != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
@@ -100,8 +115,9 @@ class Registry:
         listed = self.call("GET", f"/msmes?region={REGION}&page_size=200")["items"]
         return [self.call("GET", f"/msmes/{msme['msme_id']}") for msme in listed]
 
-    def close_gap(self, msme: dict[str, Any], code: str) -> str | None:
-        """What an incubation coach gets done for one gap; None when it takes longer than the demo."""
+    def close_gap(self, msme: dict[str, Any], code: str, mentor: httpx.Client | None = None) -> str | None:
+        """What an incubation coach gets done for one gap; None when it takes longer than the demo. A
+        mentor records what needs a person's eyes (a new label) with its evidence."""
         msme_id = msme["msme_id"]
         product = next((p for p in msme["products"] if p["product_id"] == msme["assessment"]["best_product_id"]), None)
         base = f"/msmes/{msme_id}/products/{product['product_id']}" if product else None
@@ -114,15 +130,69 @@ class Registry:
             certificate = {"kind": kind, "number": f"{kind.upper()}-UKB-{msme_id[-6:]}", "expires_on": valid_until}
             certify(self.client, base, certificate)
             return f"{kind} certificate issued, its scan verified"
-        if code == "packaging.no_english_label" and base:
+        if code == "packaging.no_english_label" and product and base:
+            seen = mentor is not None and mentor_saw(mentor, msme, code, scan_of("export label", product["name"]))
             self.call("PATCH", base, {"english_label": True})
-            return "packaging relabelled in English"
+            return "packaging relabelled in English" + (" (the mentor recorded its photo)" if seen else "")
         if code in ("marketplace.no_listing", "marketplace.no_sales"):
             sold = [(p["product_id"], p["unit_price_idr"]) for p in msme["products"]]
             listing = {"platform": "tokopedia", "url": f"https://tokopedia.example/{msme_id}"}
             imported = open_shop(self.client, msme_id, listing, sold, last_sale_day())
             return f"sells on Tokopedia: {imported['totals']['orders']} orders imported from the seller centre"
         return None
+
+
+def mentor_saw(mentor: httpx.Client, msme: dict[str, Any], gap_code: str, evidence: bytes) -> bool:
+    """The mentor records the gap's milestone done with its evidence; False when it has none open."""
+    steps = (msme.get("incubation") or {}).get("milestones", [])
+    step_ = next((m for m in steps if m["gap_code"] == gap_code and not m["completed_at"]), None)
+    if step_ is None:
+        return False
+    recorded = mentor.put(
+        f"/msmes/{msme['msme_id']}/incubation/milestones/{step_['code']}/evidence",
+        params={"note": "The new pouch with its English label, seen at the workshop", "filename": "label.pdf"},
+        content=evidence,
+        headers={"Content-Type": "application/pdf"},
+    )
+    if recorded.status_code != 200:
+        raise StepFailed(f"the mentor could not record {step_['code']}: {recorded.status_code} {recorded.text}")
+    return True
+
+
+def signed_in_mentor(identity_url: str, registry: "Registry", cohort_id: str) -> httpx.Client:
+    """The cohort's mentor, with an account of her own, signed in: what she records says it was her."""
+
+    async def token() -> str:
+        async with httpx.AsyncClient(base_url=registry.client.base_url, headers=OPERATOR, timeout=15) as client:
+            cohort = (await client.get(f"/cohorts/{cohort_id}")).json()["cohort"]
+            await add_mentor(identity_url, client, OPERATOR_TOKEN, cohort, MENTOR, DEMO_PASSWORD)
+        return await person_token(identity_url, MENTOR["email"], DEMO_PASSWORD)
+
+    bearer = {"Authorization": f"Bearer {asyncio.run(token())}"}
+    return httpx.Client(base_url=registry.client.base_url, headers=bearer, timeout=15)
+
+
+def coaching_session(registry: "Registry", mentor: httpx.Client, cohort_id: str, came: list[dict[str, Any]]) -> None:
+    """A halal clinic led by the mentor: the cohort invited, those coached attend, she takes attendance."""
+    begins = CLOCK.now() + timedelta(seconds=2)
+    clinic = {
+        "title": "Klinik halal: jalur self-declare (SEHATI)",
+        "starts_at": begins.isoformat(),
+        "place": "Aula Dinas Koperasi dan UMKM Kota Kediri",
+        "mentor": f"{MENTOR['name']}, {MENTOR['organisation']}",
+    }
+    scheduled = registry.call("POST", f"/cohorts/{cohort_id}/sessions", clinic)
+    time.sleep(max(0.0, (begins - CLOCK.now()).total_seconds()) + 0.5)
+    present = [m["msme_id"] for m in came]
+    taken = mentor.put(
+        f"/cohorts/{cohort_id}/sessions/{scheduled['session']['session_id']}/attendance", json={"present": present}
+    )
+    if taken.status_code != 200:
+        raise StepFailed(f"the mentor could not take attendance: {taken.status_code} {taken.text}")
+    print(
+        f"  {MENTOR['name']} ({MENTOR['organisation']}, signed in as mentor) led '{clinic['title']}':"
+        f" {len(present)} of {len(scheduled['invited'])} invited came"
+    )
 
 
 def incubate(registry: "Registry", before: list[dict[str, Any]]) -> str:
@@ -275,7 +345,7 @@ def unlocked_demand(registry: "Registry", trade: Trade) -> list[dict[str, Any]]:
     wait_for(
         "the demand behind each gap, from matching", lambda: any(demand_id in r["demand_ids"] for r in opportunities())
     )
-    rows = opportunities()
+    rows = settled(opportunities, quiet=RECOUNT_SECONDS + 1)  # every product's recount in, not the first's
     print(
         table(
             ("UMKM", "product", "closing this gap", "would open", "units", "worth"),
@@ -312,19 +382,22 @@ def unlocked_demand(registry: "Registry", trade: Trade) -> list[dict[str, Any]]:
     return rows
 
 
-def coach_the_pushed(registry: "Registry", held_back: list[dict[str, Any]]) -> None:
+def coach_the_pushed(registry: "Registry", held_back: list[dict[str, Any]], identity_url: str, cohort_id: str) -> None:
     """Coaches close the first steps of the roads of didorong UMKM: those the open request waits for
-    first, then those who may sell on a marketplace while they close the rest."""
+    first, then those who may sell on a marketplace while they close the rest. They come to the
+    mentor's clinic, and she records what she saw done."""
     pushed = [m for m in registry.all_msmes() if m["assessment"]["tier"] == "didorong" and m["products"]]
     waited_for = {row["msme_id"] for row in held_back}
     pushed.sort(key=lambda m: (m["msme_id"] not in waited_for, m["assessment"]["road"]["road"] != "go_to_marketplace"))
+    mentor = signed_in_mentor(identity_url, registry, cohort_id)
+    coaching_session(registry, mentor, cohort_id, pushed[:5])
     moved = []
     for msme in pushed[:5]:
         road = msme["assessment"]["road"]
         done = [
             result
             for gap in road["next_steps"]
-            if (result := registry.close_gap(registry.call("GET", f"/msmes/{msme['msme_id']}"), gap["code"]))
+            if (result := registry.close_gap(registry.call("GET", f"/msmes/{msme['msme_id']}"), gap["code"], mentor))
         ]
         after = registry.call("GET", f"/msmes/{msme['msme_id']}")["assessment"]
         first = road["next_steps"][0]["code"]
@@ -344,7 +417,8 @@ def coach_the_pushed(registry: "Registry", held_back: list[dict[str, Any]]) -> N
     sold_first = [row for row in moved if row[1] == "go to marketplace" and "sells on Tokopedia" in str(row[6])]
     if len(up) < 3 or not sold_first:
         raise StepFailed(f"{len(up)} didorong UMKM moved up, {len(sold_first)} sold on a marketplace first")
-    print(f"  {len(up)} didorong UMKM moved up; {len(sold_first)} went to a marketplace first and sell there")
+    sell = "sells" if len(sold_first) == 1 else "sell"
+    print(f"  {len(up)} didorong UMKM moved up; {len(sold_first)} went to a marketplace first and {sell} there")
 
 
 def owner_asks_for_the_report(registry: "Registry", cloud: LocalCloudApi, msme: dict[str, Any]) -> None:
@@ -384,7 +458,7 @@ def play(services: dict[str, ServiceProcess], messaging: LocalMessaging, cloud: 
     cohort_id = incubate(registry, before)
     graduates, after_tiers = incubation_results(registry, cohort_id, before_tiers)
     shipments = trade_to_feedback(trade, registry, cloud)
-    coach_the_pushed(registry, unlocked_demand(registry, trade))
+    coach_the_pushed(registry, unlocked_demand(registry, trade), services["identity"].url, cohort_id)
     owner_asks_for_the_report(
         registry,
         cloud,

@@ -55,6 +55,8 @@ def test_the_kota_kediri_story_reaches_its_expected_end_state():
         "9/9 Partners report",
         "Demand-driven incubation",
         "The gap with the most unlocked demand: certificate.halal",
+        "signed in as mentor) led 'Klinik halal",
+        "(the mentor recorded its photo)",
         "didorong UMKM moved up",
         "filled together by",
         "same maker",

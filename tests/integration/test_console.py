@@ -18,6 +18,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from ekspora_contracts.topics import DEAD_LETTER, REGISTRY_MSME
@@ -27,7 +28,7 @@ from tests.factories import CLOCK, registered_event, scanned_pdf
 from tests.integration.support import OPERATOR_TOKEN, ROOT, eventually, publish
 from tests.integration.test_identity import first_admin
 from tests.integration.test_matching import RFQ, Matching, matching_env, proposals
-from tests.integration.test_registry import Registry
+from tests.integration.test_registry import TAHU, Registry
 from tests.integration.test_skeleton_flow import new_umkm, operator_feed
 
 PASSWORD = "kediri-tahu-takwa-2026"
@@ -140,6 +141,7 @@ async def staged(platform) -> dict:
         "not_ready": not_ready["msme_id"],
         "notifications": notifications,
         "registry": str(registry.client.base_url).rstrip("/"),
+        "partner": {"url": matching.url, "headers": dict(partner.headers)},
     }
 
 
@@ -221,6 +223,8 @@ def incubation_journey(browser: WebDriver, console: str, stage: dict) -> dict[st
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#new-mentor button"))
     assert text(browser, "#mentors") == "Siti Rahmah, Bank Indonesia Kediri"
     violations = {"incubation": accessible_and_kept(browser, "operator-cohort")}
+    select_by_demand(browser, console, stage)
+    assert "Keripik Tempe Sanan" in text(browser, "#members"), "enrolled from the demand it would open"
 
     browser.get(f"{console}/operator/umkm/{msme_id}?region={region}")
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#enrol button"))
@@ -238,7 +242,7 @@ def incubation_journey(browser: WebDriver, console: str, stage: dict) -> dict[st
     violations["umkm in incubation"] = accessible_and_kept(browser, "operator-umkm-in-incubation")
 
     browser.get(cohort_page)
-    member = text(browser, "#members tbody tr")
+    member = member_row(browser, "Batik Tulis Bandar Kidul").text
     assert "dulu" in member and "1 / " in member, "its road, and the milestone done"
     schedule(browser, "Klinik ekspor", f"{CLOCK.today(WIB) + timedelta(days=1)}T09:00")
     assert "belum dimulai" in text(browser, "#sessions"), "tomorrow's session, attendance taken once it has begun"
@@ -249,23 +253,57 @@ def incubation_journey(browser: WebDriver, console: str, stage: dict) -> dict[st
     time.sleep(max(0.0, (begins - CLOCK.now()).total_seconds()) + 0.5)
     violations["cohort with a member"] = accessible_and_kept(browser, "operator-cohort-member")
 
-    violations["cohort as its mentor"] = mentor_takes_attendance(browser, console, mentor["email"], cohort_page, held)
+    violations["cohort as its mentor"] = mentor_takes_attendance(
+        browser, console, mentor["email"], cohort_page, (held, msme_id)
+    )
     return violations
 
 
-def mentor_takes_attendance(browser: WebDriver, console: str, email: str, cohort_page: str, held: str) -> list[str]:
-    """The mentor signs in, reads the cohort (no operator's forms) and ticks who came; the operator
-    signs in again after."""
+def select_by_demand(browser: WebDriver, console: str, stage: dict) -> None:
+    """A maker without halal, a partner asking for halal snacks: the incubation page lists what halal
+    would open it, narrowed to that gap, and the operator enrols it from there."""
+    region = stage["region"]
+    with httpx.Client(base_url=stage["registry"], headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}) as registry:
+        msme_id = registry.post("/msmes", json=new_umkm(region, business_name="Keripik Tempe Sanan")).json()["msme_id"]
+        snack = {**TAHU, "name": "Keripik Tempe", "category": "snack"}
+        assert registry.post(f"/msmes/{msme_id}/products", json=snack).status_code == 201
+    with httpx.Client(base_url=stage["partner"]["url"], headers=stage["partner"]["headers"]) as partner:
+        assert partner.post("/demands", json={**RFQ, "category": "snack", "quantity": 400}).status_code == 201
+    deadline = time.monotonic() + 40
+    browser.get(f"{console}/operator/incubation?region={region}")
+    while "Keripik Tempe Sanan" not in browser.page_source:  # matching counts it, the registry hears it
+        assert time.monotonic() < deadline, "no demand listed behind the maker's gaps"
+        time.sleep(1)
+        browser.refresh()
+    Select(browser.find_element(By.ID, "gap-code")).select_by_value("certificate.halal")
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#gap-filter button"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#opportunities tbody tr")
+    assert [row.text.split("\n")[0] for row in rows] and all("halal" in row.text for row in rows), "halal's only"
+    browser.find_element(By.CSS_SELECTOR, f"#opportunities input[value='{msme_id}']").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#select-cohort button"))
+    assert text(browser, ".notice") == "Tersimpan."
+
+
+def member_row(browser: WebDriver, name: str) -> WebElement:
+    return next(row for row in browser.find_elements(By.CSS_SELECTOR, "#members tbody tr") if name in row.text)
+
+
+def mentor_takes_attendance(
+    browser: WebDriver, console: str, email: str, cohort_page: str, came: tuple[str, str]
+) -> list[str]:
+    """The mentor signs in, reads the cohort (no operator's forms) and ticks who came to the session
+    (`came`: the session, the member); the operator signs in again after."""
+    held, msme_id = came
     sign_out(browser)
     sign_in(browser, console, email)
     browser.get(cohort_page)
     assert not browser.find_elements(By.ID, "new-session") and not browser.find_elements(By.ID, "new-mentor")
     row = browser.find_element(By.ID, f"session-{held}")
-    row.find_element(By.CSS_SELECTOR, "input[name=present]").click()
+    row.find_element(By.CSS_SELECTOR, f"input[value='{msme_id}']").click()
     follow(browser, row.find_element(By.CSS_SELECTOR, "button.attendance"))
-    assert text(browser, ".notice") == "Tersimpan." and "1 / 1" in text(browser, f"#session-{held}")
-    sessions_attended = browser.find_elements(By.CSS_SELECTOR, "#members tbody tr td")[6]
-    assert sessions_attended.text == "1 / 1", "the member's sessions: attended of those begun"
+    assert text(browser, ".notice") == "Tersimpan." and "1 / 2" in text(browser, f"#session-{held}")
+    attended = [member_row(browser, name).find_elements(By.TAG_NAME, "td")[6].text for name in ("Batik", "Keripik")]
+    assert attended == ["1 / 1", "0 / 1"], "each member's sessions: attended of those begun"
     violations = accessible_and_kept(browser, "mentor-cohort")
     sign_out(browser)
     sign_in(browser, console, "sari@kediri.example")
@@ -319,7 +357,7 @@ def blocked_shipment_journey(browser: WebDriver, console: str, region: str) -> d
     """The confirmed order is in a shipment; its page says what blocks departure, and the timeline."""
     sign_in(browser, console, "sari@kediri.example")
     steps = {step: text(browser, f"td[data-step={step}]") for step in ("registered", "incubation", "matched")}
-    assert steps == {"registered": "2", "incubation": "1", "matched": "1"}, "the funnel after enrolment and a match"
+    assert steps == {"registered": "3", "incubation": "2", "matched": "1"}, "the funnel after enrolments and a match"
     deadline = time.monotonic() + 30
     while not browser.find_elements(By.CSS_SELECTOR, "#shipments a"):
         assert time.monotonic() < deadline, "no shipment planned for the confirmed order"

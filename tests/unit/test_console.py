@@ -169,3 +169,20 @@ def test_every_role_an_account_may_have_is_named_in_every_language():
     assert set(ROLES) == {role.value for role in Role}, "the admin's form offers every role"
     for role in ROLES:
         assert set(catalogue()[f"role_{role}"]) == set(LANGUAGES), role
+
+
+def test_every_text_a_template_names_is_in_the_catalogue_under_a_string_key_once():
+    import re
+    from importlib.resources import files
+
+    source = files("ekspora_console").joinpath("data/texts.yaml").read_text(encoding="utf-8")
+    keys = [line.split(":")[0].strip('"') for line in source.splitlines() if re.match(r'^"?[a-z]', line)]
+    assert len(keys) == len(set(keys)), "a key given twice: YAML keeps only the last"
+    assert all(isinstance(key, str) for key in catalogue()), "yes, no, on, off are booleans unless quoted"
+    templates = files("ekspora_console").joinpath("templates")
+    named = {
+        key
+        for template in templates.iterdir()
+        for key in re.findall(r'\bt\("([a-z0-9_]+)"[,)]', template.read_text(encoding="utf-8"))
+    }
+    assert named - set(catalogue()) == set()

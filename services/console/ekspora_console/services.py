@@ -154,9 +154,9 @@ class AsPerson:
     async def cohorts(self, region: str) -> list[dict]:
         return list(await self._get("registry", region, "/cohorts", region=region))
 
-    async def opportunities(self, region: str) -> list[dict]:
-        """The region's gaps by the open demand closing them would open, largest first."""
-        return list(await self._get("registry", region, "/opportunities", region=region))
+    async def opportunities(self, region: str, gap_code: str | None = None) -> list[dict]:
+        """The region's gaps by the open demand closing them would open, largest first (one gap's)."""
+        return list(await self._get("registry", region, "/opportunities", region=region, gap_code=gap_code))
 
     async def cohort(self, cohort_id: str, region: str) -> dict:
         return dict(await self._get("registry", region, f"/cohorts/{cohort_id}"))

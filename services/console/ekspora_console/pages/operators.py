@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from ekspora_console import funnel
-from ekspora_console.services import Evidence
+from ekspora_console.services import Evidence, ServiceRefused
 from ekspora_console.sessions import Session
 from ekspora_console.texts import WIB
 from ekspora_console.web import Form, NotForYou, Signed, as_person, back_to, page
@@ -153,11 +153,49 @@ async def verify_partner(request: Request, session: Signed, form: Form, partner_
 
 
 @router.get("/incubation", response_class=HTMLResponse)
-async def incubation(request: Request, session: Signed, region: str | None = None) -> Response:
+async def incubation(
+    request: Request,
+    session: Signed,
+    region: str | None = None,
+    gap_code: str | None = Query(default=None, max_length=80),
+) -> Response:
+    """The cohorts, and the demand closing each gap would open: to select a cohort's members by."""
     shown = region_of(session, region)
     person = as_person(request, session)
-    cohorts, opportunities = await asyncio.gather(person.cohorts(shown), person.opportunities(shown))
-    return page(request, "incubation.html", session, region=shown, cohorts=cohorts, opportunities=opportunities)
+    cohorts, every, opportunities = await asyncio.gather(
+        person.cohorts(shown), person.opportunities(shown), person.opportunities(shown, gap_code)
+    )
+    gaps = sorted(
+        {(o["gap_code"], o["next_step_id"] if session.language == "id" else o["next_step_en"]) for o in every}
+    )
+    return page(
+        request,
+        "incubation.html",
+        session,
+        region=shown,
+        cohorts=cohorts,
+        opportunities=opportunities,
+        gaps=gaps,
+        gap_code=gap_code,
+    )
+
+
+@router.post("/incubation/enrolments", response_class=HTMLResponse)
+async def enrol_selected(request: Request, session: Signed, form: Form) -> Response:
+    """Each UMKM ticked enrolled in the cohort chosen; those the registry refuses are named with why,
+    the others enrolled all the same (each enrolment is whole on its own)."""
+    shown = region_of(session, str(form.get("region", "")))
+    cohort_id = str(form.get("cohort_id", ""))
+    person = as_person(request, session)
+    refused = []
+    for msme_id in dict.fromkeys(str(ticked) for ticked in form.getlist("msme_id")):
+        try:
+            await person.enrol(cohort_id, msme_id, shown)
+        except ServiceRefused as refusal:
+            refused.append(f"{msme_id}: {refusal.message}")
+    if refused:
+        return page(request, "problem.html", session, 409, problem="not_all_enrolled", detail="; ".join(refused))
+    return back_to(f"/operator/incubation/{cohort_id}?region={shown}&notice=saved")
 
 
 @router.post("/cohorts")

@@ -15,7 +15,7 @@ from gridfs import AsyncGridFSBucket, NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from ekspora_kit.domain import Model
+from ekspora_kit.domain import Model, NotFound
 from ekspora_kit.http import ApiError, Unprocessable
 
 # What a file of each accepted type begins with; the declared type must agree with it. A type
@@ -68,7 +68,11 @@ class StoredFile(Model):
     uploaded_by: str
 
 
-def served(file: StoredFile, content: bytes) -> Response:
+async def served(files: "FileStore", file: StoredFile | None, missing: str) -> Response:
+    """The kept file a record names, or 404 saying `missing` when it names none (or it is gone)."""
+    content = await files.read(file.sha256) if file else None
+    if file is None or content is None:
+        raise NotFound(missing)
     return Response(
         content,
         media_type=file.content_type,

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import IllegalStateError
 
 from ekspora_kit.bus import BusAccess
 
@@ -20,12 +21,17 @@ async def read_from_beginning(
     records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout
     try:
-        partitions = list(consumer.assignment())
         while True:
+            # the subscription's partitions, taken back for a moment whenever the cluster's topics
+            # change (a region provisioned meanwhile): asked again each round
+            partitions = list(consumer.assignment())
             ends = await consumer.end_offsets(partitions)
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)
-            caught_up = all([await consumer.position(tp) >= ends[tp] for tp in partitions])
+            try:
+                caught_up = all([await consumer.position(tp) >= ends[tp] for tp in partitions])
+            except IllegalStateError:
+                caught_up = False
             if (caught_up and len(records) >= at_least) or time.monotonic() > deadline:
                 return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:

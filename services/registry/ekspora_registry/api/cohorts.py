@@ -383,7 +383,4 @@ async def milestone_evidence(
     msme = await registry.visible(operator, msme_id)
     steps = msme.incubation.milestones if msme.incubation else []
     evidence = next((step.evidence for step in steps if step.code == code), None)
-    content = await registry.evidence.read(evidence.sha256) if evidence else None
-    if evidence is None or content is None:
-        raise NotFound(f"no evidence for milestone {code} of {msme_id}")
-    return served(evidence, content)
+    return await served(registry.evidence, evidence, f"no evidence for milestone {code} of {msme_id}")

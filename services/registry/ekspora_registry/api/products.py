@@ -96,10 +96,7 @@ async def download_evidence(
     msme = await registry.visible(operator, msme_id)
     held = next((c for c in msme.product(product_id).certificates if c.kind == kind), None)
     evidence = held.evidence if held else None
-    content = await registry.evidence.read(evidence.sha256) if evidence else None
-    if evidence is None or content is None:
-        raise NotFound(f"no evidence for the {kind} certificate of {product_id}")
-    return served(evidence, content)
+    return await served(registry.evidence, evidence, f"no evidence for the {kind} certificate of {product_id}")
 
 
 @router.put(

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from ekspora_contracts.envelope import REGION_PATTERN
 from ekspora_kit.auth import Operator, region_asked
-from ekspora_kit.domain import NotFound
 from ekspora_kit.files import read_upload, served
 from ekspora_kit.http import Unprocessable
 from ekspora_kit.tokens import Access
@@ -165,8 +164,5 @@ async def download_document(
     shipment_id: str, code: str, operator: Operator, shipping: Shipping, order_id: str | None = None
 ) -> Response:
     shipment = await shipping.in_region(shipment_id, operator)
-    file = shipment.files.get(domain.slot(code, order_id))
-    content = await shipping.files.read(file.sha256) if file else None
-    if file is None or content is None:
-        raise NotFound(f"no file for {domain.slot(code, order_id)}")
-    return served(file, content)
+    slot = domain.slot(code, order_id)
+    return await served(shipping.files, shipment.files.get(slot), f"no file for {slot}")

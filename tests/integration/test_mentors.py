@@ -124,3 +124,16 @@ async def test_a_mentor_signs_in_and_coaches_only_the_cohorts_they_mentor(platfo
     ) as budi:
         refused = await budi.put(f"/msmes/{second}/incubation/milestones/halal_certification/evidence", params=query)
         assert refused.status_code == 403, "refused before the upload is read"
+
+
+async def test_a_mentor_added_before_mentors_had_accounts_is_replaced_by_the_one_with_an_account(platform):
+    identity, region = platform.identity(), platform.region
+    registry = Registry(platform.start("registry").url, region)
+    cohort, _ = await cohort_of_two(registry, region, "UMKM Kita Bisa 2026/1")
+    stored = platform.database("registry")["cohorts"]
+    await stored.update_one({"_id": cohort["cohort_id"]}, {"$set": {"mentors": [SITI]}})  # as stop 31 kept it
+    before = await registry.ok("GET", f"/cohorts/{cohort['cohort_id']}")
+    assert before["cohort"]["mentors"] == [SITI | {"person_id": None}], "read as it is, coaching nothing"
+    after = await add_mentor(identity.url, registry.client, OPERATOR_TOKEN, cohort, SITI, PASSWORD)
+    [siti] = after["mentors"]
+    assert siti["email"] == SITI["email"] and siti["person_id"].startswith("psn-")

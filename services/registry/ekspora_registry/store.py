@@ -432,7 +432,13 @@ class RegistryStore:
         await self.cohorts.insert_one(to_document(cohort, _id=cohort.cohort_id))
 
     async def add_mentor(self, cohort_id: str, mentor: Mentor) -> bool:
-        """Adds the mentor unless one with the same email is there (a repeated request adds nothing)."""
+        """Adds the mentor unless one with the same email is there (a repeated request adds nothing);
+        one added before mentors had accounts is replaced by this one, with its account."""
+        found = await self.cohorts.find_one({"_id": cohort_id}, {"mentors": 1})
+        mentors = found.get("mentors", []) if found else []
+        if legacy := [m for m in mentors if m.get("email") == mentor.email and not m.get("person_id")]:
+            kept = [m for m in mentors if m not in legacy]  # set only if unchanged since read
+            await self.cohorts.update_one({"_id": cohort_id, "mentors": mentors}, {"$set": {"mentors": kept}})
         added = await self.cohorts.update_one(
             {"_id": cohort_id, "mentors.email": {"$ne": mentor.email}}, {"$push": {"mentors": to_document(mentor)}}
         )

@@ -232,7 +232,8 @@ class Mentor(Model):
     name: str = Field(min_length=2, max_length=120)
     organisation: str = Field(min_length=2, max_length=120)
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
-    person_id: str = Field(pattern=PERSON_ID_PATTERN)
+    # None on mentors added before mentors had accounts: they coach nothing until added again with one
+    person_id: str | None = Field(default=None, pattern=PERSON_ID_PATTERN)
 
 
 class Cohort(Model):

@@ -51,22 +51,25 @@ class Services:
     async def call(
         self, token: str, method: str, url: str, extra_headers: dict[str, str] | None = None, **request: Any
     ) -> Any:
+        answer = await self._answered(token, method, url, extra_headers, **request)
+        return answer.json() if answer.content else None
+
+    async def file(self, token: str, url: str) -> tuple[bytes, str]:
+        """A document a service keeps (its bytes and type), as the person may read it."""
+        answer = await self._answered(token, "GET", url)
+        return answer.content, answer.headers.get("content-type", "application/octet-stream")
+
+    async def _answered(
+        self, token: str, method: str, url: str, extra_headers: dict[str, str] | None = None, **request: Any
+    ) -> httpx.Response:
+        """The service's answer as the person, or SessionEnded (401) or ServiceRefused (other 4xx)."""
         headers = {"Authorization": f"Bearer {token}", **(extra_headers or {})}
         answer = await self.client.request(method, url, headers=headers, **request)
         if answer.status_code == 401:
             raise SessionEnded(answer.text)
         if answer.status_code >= 400:
             raise ServiceRefused(answer.status_code, _message(answer))
-        return answer.json() if answer.content else None
-
-    async def file(self, token: str, url: str) -> tuple[bytes, str]:
-        """A document a service keeps (its bytes and type), as the person may read it."""
-        answer = await self.client.get(url, headers={"Authorization": f"Bearer {token}"})
-        if answer.status_code == 401:
-            raise SessionEnded(answer.text)
-        if answer.status_code >= 400:
-            raise ServiceRefused(answer.status_code, _message(answer))
-        return answer.content, answer.headers.get("content-type", "application/octet-stream")
+        return answer
 
     async def sign_in(self, email: str, password: str) -> httpx.Response:
         url = self.urls.of("identity", None) + "/sign-in"
